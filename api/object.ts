@@ -2,10 +2,13 @@
 // so they see objects through this minimal view; typed code uses `kubernetes-types` directly.
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 
+/** ObjectMeta as the server writes it (kubernetes-types marks system fields read-only). */
+export type MutableObjectMeta = { -readonly [K in keyof ObjectMeta]: ObjectMeta[K] };
+
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata?: ObjectMeta;
+  metadata?: MutableObjectMeta;
   [field: string]: unknown;
 }
 

@@ -1,16 +1,34 @@
-// The `k8ts` command: dispatches to one module per subcommand.
-const [command] = process.argv.slice(2);
+// The `k8ts` command: dispatches to one module per subcommand, loaded on demand so that
+// `k8ts version` starts without loading the control plane.
+const [command, ...args] = process.argv.slice(2);
+
+const usage = `usage: k8ts <command> [flags]
+
+commands:
+  server     run the control plane (apiserver, store, controllers) and, unless --disable-agent, an agent
+  version    print the version
+`;
 
 async function main(): Promise<number> {
   switch (command) {
+    case 'server': {
+      const { runServer } = await import('./server.js');
+      return runServer(args);
+    }
     case 'version':
     case '--version':
       console.log('k8ts v0.1.0');
       return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(usage);
+      return command === undefined ? 2 : 0;
     default:
-      console.error(`k8ts: unknown command "${command ?? ''}"\nusage: k8ts server [flags] | k8ts version`);
+      console.error(`k8ts: unknown command "${command}"\n\n${usage}`);
       return 2;
   }
 }
 
-main().then(code => { process.exitCode = code; }, (err: unknown) => { console.error(err); process.exitCode = 1; });
+main().then(code => { process.exitCode = code; process.exit(code); }, (err: unknown) => { console.error(err); process.exit(1); });

@@ -12,6 +12,8 @@ export interface OpenAPISchema {
   additionalProperties?: OpenAPISchema | boolean;
   $ref?: string; // '#/components/schemas/io.k8s.api.core.v1.PodSpec'
   allOf?: OpenAPISchema[];
+  /** Only for IntOrString and Quantity, as upstream's v3 documents spell them. */
+  oneOf?: OpenAPISchema[];
   enum?: unknown[];
   default?: unknown;
   'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';

@@ -1,0 +1,133 @@
+import { StatusError } from '../errors.js';
+import { applyJsonPatch, escapePointerToken, parsePointer } from './json-patch.js';
+
+function failure(fn: () => unknown): StatusError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof StatusError) return e;
+    throw e;
+  }
+  throw new Error('expected a StatusError');
+}
+
+const doc = () => ({ metadata: { name: 'web', labels: { app: 'web' } }, spec: { list: [1, 2, 3] } });
+
+describe('applyJsonPatch', () => {
+  it('adds a member and replaces an existing one', () => {
+    const out = applyJsonPatch(doc(), [
+      { op: 'add', path: '/metadata/labels/tier', value: 'front' },
+      { op: 'add', path: '/metadata/labels/app', value: 'api' },
+    ]);
+    expect(out.metadata.labels).toEqual({ app: 'api', tier: 'front' });
+  });
+
+  it('inserts into an array at an index and appends with "-"', () => {
+    const out = applyJsonPatch(doc(), [
+      { op: 'add', path: '/spec/list/1', value: 9 },
+      { op: 'add', path: '/spec/list/-', value: 10 },
+      { op: 'add', path: '/spec/list/5', value: 11 },
+    ]);
+    expect(out.spec.list).toEqual([1, 9, 2, 3, 10, 11]);
+  });
+
+  it('rejects an add past the end of an array', () => {
+    const e = failure(() => applyJsonPatch(doc(), [{ op: 'add', path: '/spec/list/4', value: 0 }]));
+    expect(e.code).toBe(422);
+    expect(e.details?.causes?.[0]?.message).toBe("error in add for path: '/spec/list/4': Unable to access invalid index: 4: invalid index referenced");
+  });
+
+  it('removes members and array items', () => {
+    const out = applyJsonPatch(doc(), [
+      { op: 'remove', path: '/metadata/labels/app' },
+      { op: 'remove', path: '/spec/list/0' },
+    ]);
+    expect(out).toEqual({ metadata: { name: 'web', labels: {} }, spec: { list: [2, 3] } });
+  });
+
+  it('does not change the input document', () => {
+    const input = doc();
+    applyJsonPatch(input, [{ op: 'remove', path: '/metadata/labels' }]);
+    expect(input).toEqual(doc());
+  });
+
+  it('reports a missing member on remove as upstream does', () => {
+    const e = failure(() => applyJsonPatch(doc(), [{ op: 'remove', path: '/metadata/labels/nope' }]));
+    expect(e.code).toBe(422);
+    expect(e.reason).toBe('Invalid');
+    expect(e.message).toBe('the server rejected our request due to an error in our request');
+    expect(e.details?.causes).toEqual([{ reason: 'UnexpectedServerResponse', message: "error in remove for path: '/metadata/labels/nope': Unable to remove nonexistent key: nope: missing value" }]);
+  });
+
+  it('reports a missing parent path', () => {
+    const e = failure(() => applyJsonPatch(doc(), [{ op: 'add', path: '/status/phase', value: 'Running' }]));
+    expect(e.details?.causes?.[0]?.message).toBe('add operation does not apply: doc is missing path: "/status/phase": missing value');
+  });
+
+  it('replaces existing values and refuses to replace a missing member', () => {
+    expect(applyJsonPatch(doc(), [{ op: 'replace', path: '/spec/list/2', value: 7 }]).spec.list).toEqual([1, 2, 7]);
+    const e = failure(() => applyJsonPatch(doc(), [{ op: 'replace', path: '/metadata/namespace', value: 'x' }]));
+    expect(e.details?.causes?.[0]?.message).toBe('replace operation does not apply: doc is missing key: /metadata/namespace: missing value');
+  });
+
+  it('replaces the whole document at the root path', () => {
+    expect(applyJsonPatch(doc(), [{ op: 'replace', path: '', value: { a: 1 } }])).toEqual({ a: 1 });
+  });
+
+  it('moves and copies values', () => {
+    const out = applyJsonPatch(doc(), [
+      { op: 'copy', from: '/metadata/labels', path: '/spec/selector' },
+      { op: 'move', from: '/metadata/name', path: '/spec/name' },
+    ]);
+    expect(out).toEqual({ metadata: { labels: { app: 'web' } }, spec: { list: [1, 2, 3], selector: { app: 'web' }, name: 'web' } });
+    // the copy is independent of its source
+    const typed = out as unknown as { spec: { selector: { app: string } }; metadata: { labels: { app: string } } };
+    typed.spec.selector.app = 'other';
+    expect(typed.metadata.labels.app).toBe('web');
+  });
+
+  it('refuses to move a value into itself', () => {
+    const e = failure(() => applyJsonPatch(doc(), [{ op: 'move', from: '/metadata', path: '/metadata/labels/x' }]));
+    expect(e.code).toBe(422);
+  });
+
+  it('passes a test of an equal value, whatever the key order', () => {
+    const out = applyJsonPatch({ a: { x: 1, y: [1, { z: 2 }] } }, [{ op: 'test', path: '/a', value: { y: [1, { z: 2 }], x: 1 } }]);
+    expect(out).toEqual({ a: { x: 1, y: [1, { z: 2 }] } });
+  });
+
+  it('fails a test with 422 and upstream\'s message, applying nothing', () => {
+    const e = failure(() => applyJsonPatch(doc(), [
+      { op: 'replace', path: '/metadata/name', value: 'changed' },
+      { op: 'test', path: '/metadata/labels/app', value: 'api' },
+    ]));
+    expect(e.code).toBe(422);
+    expect(e.toStatus()).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'Invalid', code: 422 });
+    expect(e.details?.causes?.[0]?.message).toBe('testing value /metadata/labels/app failed: test failed');
+  });
+
+  it('treats a missing member as equal to null in a test', () => {
+    expect(() => applyJsonPatch(doc(), [{ op: 'test', path: '/metadata/namespace', value: null }])).not.toThrow();
+    expect(() => applyJsonPatch(doc(), [{ op: 'test', path: '/metadata/namespace', value: 'x' }])).toThrow(StatusError);
+  });
+
+  it('decodes ~0 and ~1 in pointers', () => {
+    const input = { metadata: { annotations: { 'example.com/a~b': 'x' } } };
+    const out = applyJsonPatch(input, [
+      { op: 'replace', path: '/metadata/annotations/example.com~1a~0b', value: 'y' },
+      { op: 'add', path: `/metadata/annotations/${escapePointerToken('k8s.io/x~')}`, value: 'z' },
+    ]);
+    expect(out.metadata.annotations).toEqual({ 'example.com/a~b': 'y', 'k8s.io/x~': 'z' });
+    expect(parsePointer('/a~01/b~1c')).toEqual(['a~1', 'b/c']);
+  });
+
+  it('counts negative indices from the end, as upstream\'s library does', () => {
+    expect(applyJsonPatch(doc(), [{ op: 'remove', path: '/spec/list/-1' }]).spec.list).toEqual([1, 2]);
+  });
+
+  it('rejects an unknown operation and a body that is not a list', () => {
+    expect(failure(() => applyJsonPatch(doc(), [{ op: 'frob', path: '/a' }])).details?.causes?.[0]?.message).toBe('Unexpected kind: frob');
+    const e = failure(() => applyJsonPatch(doc(), { op: 'add' }));
+    expect(e.code).toBe(400);
+  });
+});

@@ -1,0 +1,93 @@
+import { formatCidr } from '../api/cidr.js';
+import { FlagError, parseServerFlags, serverUsage } from './server-flags.js';
+
+const errorOf = (argv: string[], env: Record<string, string> = {}): string => {
+  try { parseServerFlags(argv, env); } catch (err) {
+    expect(err).toBeInstanceOf(FlagError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a FlagError');
+};
+
+describe('parseServerFlags', () => {
+  it('applies k3s-like defaults', () => {
+    const c = parseServerFlags([]);
+    expect(c).toMatchObject({
+      dataDir: '/var/lib/k8ts', bindAddress: '0.0.0.0', httpsPort: 6443, datastoreEndpoint: '',
+      datastore: { kind: 'sqlite', path: '/var/lib/k8ts/db/state.db' },
+      serviceNodePortRange: { base: 30000, size: 2768 }, writeKubeconfig: '/var/lib/k8ts/kubeconfig.yaml',
+      disableAgent: false, tlsSans: [], logFormat: 'text', help: false,
+    });
+    expect(c.clusterCidrs.map(formatCidr)).toEqual(['10.42.0.0/16']);
+    expect(c.serviceCidrs.map(formatCidr)).toEqual(['10.43.0.0/16']);
+    expect(c.token).toBeUndefined();
+    expect(c.nodeName).toBeUndefined();
+  });
+
+  it('reads both --flag value and --flag=value', () => {
+    const c = parseServerFlags([
+      '--data-dir', '/tmp/k', '--https-port=7443', '--bind-address', '127.0.0.1', '--token=s3cret',
+      '--disable-agent', '--tls-san', 'api.example.com', '--tls-san=10.0.0.5,k8s.local', '--node-name', 'node-1',
+      '--log-format=json', '--cluster-cidr', '10.52.0.0/16,fd00:52::/56', '--service-cidr=10.53.0.0/16',
+      '--service-node-port-range', '31000+99',
+    ]);
+    expect(c).toMatchObject({
+      dataDir: '/tmp/k', httpsPort: 7443, bindAddress: '127.0.0.1', token: 's3cret', disableAgent: true,
+      tlsSans: ['api.example.com', '10.0.0.5', 'k8s.local'], nodeName: 'node-1', logFormat: 'json',
+      datastore: { kind: 'sqlite', path: '/tmp/k/db/state.db' }, writeKubeconfig: '/tmp/k/kubeconfig.yaml',
+      serviceNodePortRange: { base: 31000, size: 100 },
+    });
+    expect(c.clusterCidrs.map(formatCidr)).toEqual(['10.52.0.0/16', 'fd00:52::/56']);
+  });
+
+  it('reads datastore endpoints', () => {
+    expect(parseServerFlags(['--datastore-endpoint', 'etcd://10.0.0.1:2379,10.0.0.2:2379']).datastore)
+      .toEqual({ kind: 'etcd', endpoints: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379'] });
+    expect(parseServerFlags(['--datastore-endpoint=https://a:2379,https://b:2379']).datastore)
+      .toEqual({ kind: 'etcd', endpoints: ['https://a:2379', 'https://b:2379'] });
+    expect(parseServerFlags(['--datastore-endpoint=sqlite:///srv/state.db']).datastore)
+      .toEqual({ kind: 'sqlite', path: '/srv/state.db' });
+  });
+
+  it('takes secrets from the environment, flags winning', () => {
+    expect(parseServerFlags([], { K8TS_TOKEN: 'fromenv' }).token).toBe('fromenv');
+    expect(parseServerFlags(['--token', 'flag'], { K8TS_TOKEN: 'fromenv' }).token).toBe('flag');
+  });
+
+  it('answers --help and -h even with other flags', () => {
+    expect(parseServerFlags(['-h']).help).toBe(true);
+    expect(parseServerFlags(['--https-port', 'bad', '--help']).help).toBe(true);
+    expect(serverUsage()).toContain('--service-node-port-range value');
+  });
+
+  it.each([
+    [['--bogus'], 'unknown flag --bogus (see --help)'],
+    [['-x'], 'unknown flag -x (see --help)'],
+    [['extra'], 'unexpected argument "extra": k8ts server takes only flags (see --help)'],
+    [['--data-dir'], 'flag --data-dir needs a value'],
+    [['--data-dir', '--disable-agent'], 'flag --data-dir needs a value'],
+    [['--https-port', 'abc'], 'invalid value "abc" for flag --https-port: not a port number'],
+    [['--https-port=70000'], 'invalid value "70000" for flag --https-port: port must be between 1 and 65535'],
+    [['--https-port=0'], 'invalid value "0" for flag --https-port: port must be between 1 and 65535'],
+    [['--bind-address', 'localhost'], 'invalid value "localhost" for flag --bind-address: not an IP address'],
+    [['--cluster-cidr', '10.42.0.0'], 'invalid value "10.42.0.0" for flag --cluster-cidr: invalid CIDR address: 10.42.0.0'],
+    [['--cluster-cidr', '10.42.1.0/16'], 'invalid value "10.42.1.0/16" for flag --cluster-cidr: 10.42.1.0/16 has host bits set; did you mean 10.42.0.0/16?'],
+    [['--cluster-cidr', '10.42.0.0/16,10.44.0.0/16'], 'invalid value "10.42.0.0/16,10.44.0.0/16" for flag --cluster-cidr: a dual-stack value needs one IPv4 and one IPv6 block'],
+    [['--service-cidr', '10.0.0.0/8'], 'invalid value "10.0.0.0/8" for flag --service-cidr: too large; the prefix must be at least /12 for IPv4'],
+    [['--service-cidr', '10.42.0.0/24'], '--service-cidr 10.42.0.0/24 overlaps --cluster-cidr 10.42.0.0/16'],
+    [['--service-node-port-range', '32767-30000'], 'invalid value "32767-30000" for flag --service-node-port-range: the end of the range is before its start'],
+    [['--service-node-port-range', '30000:32767'], 'invalid value "30000:32767" for flag --service-node-port-range: expected a range like 30000-32767'],
+    [['--service-node-port-range', '65000+1000'], 'invalid value "65000+1000" for flag --service-node-port-range: port must be between 1 and 65535'],
+    [['--datastore-endpoint', 'mysql://x'], 'invalid value "mysql://x" for flag --datastore-endpoint: unsupported datastore "mysql" (use sqlite or etcd)'],
+    [['--datastore-endpoint', 'etcd://h'], 'invalid value "etcd://h" for flag --datastore-endpoint: "h" is not HOST:PORT'],
+    [['--datastore-endpoint', 'etcd://h:99999'], 'invalid value "99999" for flag --datastore-endpoint: port must be between 1 and 65535'],
+    [['--log-format', 'xml'], 'invalid value "xml" for flag --log-format: must be json or text'],
+    [['--node-name', 'Node_1'], 'invalid value "Node_1" for flag --node-name: a lowercase RFC 1123 subdomain'],
+    [['--tls-san', 'bad host'], 'invalid value "bad host" for flag --tls-san: not a hostname or IP address'],
+    [['--disable-agent=maybe'], 'invalid value "maybe" for flag --disable-agent: must be true or false'],
+    [['--data-dir', '/a', '--data-dir', '/b'], 'flag --data-dir given more than once'],
+    [['--token='], 'invalid value for flag --token: must be non-empty and contain no whitespace'],
+  ])('rejects %j', (argv, message) => {
+    expect(errorOf(argv)).toContain(message);
+  });
+});

@@ -1,0 +1,272 @@
+// `k8ts server` flags, spelled as k3s users know them. Pure: argv (and optionally the environment)
+// in, a typed config or a `FlagError` out; reading files, resolving relative paths and printing
+// usage are the caller's job, so every rule here is unit-tested.
+//
+// Design notes: a hand-written table rather than a flag library, because the set is small, we want
+// k3s' exact spellings (`--flag value` and `--flag=value`, repeatable or comma-separated lists),
+// and error messages that name the flag and quote the value. Environment variables (K8TS_TOKEN,
+// K8TS_DATASTORE_ENDPOINT, K8TS_NODE_NAME, as K3S_* in k3s) keep secrets off the command line;
+// flags win over them.
+import { type Cidr, cidrsOverlap, formatCidr, parseCidr, parseIP, CidrError } from '../api/cidr.js';
+import { isDNS1123Subdomain } from '../api/validation/names.js';
+
+export type Datastore =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'etcd'; endpoints: string[] };
+
+export interface PortRange { base: number; size: number } // ports base … base+size-1, as upstream
+
+export interface ServerConfig {
+  dataDir: string;
+  bindAddress: string;
+  httpsPort: number;
+  /** The flag as given ('' = embedded SQLite). */
+  datastoreEndpoint: string;
+  datastore: Datastore;
+  /** One block per IP family; the first is the primary. */
+  clusterCidrs: Cidr[];
+  serviceCidrs: Cidr[];
+  serviceNodePortRange: PortRange;
+  token?: string;
+  writeKubeconfig: string;
+  disableAgent: boolean;
+  tlsSans: string[];
+  nodeName?: string;
+  logFormat: 'json' | 'text';
+  help: boolean;
+}
+
+export class FlagError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FlagError';
+  }
+}
+
+export const serverDefaults = {
+  dataDir: '/var/lib/k8ts',
+  bindAddress: '0.0.0.0',
+  httpsPort: 6443,
+  clusterCidr: '10.42.0.0/16',
+  serviceCidr: '10.43.0.0/16',
+  serviceNodePortRange: '30000-32767',
+  logFormat: 'text',
+} as const;
+
+type Kind = 'string' | 'bool' | 'list';
+interface FlagSpec { name: string; kind: Kind; help: string; alias?: string; env?: string }
+
+const flags: readonly FlagSpec[] = [
+  { name: 'data-dir', kind: 'string', help: `folder for state (default ${serverDefaults.dataDir})` },
+  { name: 'bind-address', kind: 'string', help: `address the apiserver listens on (default ${serverDefaults.bindAddress})` },
+  { name: 'https-port', kind: 'string', help: `apiserver port (default ${serverDefaults.httpsPort})` },
+  { name: 'datastore-endpoint', kind: 'string', env: 'K8TS_DATASTORE_ENDPOINT', help: "'' for embedded SQLite at <data-dir>/db/state.db, sqlite://PATH, or etcd://HOST:PORT[,HOST:PORT]" },
+  { name: 'cluster-cidr', kind: 'string', help: `pod network, one block per family, comma-separated (default ${serverDefaults.clusterCidr})` },
+  { name: 'service-cidr', kind: 'string', help: `service network (default ${serverDefaults.serviceCidr})` },
+  { name: 'service-node-port-range', kind: 'string', help: `NodePort range (default ${serverDefaults.serviceNodePortRange})` },
+  { name: 'token', kind: 'string', env: 'K8TS_TOKEN', help: 'shared secret agents join with (default: generated into <data-dir>/token)' },
+  { name: 'write-kubeconfig', kind: 'string', help: 'where to write the admin kubeconfig (default <data-dir>/kubeconfig.yaml)' },
+  { name: 'disable-agent', kind: 'bool', help: 'do not run an agent on this node' },
+  { name: 'tls-san', kind: 'list', help: 'extra hostname or IP for the serving certificate (repeatable)' },
+  { name: 'node-name', kind: 'string', env: 'K8TS_NODE_NAME', help: "this node's name (default: the hostname)" },
+  { name: 'log-format', kind: 'string', help: 'json or text (default text)' },
+  { name: 'help', kind: 'bool', alias: 'h', help: 'show this help' },
+];
+
+/** Help text for `k8ts server --help`. */
+export function serverUsage(): string {
+  const lines = flags.map(f => {
+    const left = `${f.alias ? `-${f.alias}, ` : '    '}--${f.name}${f.kind === 'bool' ? '' : ' value'}`;
+    return `  ${left.padEnd(38)}${f.help}${f.env ? ` [$${f.env}]` : ''}`;
+  });
+  return `usage: k8ts server [flags]\n\nflags:\n${lines.join('\n')}\n`;
+}
+
+type Raw = Map<string, string[]>;
+
+function readArgv(argv: readonly string[]): Raw {
+  const raw: Raw = new Map();
+  const put = (f: FlagSpec, value: string) => {
+    const have = raw.get(f.name);
+    if (have && f.kind !== 'list') throw new FlagError(`flag --${f.name} given more than once`);
+    raw.set(f.name, [...(have ?? []), value]);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    let name: string;
+    let inline: string | undefined;
+    if (arg.startsWith('--') && arg.length > 2) {
+      const eq = arg.indexOf('=');
+      name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
+      inline = eq < 0 ? undefined : arg.slice(eq + 1);
+    } else if (/^-[a-zA-Z]$/.test(arg)) {
+      name = arg.slice(1);
+    } else {
+      throw new FlagError(`unexpected argument "${arg}": k8ts server takes only flags (see --help)`);
+    }
+    const spec = flags.find(f => f.name === name || (f.alias !== undefined && f.alias === name && !arg.startsWith('--')));
+    if (!spec) throw new FlagError(`unknown flag ${arg.startsWith('--') ? '--' : '-'}${name} (see --help)`);
+    if (spec.kind === 'bool') {
+      const v = inline ?? 'true';
+      if (v !== 'true' && v !== 'false') throw new FlagError(`invalid value "${v}" for flag --${spec.name}: must be true or false`);
+      put(spec, v);
+      continue;
+    }
+    if (inline !== undefined) {
+      put(spec, inline);
+      continue;
+    }
+    const next = argv[i + 1];
+    if (next === undefined || (next.startsWith('-') && next.length > 1)) throw new FlagError(`flag --${spec.name} needs a value`);
+    put(spec, next);
+    i++;
+  }
+  return raw;
+}
+
+function parsePort(flag: string, text: string): number {
+  if (!/^[0-9]+$/.test(text)) throw new FlagError(`invalid value "${text}" for flag --${flag}: not a port number`);
+  const n = Number(text);
+  if (n < 1 || n > 65535) throw new FlagError(`invalid value "${text}" for flag --${flag}: port must be between 1 and 65535`);
+  return n;
+}
+
+/** `30000-32767`, `30000+2767` or a single port, as upstream's `utilnet.PortRange`. */
+export function parsePortRange(flag: string, text: string): PortRange {
+  const m = /^([0-9]+)(?:([-+])([0-9]+))?$/.exec(text);
+  if (!m) throw new FlagError(`invalid value "${text}" for flag --${flag}: expected a range like 30000-32767`);
+  const base = parsePort(flag, m[1]!);
+  if (m[2] === undefined) return { base, size: 1 };
+  const other = Number(m[3]);
+  const last = m[2] === '-' ? other : base + other;
+  if (last > 65535 || last < 1) throw new FlagError(`invalid value "${text}" for flag --${flag}: port must be between 1 and 65535`);
+  if (last < base) throw new FlagError(`invalid value "${text}" for flag --${flag}: the end of the range is before its start`);
+  return { base, size: last - base + 1 };
+}
+
+function parseCidrList(flag: string, text: string): Cidr[] {
+  const parts = text.split(',').map(s => s.trim()).filter(s => s !== '');
+  if (parts.length === 0) throw new FlagError(`invalid value "${text}" for flag --${flag}: empty CIDR`);
+  if (parts.length > 2) throw new FlagError(`invalid value "${text}" for flag --${flag}: at most one IPv4 and one IPv6 block`);
+  const cidrs = parts.map(p => {
+    try {
+      return parseCidr(p);
+    } catch (err) {
+      if (err instanceof CidrError) throw new FlagError(`invalid value "${text}" for flag --${flag}: ${err.message}`);
+      throw err;
+    }
+  });
+  if (cidrs.length === 2 && cidrs[0]!.family === cidrs[1]!.family) {
+    throw new FlagError(`invalid value "${text}" for flag --${flag}: a dual-stack value needs one IPv4 and one IPv6 block`);
+  }
+  return cidrs;
+}
+
+function parseHostPort(flag: string, whole: string, hostPort: string): string {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([0-9]+)$/.exec(hostPort);
+  if (!m) throw new FlagError(`invalid value "${whole}" for flag --${flag}: "${hostPort}" is not HOST:PORT`);
+  parsePort(flag, m[2]!);
+  return hostPort;
+}
+
+export function parseDatastore(flag: string, text: string, dataDir: string): Datastore {
+  if (text === '') return { kind: 'sqlite', path: joinPath(dataDir, 'db/state.db') };
+  const m = /^([a-z0-9]+):\/\/(.*)$/.exec(text);
+  if (!m) throw new FlagError(`invalid value "${text}" for flag --${flag}: expected sqlite://PATH or etcd://HOST:PORT[,HOST:PORT]`);
+  const scheme = m[1]!;
+  const rest = m[2]!;
+  if (scheme === 'sqlite') {
+    if (rest === '') throw new FlagError(`invalid value "${text}" for flag --${flag}: sqlite:// needs a path`);
+    return { kind: 'sqlite', path: rest };
+  }
+  if (scheme === 'etcd' || scheme === 'http' || scheme === 'https') {
+    // `etcd://a:1,b:2` (plain) or, as k3s, `https://a:2379,https://b:2379`.
+    const endpoints = text.split(',').map(part => {
+      const pm = /^(?:(etcd|https?):\/\/)?([^/]*)\/?$/.exec(part);
+      if (!pm) throw new FlagError(`invalid value "${text}" for flag --${flag}: "${part}" is not HOST:PORT`);
+      const hostPort = parseHostPort(flag, text, pm[2]!);
+      return `${(pm[1] ?? scheme) === 'https' ? 'https' : 'http'}://${hostPort}`;
+    });
+    return { kind: 'etcd', endpoints };
+  }
+  throw new FlagError(`invalid value "${text}" for flag --${flag}: unsupported datastore "${scheme}" (use sqlite or etcd)`);
+}
+
+/** POSIX join without `node:path`, so this module stays pure. */
+function joinPath(dir: string, rel: string): string {
+  return dir.endsWith('/') ? `${dir}${rel}` : `${dir}/${rel}`;
+}
+
+/** Parses `k8ts server` arguments (without the `server` word itself). Throws `FlagError`. */
+export function parseServerFlags(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): ServerConfig {
+  const raw = readArgv(argv);
+  // `--help` wins over every other problem in the line, so users can always reach the usage.
+  if (raw.get('help')?.[0] === 'true') return { ...parseServerFlags([]), help: true };
+  const one = (name: string): string | undefined => {
+    const v = raw.get(name)?.[0];
+    if (v !== undefined) return v;
+    const envName = flags.find(f => f.name === name)?.env;
+    const fromEnv = envName ? env[envName] : undefined;
+    return fromEnv === '' ? undefined : fromEnv;
+  };
+
+  const dataDir = one('data-dir') ?? serverDefaults.dataDir;
+  if (dataDir === '') throw new FlagError('invalid value "" for flag --data-dir: must not be empty');
+
+  const bindAddress = one('bind-address') ?? serverDefaults.bindAddress;
+  if (!parseIP(bindAddress)) throw new FlagError(`invalid value "${bindAddress}" for flag --bind-address: not an IP address`);
+
+  const httpsPort = parsePort('https-port', one('https-port') ?? String(serverDefaults.httpsPort));
+  const datastoreEndpoint = one('datastore-endpoint') ?? '';
+  const datastore = parseDatastore('datastore-endpoint', datastoreEndpoint, dataDir);
+
+  const clusterCidrs = parseCidrList('cluster-cidr', one('cluster-cidr') ?? serverDefaults.clusterCidr);
+  const serviceCidrs = parseCidrList('service-cidr', one('service-cidr') ?? serverDefaults.serviceCidr);
+  for (const s of serviceCidrs) {
+    // kube-apiserver's limit: the ClusterIP allocator's bitmap must stay small.
+    const minPrefix = s.family === 4 ? 12 : 108;
+    if (s.prefix < minPrefix) {
+      throw new FlagError(`invalid value "${formatCidr(s)}" for flag --service-cidr: too large; the prefix must be at least /${minPrefix} for IPv${s.family}`);
+    }
+    for (const c of clusterCidrs) {
+      if (cidrsOverlap(s, c)) throw new FlagError(`--service-cidr ${formatCidr(s)} overlaps --cluster-cidr ${formatCidr(c)}`);
+    }
+  }
+  const serviceNodePortRange = parsePortRange('service-node-port-range', one('service-node-port-range') ?? serverDefaults.serviceNodePortRange);
+
+  const token = one('token');
+  if (token !== undefined && (token === '' || /[\s]/.test(token))) {
+    throw new FlagError('invalid value for flag --token: must be non-empty and contain no whitespace');
+  }
+
+  const writeKubeconfig = one('write-kubeconfig') ?? joinPath(dataDir, 'kubeconfig.yaml');
+  if (writeKubeconfig === '') throw new FlagError('invalid value "" for flag --write-kubeconfig: must not be empty');
+
+  const tlsSans = (raw.get('tls-san') ?? []).flatMap(v => v.split(',')).map(s => s.trim()).filter(s => s !== '');
+  for (const san of tlsSans) {
+    if (!parseIP(san) && !/^(\*\.)?[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$/.test(san)) {
+      throw new FlagError(`invalid value "${san}" for flag --tls-san: not a hostname or IP address`);
+    }
+  }
+
+  const nodeName = one('node-name');
+  if (nodeName !== undefined) {
+    const problems = isDNS1123Subdomain(nodeName);
+    if (problems.length > 0) throw new FlagError(`invalid value "${nodeName}" for flag --node-name: ${problems.join('; ')}`);
+  }
+
+  const logFormat = one('log-format') ?? serverDefaults.logFormat;
+  if (logFormat !== 'json' && logFormat !== 'text') {
+    throw new FlagError(`invalid value "${logFormat}" for flag --log-format: must be json or text`);
+  }
+
+  const config: ServerConfig = {
+    dataDir, bindAddress, httpsPort, datastoreEndpoint, datastore, clusterCidrs, serviceCidrs,
+    serviceNodePortRange, writeKubeconfig, tlsSans, logFormat,
+    disableAgent: one('disable-agent') === 'true',
+    help: one('help') === 'true',
+  };
+  if (token !== undefined) config.token = token;
+  if (nodeName !== undefined) config.nodeName = nodeName;
+  return config;
+}

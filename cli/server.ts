@@ -1,0 +1,112 @@
+// `k8ts server`: the control plane in one process — store, apiserver (HTTPS), the namespace
+// lifecycle, and (once they land) controllers, scheduler, DNS and an agent for this node.
+// Startup is ordered so that a bad flag, an unreadable data dir or a busy port fails fast with a
+// clear message and a non-zero exit, before anything is written.
+import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import { formatCidr } from '../api/cidr.js';
+import { bootstrapCluster } from '../control/apiserver/bootstrap.js';
+import { NamespaceLifecycle } from '../control/apiserver/namespace-lifecycle.js';
+import { ensureClusterPki, hostIPv4Addresses, renderKubeconfig } from '../control/apiserver/pki.js';
+import { buildApiServer } from '../control/apiserver/wiring.js';
+import { ensureServerTokens, createAuthenticator, authorizer } from '../control/apiserver/auth.js';
+import { openStore } from '../control/store/open.js';
+import type { Store } from '../control/store/store.js';
+import { FlagError, parseServerFlags, serverUsage, type ServerConfig } from './server-flags.js';
+import { createLogger } from './logger.js';
+
+export async function runServer(argv: string[]): Promise<number> {
+  let config: ServerConfig;
+  try {
+    config = parseServerFlags(argv, process.env);
+  } catch (err) {
+    if (err instanceof FlagError) {
+      console.error(`k8ts server: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (config.help) {
+    process.stdout.write(serverUsage());
+    return 0;
+  }
+  const logger = createLogger(config.logFormat);
+  try {
+    return await serve(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, `k8ts server failed: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+function checkDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new Error(`the data dir "${dir}" cannot be used: ${(err as Error).message}`);
+  }
+}
+
+async function serve(config: ServerConfig, logger: Logger): Promise<number> {
+  checkDataDir(config.dataDir);
+  const serviceCIDR = formatCidr(config.serviceCidrs[0]!);
+  const clusterCIDR = formatCidr(config.clusterCidrs[0]!);
+  const pki = await ensureClusterPki({ dataDir: config.dataDir, serviceCidr: serviceCIDR, extraSans: config.tlsSans });
+  const tokens = await ensureServerTokens(config.dataDir, pki.caHash, config.token);
+
+  let store: Store | undefined;
+  const stops: (() => Promise<void> | void)[] = [];
+  try {
+    store = await openStore(config.datastoreEndpoint || undefined, config.dataDir);
+    stops.push(() => store!.close());
+    const hostIPs = hostIPv4Addresses();
+    const advertiseIP = config.bindAddress !== '0.0.0.0' && config.bindAddress !== '::' ? config.bindAddress : hostIPs[0] ?? '127.0.0.1';
+    const api = buildApiServer({
+      store,
+      ctx: {
+        serviceCIDR,
+        clusterCIDR,
+        nodePortRange: { min: config.serviceNodePortRange.base, max: config.serviceNodePortRange.base + config.serviceNodePortRange.size - 1 },
+        now: () => new Date(),
+      },
+      tls: { key: pki.serving.keyPem, cert: pki.serving.certPem, ca: pki.ca.certPem },
+      authenticator: createAuthenticator(tokens),
+      authorizer,
+      logger: logger.child({ component: 'apiserver' }),
+      advertiseAddress: `${advertiseIP}:${config.httpsPort}`,
+    });
+    try {
+      await api.listen(config.bindAddress, config.httpsPort);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new Error(`port ${config.httpsPort} on ${config.bindAddress} is already in use (--https-port)`);
+      if (code === 'EADDRNOTAVAIL') throw new Error(`address ${config.bindAddress} is not on this machine (--bind-address)`);
+      throw err;
+    }
+    stops.push(() => api.close());
+    await bootstrapCluster(api, serviceCIDR, advertiseIP, config.httpsPort);
+    const namespaces = new NamespaceLifecycle(api, logger.child({ component: 'namespace-lifecycle' }));
+    await namespaces.start();
+    stops.push(() => namespaces.stop());
+
+    const host = config.bindAddress === '0.0.0.0' ? '127.0.0.1' : config.bindAddress.includes(':') ? `[${config.bindAddress}]` : config.bindAddress;
+    const serverURL = `https://${host}:${config.httpsPort}`;
+    mkdirSync(dirname(config.writeKubeconfig), { recursive: true });
+    writeFileSync(config.writeKubeconfig, renderKubeconfig(serverURL, pki.ca.certPem, pki.admin.certPem, pki.admin.keyPem), { mode: 0o600 });
+    api.setReady(true);
+    logger.info({ url: serverURL, kubeconfig: config.writeKubeconfig, datastore: config.datastore.kind, dataDir: config.dataDir }, 'k8ts server is ready');
+
+    const signal = await new Promise<NodeJS.Signals>(resolve => {
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+      process.once('SIGINT', () => resolve('SIGINT'));
+    });
+    logger.info({ signal }, 'shutting down');
+    return 0;
+  } finally {
+    for (const stop of stops.reverse()) {
+      try { await stop(); } catch (err) { logger.warn({ err }, 'shutdown step failed'); }
+    }
+  }
+}

@@ -1,0 +1,34 @@
+// Assembles the apiserver's pure parts (registry, schemas, patching, field validation) into the
+// seams the HTTP layer takes, so `k8ts server`, tests and benchmarks build it one way.
+import type { Logger } from 'pino';
+import { allResources } from '../registry/index.js';
+import type { RegistryContext } from '../registry/types.js';
+import type { Store } from '../store/store.js';
+import { ApiServer, type Authenticator, type Authorizer } from './server.js';
+import { createFieldChecker } from '../../api/schema/fields.js';
+import { schemas } from '../../api/schema/index.js';
+import { createPatcher, createManagedFieldsTracker } from './patcher.js';
+import { OpenAPIDocuments } from './openapi-server.js';
+
+export interface ApiServerParts {
+  store: Store;
+  ctx: RegistryContext;
+  tls: { key: string; cert: string; ca: string };
+  authenticator: Authenticator;
+  authorizer: Authorizer;
+  logger: Logger;
+  advertiseAddress: string;
+  bookmarkIntervalMs?: number;
+}
+
+export function buildApiServer(parts: ApiServerParts): ApiServer {
+  const resources = allResources();
+  return new ApiServer({
+    ...parts,
+    resources,
+    fieldChecker: createFieldChecker(schemas),
+    patcher: createPatcher(schemas),
+    managedFields: createManagedFieldsTracker(schemas),
+    openapi: new OpenAPIDocuments(resources),
+  });
+}

@@ -1,0 +1,288 @@
+// Helpers shared by the non-core resource definitions (apps, batch, autoscaling, networking, …):
+// label-selector rendering and matching as upstream's `labels` package prints them, upstream's
+// ValidateLabelSelector, the container cells of workload tables, dotted-path access for the scale
+// subresource, and field errors whose value is rendered the way Go's `%#v` prints it.
+//
+// Why a Go-style renderer: kubectl users (and tests written against real clusters) know messages
+// such as `spec.template.metadata.labels: Invalid value: map[string]string{"app":"x"}: …`; our
+// generic FieldError renders objects as JSON, so the few errors whose value is a map or a
+// LabelSelector use `GoValueFieldError` instead of changing the shared renderer for every kind.
+import type { LabelSelector, LabelSelectorRequirement } from 'kubernetes-types/meta/v1.js';
+import type { Container } from 'kubernetes-types/core/v1.js';
+import { FieldError, field, FieldPath } from '../../../api/errors.js';
+import { validateLabels, validateLabelName } from '../../../api/validation/meta.js';
+import { isValidLabelValue, regexError } from '../../../api/validation/names.js';
+import { isPlainObject } from '../../../api/object.js';
+
+// ---------------------------------------------------------------------------------------------
+// Table columns
+
+export const CONTAINERS_DESCRIPTION = 'Names of each container in the template.';
+export const IMAGES_DESCRIPTION = 'Images referenced by each container in the template.';
+
+/** Upstream's layoutContainerCells: names and images, comma-joined. */
+export function containerCells(containers: readonly Container[] | undefined): [string, string] {
+  const list = containers ?? [];
+  return [list.map(c => c.name ?? '').join(','), list.map(c => c.image ?? '').join(',')];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Label selectors
+
+const OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
+
+interface Requirement { key: string; op: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | '='; values: string[] }
+
+/** LabelSelectorAsSelector: undefined for "matches nothing" (a nil selector), or an error. */
+function requirementsOf(sel: LabelSelector | null | undefined): Requirement[] | 'nothing' | 'error' {
+  if (sel === null || sel === undefined) return 'nothing';
+  const reqs: Requirement[] = [];
+  for (const [key, value] of Object.entries(sel.matchLabels ?? {})) reqs.push({ key, op: '=', values: [value] });
+  for (const expr of sel.matchExpressions ?? []) {
+    if (!(OPERATORS as readonly string[]).includes(expr.operator)) return 'error';
+    const values = [...(expr.values ?? [])].sort();
+    if ((expr.operator === 'In' || expr.operator === 'NotIn') && values.length === 0) return 'error';
+    if ((expr.operator === 'Exists' || expr.operator === 'DoesNotExist') && values.length > 0) return 'error';
+    reqs.push({ key: expr.key, op: expr.operator as Requirement['op'], values });
+  }
+  // Upstream sorts requirements by key; a stable sort keeps equal keys in input order.
+  return reqs.map((r, i) => ({ r, i })).sort((a, b) => (a.r.key < b.r.key ? -1 : a.r.key > b.r.key ? 1 : a.i - b.i)).map(x => x.r);
+}
+
+function requirementString(r: Requirement): string {
+  switch (r.op) {
+    case '=': return `${r.key}=${r.values[0] ?? ''}`;
+    case 'Exists': return r.key;
+    case 'DoesNotExist': return `!${r.key}`;
+    case 'In': return `${r.key} in (${r.values.join(',')})`;
+    case 'NotIn': return `${r.key} notin (${r.values.join(',')})`;
+  }
+}
+
+/**
+ * `LabelSelectorAsSelector(sel).String()`: '' for nil and empty selectors, `undefined` when the
+ * selector cannot be converted (unknown operator, values where none are allowed or vice versa).
+ */
+export function labelSelectorString(sel: LabelSelector | null | undefined): string | undefined {
+  const reqs = requirementsOf(sel);
+  if (reqs === 'error') return undefined;
+  if (reqs === 'nothing') return '';
+  return reqs.map(requirementString).join(',');
+}
+
+/** metav1.FormatLabelSelector: the selector string, `<none>` when empty, `<error>` when invalid. */
+export function formatLabelSelector(sel: LabelSelector | null | undefined): string {
+  const s = labelSelectorString(sel);
+  if (s === undefined) return '<error>';
+  return s === '' ? '<none>' : s;
+}
+
+/** labels.Set(m).String() (also SelectorFromSet(m).String()): `k=v` pairs sorted by key. */
+export function labelsString(labels: Record<string, string> | null | undefined): string {
+  return Object.keys(labels ?? {}).sort().map(k => `${k}=${(labels ?? {})[k] ?? ''}`).join(',');
+}
+
+/** Whether `sel` selects objects with `labels`; a nil selector selects nothing, an empty one everything. */
+export function selectorMatches(sel: LabelSelector | null | undefined, labels: Record<string, string> | null | undefined): boolean {
+  const reqs = requirementsOf(sel);
+  if (reqs === 'nothing' || reqs === 'error') return false;
+  const l = labels ?? {};
+  return reqs.every(r => {
+    const has = Object.prototype.hasOwnProperty.call(l, r.key);
+    const v = l[r.key];
+    switch (r.op) {
+      case '=': return has && v === r.values[0];
+      case 'In': return has && r.values.includes(v ?? '');
+      case 'NotIn': return !has || !r.values.includes(v ?? '');
+      case 'Exists': return has;
+      case 'DoesNotExist': return !has;
+    }
+  });
+}
+
+/** Whether a selector converts to a selector that matches everything (upstream's selector.Empty()). */
+export function selectorIsEmpty(sel: LabelSelector | null | undefined): boolean {
+  if (sel === null || sel === undefined) return false;
+  return Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0;
+}
+
+/** Upstream's ValidateLabelSelector (metav1 validation), without the invalid-value allowance. */
+export function validateLabelSelector(sel: LabelSelector | null | undefined, path: FieldPath): FieldError[] {
+  if (sel === null || sel === undefined) return [];
+  const errs: FieldError[] = [];
+  (sel.matchExpressions ?? []).forEach((req, i) => errs.push(...validateLabelSelectorRequirement(req, path.child('matchExpressions').index(i))));
+  errs.push(...validateLabels(sel.matchLabels, path.child('matchLabels')));
+  return errs;
+}
+
+function validateLabelSelectorRequirement(req: LabelSelectorRequirement, path: FieldPath): FieldError[] {
+  const errs: FieldError[] = [];
+  const values = req.values ?? [];
+  switch (req.operator) {
+    case 'In':
+    case 'NotIn':
+      if (values.length === 0) errs.push(field.required(path.child('values').toString(), "must be specified when `operator` is 'In' or 'NotIn'"));
+      break;
+    case 'Exists':
+    case 'DoesNotExist':
+      if (values.length > 0) errs.push(field.forbidden(path.child('values').toString(), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+      break;
+    default:
+      errs.push(field.invalid(path.child('operator').toString(), req.operator, 'not a valid selector operator'));
+  }
+  errs.push(...validateLabelName(req.key ?? '', path.child('key')));
+  values.forEach((v, i) => {
+    for (const m of isValidLabelValue(v)) errs.push(field.invalid(path.child('values').index(i).toString(), v, m));
+  });
+  return errs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Go-style value rendering in field errors
+
+const goString = (s: string): string => JSON.stringify(s);
+
+/** `map[string]string{"a":"1", "b":"2"}` (keys sorted) or `map[string]string(nil)`. */
+export function goStringMap(m: Record<string, string> | null | undefined): string {
+  if (m === null || m === undefined) return 'map[string]string(nil)';
+  return `map[string]string{${Object.keys(m).sort().map(k => `${goString(k)}:${goString(m[k] ?? '')}`).join(', ')}}`;
+}
+
+function goStringSlice(s: readonly string[] | null | undefined): string {
+  if (s === null || s === undefined) return '[]string(nil)';
+  return `[]string{${s.map(goString).join(', ')}}`;
+}
+
+/** `v1.LabelSelector{MatchLabels:…, MatchExpressions:…}` as `%#v` prints a dereferenced selector. */
+export function goLabelSelector(sel: LabelSelector | null | undefined): string {
+  if (sel === null || sel === undefined) return 'null';
+  const exprs = sel.matchExpressions;
+  const exprText = exprs === undefined || exprs === null
+    ? '[]v1.LabelSelectorRequirement(nil)'
+    : `[]v1.LabelSelectorRequirement{${exprs.map(e => `v1.LabelSelectorRequirement{Key:${goString(e.key ?? '')}, Operator:${goString(e.operator ?? '')}, Values:${goStringSlice(e.values)}}`).join(', ')}}`;
+  return `v1.LabelSelector{MatchLabels:${goStringMap(sel.matchLabels)}, MatchExpressions:${exprText}}`;
+}
+
+/** A FieldValueInvalid error whose value is shown as already-rendered Go text. */
+export class GoValueFieldError extends FieldError {
+  constructor(path: string, value: unknown, readonly rendered: string, detail: string) {
+    super('FieldValueInvalid', path, value, detail);
+  }
+  override message(): string {
+    return `${this.field}: Invalid value: ${this.rendered}${this.detail ? ': ' + this.detail : ''}`;
+  }
+}
+
+export const SELECTOR_MISMATCH = '`selector` does not match template `labels`';
+
+/** The "selector does not match template labels" error at `<template>.metadata.labels`. */
+export function selectorMismatch(templatePath: FieldPath, labels: Record<string, string> | undefined): FieldError {
+  const p = templatePath.child('metadata').child('labels').toString();
+  return new GoValueFieldError(p, labels ?? null, goStringMap(labels), SELECTOR_MISMATCH);
+}
+
+/** "field is immutable" for a label selector, rendered as upstream does. */
+export function immutableSelector(path: FieldPath, newSel: LabelSelector | undefined, oldSel: LabelSelector | undefined): FieldError[] {
+  if (selectorsEqual(newSel, oldSel)) return [];
+  return [new GoValueFieldError(path.toString(), newSel ?? null, goLabelSelector(newSel), 'field is immutable')];
+}
+
+function selectorsEqual(a: LabelSelector | undefined, b: LabelSelector | undefined): boolean {
+  if (!a || !b) return !a && !b;
+  const la = a.matchLabels ?? {}, lb = b.matchLabels ?? {};
+  const ka = Object.keys(la).sort(), kb = Object.keys(lb).sort();
+  if (ka.length !== kb.length || ka.some((k, i) => k !== kb[i] || la[k] !== lb[k])) return false;
+  const ea = a.matchExpressions ?? [], eb = b.matchExpressions ?? [];
+  if (ea.length !== eb.length) return false;
+  return ea.every((e, i) => {
+    const f = eb[i];
+    if (!f || e.key !== f.key || e.operator !== f.operator) return false;
+    const va = e.values ?? [], vb = f.values ?? [];
+    return va.length === vb.length && va.every((v, j) => v === vb[j]);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Int-or-percent values (maxSurge, maxUnavailable, minAvailable, …)
+
+const PERCENT_RE = /^[0-9]+%$/;
+export const PERCENT_ERROR = regexError("a valid percent string must be a numeric string followed by an ending '%'", '[0-9]+%', '1%', '93%');
+
+/** `intstr.IntOrString{Type:…, IntVal:…, StrVal:…}` as `%#v` prints it. */
+export function goIntOrString(v: number | string | undefined): string {
+  if (typeof v === 'string') return `intstr.IntOrString{Type:1, IntVal:0, StrVal:${goString(v)}}`;
+  return `intstr.IntOrString{Type:0, IntVal:${v ?? 0}, StrVal:""}`;
+}
+
+/** The integer or the percentage number, or undefined for a malformed percent string. */
+export function intOrPercentValue(v: number | string | undefined): number | undefined {
+  if (v === undefined) return 0;
+  if (typeof v === 'number') return v;
+  if (!PERCENT_RE.test(v)) return undefined;
+  return Number(v.slice(0, -1));
+}
+
+/** Upstream's ValidatePositiveIntOrPercent (non-negative, despite the name). */
+export function validateNonnegativeIntOrPercent(v: number | string | undefined, path: FieldPath): FieldError[] {
+  if (v === undefined) return [];
+  if (typeof v === 'string') {
+    return PERCENT_RE.test(v) ? [] : [new GoValueFieldError(path.toString(), v, goIntOrString(v), PERCENT_ERROR)];
+  }
+  if (typeof v === 'number' && Number.isInteger(v)) {
+    return v < 0 ? [field.invalid(path.toString(), v, 'must be greater than or equal to 0')] : [];
+  }
+  return [new GoValueFieldError(path.toString(), v, String(v), "must be an integer or percentage (e.g '5%')")];
+}
+
+/** Upstream's IsNotMoreThan100Percent. */
+export function validateNotMoreThan100Percent(v: number | string | undefined, path: FieldPath): FieldError[] {
+  if (typeof v !== 'string') return [];
+  const n = intOrPercentValue(v);
+  return n !== undefined && n > 100 ? [new GoValueFieldError(path.toString(), v, goIntOrString(v), 'must not be greater than 100%')] : [];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dotted paths (ScaleMapping) and small object helpers
+
+export function getPath(obj: unknown, dotted: string): unknown {
+  let cur: unknown = obj;
+  for (const part of dotted.split('.')) {
+    if (!isPlainObject(cur)) return undefined;
+    cur = cur[part];
+  }
+  return cur;
+}
+
+export function setPath(obj: Record<string, unknown>, dotted: string, value: unknown): void {
+  const parts = dotted.split('.');
+  let cur: Record<string, unknown> = obj;
+  parts.slice(0, -1).forEach(part => {
+    const next = cur[part];
+    if (!isPlainObject(next)) cur[part] = {};
+    cur = cur[part] as Record<string, unknown>;
+  });
+  cur[parts[parts.length - 1] ?? ''] = value;
+}
+
+/** The object at `obj[key]`, created when absent, so defaulting can write into it. */
+export function ensureObject<T extends object>(obj: Record<string, unknown>, key: string): T {
+  if (!isPlainObject(obj[key])) obj[key] = {};
+  return obj[key] as T;
+}
+
+/** The non-negative checks of status counters, as upstream's ValidateNonnegativeField per field. */
+export function validateNonnegativeFields(obj: Record<string, unknown> | undefined, names: readonly string[], path: FieldPath): FieldError[] {
+  const errs: FieldError[] = [];
+  for (const n of names) {
+    const v = obj?.[n];
+    if (typeof v === 'number' && v < 0) errs.push(field.invalid(path.child(n).toString(), v, 'must be greater than or equal to 0'));
+  }
+  return errs;
+}
+
+/** Elapsed time since an RFC 3339 timestamp, or undefined when absent or unparsable. */
+export function millisSince(ts: string | undefined, now: Date): number | undefined {
+  if (!ts) return undefined;
+  const t = Date.parse(ts);
+  return Number.isNaN(t) ? undefined : now.getTime() - t;
+}

@@ -1,0 +1,111 @@
+// End-to-end harness: runs a real `k8ts server` built from this checkout (./bin/k8ts) on a free
+// loopback port with its own data dir, and the real pinned kubectl against it. Everything it
+// starts is stopped and removed in `stop()`, which tests call from afterAll even on failure.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execa } from 'execa';
+
+export interface CommandResult { exitCode: number; stdout: string; stderr: string }
+
+export const repoRoot = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
+export const k8tsBin = join(repoRoot, 'bin/k8ts');
+
+export function kubectlPath(minor = 32): string {
+  return `/usr/lib/google-cloud-sdk/bin/kubectl.1.${minor}`;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+export interface RequestLogEntry { method: string; path: string; query: string; code: number; ua?: string; accept?: string }
+
+export class TestServer {
+  readonly dataDir: string;
+  readonly cacheDir: string;
+  port = 0;
+  private proc: ChildProcess | undefined;
+  private output = '';
+
+  constructor(private readonly extraArgs: string[] = [], dataDir?: string) {
+    this.dataDir = dataDir ?? mkdtempSync(join(tmpdir(), 'k8ts-e2e-'));
+    this.cacheDir = mkdtempSync(join(tmpdir(), 'k8ts-kubectl-cache-'));
+  }
+
+  get kubeconfig(): string { return join(this.dataDir, 'kubeconfig.yaml'); }
+  get url(): string { return `https://127.0.0.1:${this.port}`; }
+  get logs(): string { return this.output; }
+
+  /** Starts the server and resolves once it logs that it is ready. */
+  async start(timeoutMs = 30_000): Promise<void> {
+    if (!this.port) this.port = await freePort();
+    this.output = '';
+    const proc = spawn(k8tsBin, ['server', '--data-dir', this.dataDir, '--https-port', String(this.port), '--bind-address', '127.0.0.1', '--disable-agent', '--log-format', 'json', ...this.extraArgs], {
+      env: { ...process.env, K8TS_LOG_LEVEL: 'debug' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.proc = proc;
+    await new Promise<void>((resolveReady, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server not ready after ${timeoutMs} ms:\n${this.output.slice(-4000)}`)), timeoutMs);
+      const onData = (chunk: Buffer) => {
+        this.output += chunk.toString();
+        if (this.output.includes('"msg":"k8ts server is ready"')) { clearTimeout(timer); resolveReady(); }
+      };
+      proc.stdout!.on('data', onData);
+      proc.stderr!.on('data', onData);
+      proc.once('exit', code => { clearTimeout(timer); reject(new Error(`server exited with ${code}:\n${this.output.slice(-4000)}`)); });
+    });
+  }
+
+  /** Sends a signal and waits for the process to exit. */
+  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const proc = this.proc;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    await new Promise<void>(resolveExit => {
+      proc.once('exit', () => resolveExit());
+      proc.kill(signal);
+    });
+    this.proc = undefined;
+  }
+
+  async stop(): Promise<void> {
+    await this.kill('SIGKILL');
+    rmSync(this.dataDir, { recursive: true, force: true });
+    rmSync(this.cacheDir, { recursive: true, force: true });
+  }
+
+  /** Every request the server logged (it logs each one at debug level with its status code). */
+  requestLog(): RequestLogEntry[] {
+    const entries: RequestLogEntry[] = [];
+    for (const line of this.output.split('\n')) {
+      if (!line.includes('"msg":"request"')) continue;
+      try { entries.push(JSON.parse(line) as RequestLogEntry); } catch { /* partial line */ }
+    }
+    return entries;
+  }
+
+  adminToken(): string | undefined {
+    const f = join(this.dataDir, 'admin-token');
+    return existsSync(f) ? readFileSync(f, 'utf8').trim() : undefined;
+  }
+
+  /** Runs the pinned kubectl against this server; never throws on a non-zero exit. */
+  async kubectl(args: string[], opts: { input?: string; minor?: number; timeoutMs?: number } = {}): Promise<CommandResult> {
+    const r = await execa(kubectlPath(opts.minor), ['--kubeconfig', this.kubeconfig, '--cache-dir', this.cacheDir, ...args], {
+      reject: false,
+      timeout: opts.timeoutMs ?? 60_000,
+      ...(opts.input !== undefined ? { input: opts.input } : {}),
+    });
+    return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+  }
+}
