@@ -3,7 +3,7 @@
 // running `k8ts server` built from this checkout (`test/e2e`, serial).
 const transform = {
   '^.+\\.ts$': ['@swc/jest', {
-    jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+    jsc: { parser: { syntax: 'typescript' }, target: 'es2022', experimental: { keepImportAttributes: true } },
     module: { type: 'es6' },
     sourceMaps: 'inline',
   }],

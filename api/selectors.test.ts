@@ -32,6 +32,11 @@ describe('parseLabelSelector', () => {
   it('allows an empty value after = and empty members in a set', () => {
     expect(labelSelectorString(parse('a='))).toBe('a=');
     expect(labelSelectorString(parse('a in (,x)'))).toBe('a in (,x)');
+    expect(labelSelectorString(parse('a in (x,,y)'))).toBe('a in (,x,y)');
+    expect(labelSelectorString(parse('a in (x,)'))).toBe('a in (,x)');
+    expect(labelSelectorString(parse('a in ()'))).toBe('a in ()');
+    expect(labelsMatch(parse('a in ()'), { a: '' })).toBe(true);
+    expect(labelSelectorString(parse('a in (in,notin),b=in'))).toBe('a in (in,notin),b=in');
     expect(labelsMatch(parse('a='), { a: '' })).toBe(true);
   });
 
@@ -49,8 +54,10 @@ describe('parseLabelSelector', () => {
     ['a=b,', "found '', expected: identifier after ','"],
     [',a', "found ',', expected: !, identifier, or 'end of string'"],
     ['a=b c', "found 'c', expected: ',' or 'end of string'"],
-    ['a in (x y)', "unable to parse requirement: found 'y', expected: ',', ')' or identifier"],
-    ['a in ()', "unable to parse requirement: for 'in', 'notin' operators, values set can't be empty"],
+    ['a in (x y)', "unable to parse requirement: found 'y', expected: ',' or ')'"],
+    ['a in (=)', "unable to parse requirement: found '=', expected: ',', ')' or identifier"],
+    ['a in (x,=)', "unable to parse requirement: found '=', expected: ',', or identifier"],
+    ['a in (x', "unable to parse requirement: found '', expected: ',' or ')'"],
     ['!', "unable to parse requirement: found '', expected: identifier"],
     ['n>x', "unable to parse requirement: for 'Gt', 'Lt' operators, the value must be an integer"],
   ])('rejects %j with %j', (input, message) => {
@@ -117,6 +124,7 @@ describe('fromMetaLabelSelector', () => {
       .toThrow(new SelectorError('"Gt" is not a valid label selector operator'));
     expect(() => fromMetaLabelSelector({ matchExpressions: [{ key: 'a', operator: 'In', values: [] }] }))
       .toThrow("values set can't be empty");
+    expect(() => fromMetaLabelSelector({ matchLabels: { 'a/b/c': 'x' } })).toThrow(/^key: Invalid value: "a\/b\/c"/);
     expect(() => fromMetaLabelSelector({ matchExpressions: [{ key: 'a', operator: 'Exists', values: ['x'] }] }))
       .toThrow('values set must be empty for exists and does not exist');
   });

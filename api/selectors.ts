@@ -39,9 +39,9 @@ export const everything = (): LabelSelector => ({ requirements: [] });
 export const nothing = (): LabelSelector => ({ requirements: [], nothing: true });
 
 /** Builds and validates one requirement, as upstream's `labels.NewRequirement`. */
-export function newRequirement(key: string, operator: LabelOperator, values: readonly string[]): LabelRequirement {
+export function newRequirement(key: string, operator: LabelOperator, values: readonly string[], keyPath = 'key'): LabelRequirement {
   const keyErrs = isQualifiedName(key);
-  if (keyErrs.length > 0) throw new SelectorError(`<nil>: Invalid value: ${JSON.stringify(key)}: ${keyErrs.join('; ')}`);
+  if (keyErrs.length > 0) throw new SelectorError(`${keyPath}: Invalid value: ${JSON.stringify(key)}: ${keyErrs.join('; ')}`);
   switch (operator) {
     case 'in': case 'notin':
       if (values.length === 0) throw new SelectorError("for 'in', 'notin' operators, values set can't be empty");
@@ -256,6 +256,9 @@ class Parser {
     }
     if (t.kind !== 'ident') throw new SelectorError(`found '${t.text}', expected: identifier`);
     const key = t.text;
+    // Upstream validates the key on its own first, under a nil field path (printed `<nil>`).
+    const keyErrs = isQualifiedName(key);
+    if (keyErrs.length > 0) throw new SelectorError(`<nil>: Invalid value: ${JSON.stringify(key)}: ${keyErrs.join('; ')}`);
     const after = this.peek();
     if (negated) return newRequirement(key, '!', []);
     if (after.kind === 'eos' || after.kind === ',') return newRequirement(key, 'exists', []);
@@ -277,36 +280,43 @@ class Parser {
     const t = this.peek();
     if (t.kind === 'eos' || t.kind === ',') return ''; // `a=` selects the empty value
     this.next();
-    // Keywords are valid values: `a=in`.
-    if (t.kind === 'ident' || t.kind === 'in' || t.kind === 'notin') return t.text;
+    if (isValueToken(t)) return t.text;
     throw new SelectorError(`found '${t.text}', expected: identifier`);
   }
 
   private parseValueList(): string[] {
     const open = this.next();
     if (open.kind !== '(') throw new SelectorError(`found '${open.text}', expected: '('`);
+    const first = this.peek();
+    if (first.kind === ')') {
+      this.next();
+      return ['']; // `()` is the set holding the empty value, as upstream reads it
+    }
+    if (!isValueToken(first) && first.kind !== ',') throw new SelectorError(`found '${first.text}', expected: ',', ')' or identifier`);
     const values: string[] = [];
-    let expectValue = true;
     for (;;) {
       const t = this.next();
-      if (t.kind === ')') {
-        // `(a,)` has an empty last value; `()` has none.
-        if (expectValue && values.length > 0) values.push('');
-        return values;
-      }
-      if (t.kind === ',') {
-        if (expectValue) values.push('');
-        expectValue = true;
-        continue;
-      }
-      if ((t.kind === 'ident' || t.kind === 'in' || t.kind === 'notin') && expectValue) {
+      if (isValueToken(t)) {
         values.push(t.text);
-        expectValue = false;
-        continue;
+        const after = this.peek();
+        if (after.kind === ')') { this.next(); return values; }
+        if (after.kind !== ',') throw new SelectorError(`found '${after.text}', expected: ',' or ')'`);
+      } else if (t.kind === ',') {
+        // Empty members: `(,a)`, `(a,,b)`, `(a,)`.
+        if (values.length === 0) values.push('');
+        const after = this.peek();
+        if (after.kind === ')') { this.next(); values.push(''); return values; }
+        if (after.kind === ',') { this.next(); values.push(''); }
+      } else {
+        throw new SelectorError(`found '${t.text}', expected: ',', or identifier`);
       }
-      throw new SelectorError(`found '${t.text}', expected: ',', ')' or identifier`);
     }
   }
+}
+
+/** In value positions the keywords are plain words: `a in (in,notin)`, `a=in`. */
+function isValueToken(t: Token): boolean {
+  return t.kind === 'ident' || t.kind === 'in' || t.kind === 'notin';
 }
 
 /** Parses upstream's label selector syntax; throws `SelectorError`. `''` selects everything. */

@@ -77,9 +77,14 @@ describe('generateDefinitions', () => {
     expect(defs['io.k8s.api.apps.v1.DeploymentStatus']?.properties?.['conditions']).toMatchObject({ 'x-kubernetes-patch-merge-key': 'type', 'x-kubernetes-list-map-keys': ['type'] });
   });
 
+  test('carries the defaults SSA needs for list-map keys', () => {
+    expect(defs['io.k8s.api.core.v1.ContainerPort']?.properties?.['protocol']).toMatchObject({ type: 'string', default: 'TCP' });
+    expect(defs['io.k8s.api.core.v1.ServicePort']?.properties?.['protocol']).toMatchObject({ default: 'TCP' });
+  });
+
   test('fails loudly on a type it cannot map', () => {
     const broken = { ...sources, 'coordination/v1': 'export interface Lease { weird?: Promise<string>; }' };
     expect(() => generateDefinitions(broken)).toThrow(SchemaGenError);
-    expect(() => generateDefinitions(broken)).toThrow(/Lease.weird: unsupported type/);
+    expect(() => generateDefinitions(broken)).toThrow('io.k8s.api.coordination.v1.Lease.weird: unknown type "Promise"');
   });
 });

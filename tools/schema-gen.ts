@@ -13,7 +13,7 @@
 // compare with the committed api/schema/generated/definitions.json.
 import ts from 'typescript';
 import type { OpenAPISchema } from '../api/schema/types.js';
-import { FIELD_METADATA, INT64_FIELDS, INT64_PROPERTY_NAMES, META_KINDS, STRUCT_ATOMIC } from './schema-metadata.js';
+import { FIELD_DEFAULTS, FIELD_METADATA, INT64_FIELDS, INT64_PROPERTY_NAMES, META_KINDS, STRUCT_ATOMIC } from './schema-metadata.js';
 
 /** One input module of kubernetes-types, e.g. `core/v1`, with the component prefix and API group it maps to. */
 export interface SourceModule {
@@ -133,7 +133,7 @@ export function generateDefinitions(sources: Record<string, string>): Definition
   // Every table entry must have matched a field, so a typo in the tables cannot pass silently.
   const properties = new Set<string>();
   for (const [name, schema] of Object.entries(out)) for (const p of Object.keys(schema.properties ?? {})) properties.add(`${name}.${p}`);
-  for (const key of [...Object.keys(FIELD_METADATA), ...INT64_FIELDS]) {
+  for (const key of [...Object.keys(FIELD_METADATA), ...Object.keys(FIELD_DEFAULTS), ...INT64_FIELDS]) {
     if (!properties.has(key)) throw new SchemaGenError(`Metadata table entry "${key}" names no generated field`);
   }
   for (const name of [...STRUCT_ATOMIC, ...Object.keys(META_KINDS)]) {
@@ -194,6 +194,7 @@ function componentSchema(name: string, decl: Declared, scope: Map<string, string
     const description = docComment(text, member);
     properties[prop] = withDescription(typeSchema, description);
     applyFieldMetadata(properties[prop], where);
+    if (Object.hasOwn(FIELD_DEFAULTS, where)) properties[prop].default = FIELD_DEFAULTS[where];
     if (!member.questionToken) required.push(prop);
   }
 

@@ -162,7 +162,10 @@ export const FIELD_METADATA: Record<string, FieldMetadata> = {
   [core + 'ServiceAccount.imagePullSecrets']: atomic,
   [core + 'ComponentStatus.conditions']: mergeBy('type'),
 
+  [core + 'PersistentVolumeClaimStatus.allocatedResourceStatuses']: { mapType: 'granular' },
+
   // apps/v1
+  [apps + 'DeploymentSpec.strategy']: { patchStrategy: 'retainKeys' },
   [apps + 'DeploymentStatus.conditions']: conditions,
   [apps + 'ReplicaSetStatus.conditions']: conditions,
   [apps + 'StatefulSetStatus.conditions']: conditions,
@@ -176,6 +179,8 @@ export const FIELD_METADATA: Record<string, FieldMetadata> = {
   [batch + 'PodFailurePolicyRule.onPodConditions']: atomic,
   [batch + 'PodFailurePolicyOnExitCodesRequirement.values']: set,
   [batch + 'SuccessPolicy.rules']: atomic,
+  [batch + 'UncountedTerminatedPods.failed']: set,
+  [batch + 'UncountedTerminatedPods.succeeded']: set,
 
   // autoscaling/v2
   [as2 + 'HorizontalPodAutoscalerSpec.metrics']: atomic,
@@ -207,6 +212,7 @@ export const FIELD_METADATA: Record<string, FieldMetadata> = {
 
   // policy/v1
   [policy + 'PodDisruptionBudgetStatus.conditions']: conditions,
+  [policy + 'PodDisruptionBudgetSpec.selector']: { patchStrategy: 'replace' },
 
   // storage/v1
   [storage + 'StorageClass.mountOptions']: atomic,
@@ -223,6 +229,26 @@ export const FIELD_METADATA: Record<string, FieldMetadata> = {
   [meta + 'LabelSelector.matchExpressions']: atomic,
   [meta + 'LabelSelectorRequirement.values']: atomic,
   [meta + 'StatusDetails.causes']: atomic,
+  [meta + 'APIGroup.serverAddressByClientCIDRs']: atomic,
+  [meta + 'APIGroup.versions']: atomic,
+  [meta + 'APIGroupList.groups']: atomic,
+  [meta + 'APIResource.categories']: atomic,
+  [meta + 'APIResource.shortNames']: atomic,
+  [meta + 'APIResourceList.resources']: atomic,
+  [meta + 'APIVersions.serverAddressByClientCIDRs']: atomic,
+  [meta + 'APIVersions.versions']: atomic,
+  [meta + 'DeleteOptions.dryRun']: atomic,
+};
+
+/**
+ * Defaults upstream publishes in its schemas that clients rely on: server-side apply fills a
+ * missing list-map key from them (a container port without `protocol` is keyed as TCP).
+ */
+export const FIELD_DEFAULTS: Record<string, unknown> = {
+  [core + 'ContainerPort.protocol']: 'TCP',
+  [core + 'ServicePort.protocol']: 'TCP',
+  [core + 'GRPCAction.service']: '',
+  [core + 'LocalObjectReference.name']: '',
 };
 
 /** Structs marked `+structType=atomic` upstream: SSA and SMP replace them whole. */
@@ -240,8 +266,11 @@ export const STRUCT_ATOMIC = new Set([
   core + 'NodeSelector',
   core + 'NodeSelectorTerm',
   core + 'TopologySelectorTerm',
-  core + 'PersistentVolumeClaimVolumeSource',
-  core + 'ConfigMapNodeConfigSource',
+  core + 'EndpointAddress',
+  core + 'EndpointPort',
+  core + 'ScopeSelector',
+  'io.k8s.api.autoscaling.v1.CrossVersionObjectReference',
+  disc + 'EndpointPort',
 ]);
 
 /** Integer fields upstream declares int64, by property name wherever it occurs (these names are int64 throughout the API). */
@@ -264,7 +293,7 @@ export const INT64_PROPERTY_NAMES = new Set([
 ]);
 
 /** Other int64 fields, by `<component>.<property>`. */
-export const INT64_FIELDS = new Set([apps + 'ControllerRevision.revision']);
+export const INT64_FIELDS = new Set([apps + 'ControllerRevision.revision', core + 'SleepAction.seconds']);
 
 type GVK = { group: string; version: string; kind: string };
 

@@ -34,7 +34,7 @@ const components: Record<string, OpenAPISchema> = {
     properties: { apiVersion: str, kind: str, metadata: ref('meta.ObjectMeta', { default: {} }), spec: ref('apps.DeploymentSpec'), status: ref('apps.DeploymentStatus') },
   },
   'apps.DeploymentSpec': {
-    type: 'object',
+    type: 'object', required: ['selector', 'template'],
     properties: {
       replicas: int, paused: { type: 'boolean' }, minReadySeconds: int,
       selector: ref('meta.LabelSelector'), template: ref('core.PodTemplateSpec'),
@@ -51,7 +51,7 @@ const components: Record<string, OpenAPISchema> = {
   'core.PodTemplateSpec': { type: 'object', properties: { metadata: ref('meta.ObjectMeta'), spec: ref('core.PodSpec') } },
   'core.Pod': { type: 'object', properties: { apiVersion: str, kind: str, metadata: ref('meta.ObjectMeta'), spec: ref('core.PodSpec'), status: ref('core.PodStatus') } },
   'core.PodSpec': {
-    type: 'object',
+    type: 'object', required: ['containers'],
     properties: {
       containers: mapList('core.Container', 'name'),
       initContainers: mapList('core.Container', 'name'),

@@ -69,7 +69,7 @@ describe('checkFields', () => {
 
   test('Quantity accepts strings and any number', () => {
     const spec = goodSpec();
-    spec.template.spec.containers[0]!.resources = { limits: { cpu: 1.5 as unknown as string, memory: '1Gi' }, requests: { cpu: [] as unknown as string } };
+    (spec.template.spec.containers[0] as Record<string, unknown>)['resources'] = { limits: { cpu: 1.5, memory: '1Gi' }, requests: { cpu: [] } };
     const errors = checkFields(deployment(spec), 'io.k8s.api.apps.v1.Deployment', schemas).typeErrors;
     expect(errors.map(e => e.field)).toEqual(['spec.template.spec.containers[0].resources.requests[cpu]']);
   });

@@ -21,6 +21,7 @@ const subresourceVerbs: Record<Subresource, Verb[] | string[]> = {
   portforward: ['create', 'get'],
   proxy: ['create', 'delete', 'get', 'patch', 'update'],
   ephemeralcontainers: ['get', 'patch', 'update'],
+  finalize: ['update'],
 };
 
 function subresourceKind(def: ResourceDef, sub: Subresource): { group: string; version: string; kind: string } {

@@ -16,6 +16,7 @@
 // Each document's URL in the discovery document carries `?hash=<SHA-512 of the body>`, as
 // upstream's does, so clients cache it until the hash changes; the ETag is the same hash.
 import { createHash } from 'node:crypto';
+import { schemas as builtinSchemas } from '../../api/schema/index.js';
 import type { OpenAPISchema, SchemaSet } from '../../api/schema/types.js';
 import type { ResourceDef, Subresource } from '../registry/types.js';
 
@@ -96,7 +97,7 @@ export class OpenAPIV3 {
   private readonly docs = new Map<string, ServedOpenAPIDocument & { document: OpenAPIDocument }>();
   private readonly root: ServedOpenAPIDocument & { document: OpenAPIV3Discovery };
 
-  constructor(resources: readonly ResourceDef[], schemas: SchemaSet, opts: OpenAPIOptions = {}) {
+  constructor(resources: readonly ResourceDef[], schemas: SchemaSet = builtinSchemas, opts: OpenAPIOptions = {}) {
     const byGroupVersion = new Map<string, ResourceDef[]>();
     for (const r of resources) {
       const key = groupVersionPath(r.group, r.version);
@@ -133,6 +134,20 @@ export class OpenAPIV3 {
     return this.docs.get(gvPath)?.document;
   }
 }
+
+/**
+ * `/openapi/v2` for kubectl 1.27 and 1.28: they fetch it (as protobuf) before create, apply and
+ * explain, and give up on a 404 even though they then validate and explain from v3. An empty
+ * protobuf message is a valid, empty `openapi_v2.Document`, which sends them on to v3 (checked
+ * against both). 1.29 and later never ask for v2 while v3 is served.
+ */
+export const OPENAPI_V2_STUB = {
+  contentType: 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf',
+  body: new Uint8Array(0),
+} as const;
+
+/** The name control/apiserver/wiring.ts builds the served documents by. */
+export { OpenAPIV3 as OpenAPIDocuments };
 
 // ---- parameters ----
 
@@ -294,7 +309,7 @@ export function buildGroupVersionDocument(group: string, version: string, resour
     }
 
     for (const sub of [...r.subresources].sort()) {
-      const path = subresourcePath(sub, main, r, `${base}/{name}`, scopeParams, schemas);
+      const path = subresourcePath(sub, main, r, `${base}/{name}`, scopeParams);
       if (path) paths[path[0]] = path[1];
     }
   }
@@ -309,7 +324,7 @@ export function buildGroupVersionDocument(group: string, version: string, resour
   };
 }
 
-function subresourcePath(sub: Subresource, main: Target, r: ResourceDef, itemPath: string, scopeParams: Parameter[], schemas: SchemaSet): [string, PathItem] | undefined {
+function subresourcePath(sub: Subresource, main: Target, r: ResourceDef, itemPath: string, scopeParams: Parameter[]): [string, PathItem] | undefined {
   const params = [P.name(r.kind), ...scopeParams, P.pretty];
   const has = (v: ResourceDef['verbs'][number]): boolean => r.verbs.includes(v);
   switch (sub) {
@@ -349,7 +364,6 @@ function subresourcePath(sub: Subresource, main: Target, r: ResourceDef, itemPat
     default:
       // exec, attach, portforward, proxy and ephemeralcontainers are connect-style or not
       // described by kinds kubectl validates against; they stay out of the document.
-      void schemas;
       return undefined;
   }
 }

@@ -17,10 +17,14 @@ import { createHash, webcrypto } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import { dirname, join } from 'node:path';
-import './reflect-metadata.js'; // must precede @peculiar/x509
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import YAML from 'yaml';
 import { formatIP, nthIP, parseCidr, parseIP } from '../../api/cidr.js';
+
+// @peculiar/x509 needs `Reflect.getMetadata` at load time, so it is loaded after the polyfill;
+// a static import would be evaluated before it.
+await import('./reflect-metadata.js');
+const x509: typeof X509 = await import('@peculiar/x509');
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -118,8 +122,8 @@ function randomSerial(): string {
   return Buffer.from(bytes).toString('hex');
 }
 
-function subjectOf(id: ClientIdentity): x509.JsonName {
-  const name: x509.JsonName = [];
+function subjectOf(id: ClientIdentity): X509.JsonName {
+  const name: X509.JsonName = [];
   for (const o of id.organizations ?? []) name.push({ O: [o] });
   name.push({ CN: [id.commonName] });
   return name;
@@ -175,7 +179,7 @@ export function servingSans(opts: Pick<PkiOptions, 'serviceCidr' | 'extraSans'>,
   return { dns: [...dns].sort(), ips: [...ips].sort() };
 }
 
-function sansOfCert(cert: x509.X509Certificate): { dns: string[]; ips: string[] } {
+function sansOfCert(cert: X509.X509Certificate): { dns: string[]; ips: string[] } {
   const ext = cert.getExtension(x509.SubjectAlternativeNameExtension);
   const dns: string[] = [];
   const ips: string[] = [];
@@ -194,7 +198,7 @@ const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.
 // ───────────────────────────── issuing ─────────────────────────────
 
 interface Ca {
-  cert: x509.X509Certificate;
+  cert: X509.X509Certificate;
   key: CryptoKey;
   pem: CertAndKey;
 }
@@ -217,9 +221,9 @@ async function createCa(now: Date): Promise<CertAndKey> {
   return { certPem: cert.toString('pem') + '\n', keyPem: await exportKeyPem(keys.privateKey) };
 }
 
-async function issueLeaf(ca: Ca, subject: x509.JsonName, usage: 'server' | 'client', sans: { dns: string[]; ips: string[] } | undefined, now: Date): Promise<CertAndKey> {
+async function issueLeaf(ca: Ca, subject: X509.JsonName, usage: 'server' | 'client', sans: { dns: string[]; ips: string[] } | undefined, now: Date): Promise<CertAndKey> {
   const keys = await newKeys();
-  const extensions: x509.Extension[] = [
+  const extensions: X509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
     new x509.ExtendedKeyUsageExtension([usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
@@ -249,7 +253,7 @@ async function issueLeaf(ca: Ca, subject: x509.JsonName, usage: 'server' | 'clie
 
 /** Why a stored leaf must be reissued, or undefined when it still fits. */
 async function leafProblem(pem: CertAndKey, ca: Ca, now: Date, want: { subject?: string; sans?: { dns: string[]; ips: string[] } }): Promise<string | undefined> {
-  let cert: x509.X509Certificate;
+  let cert: X509.X509Certificate;
   try {
     cert = new x509.X509Certificate(pem.certPem);
     await importKeyPem(pem.keyPem);
@@ -300,7 +304,7 @@ export async function ensureClusterPki(opts: PkiOptions): Promise<ClusterPki> {
   const ca: Ca = { cert: new x509.X509Certificate(caPair.certPem), key: await importKeyPem(caPair.keyPem), pem: caPair };
 
   const sans = servingSans(opts, opts.hostIPs ?? hostIPv4Addresses());
-  const servingSubject: x509.JsonName = [{ CN: ['kube-apiserver'] }];
+  const servingSubject: X509.JsonName = [{ CN: ['kube-apiserver'] }];
   let serving = await readPair(dir, pkiFiles.servingCert, pkiFiles.servingKey);
   if (!serving || (await leafProblem(serving, ca, clock(), { sans })) !== undefined) {
     serving = await issueLeaf(ca, servingSubject, 'server', sans, clock());

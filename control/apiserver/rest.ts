@@ -87,7 +87,11 @@ export class Rest {
   private checkFields(obj: KubeObject, opts: WriteOptions): void {
     if (!this.fields) return;
     const { unknown, typeErrors, duplicates } = this.fields.check(obj, this.def, opts.rawBody);
-    if (typeErrors.length > 0) throw errors.invalid(this.def.kind, this.def.group, obj.metadata?.name ?? '', typeErrors);
+    if (typeErrors.length > 0) {
+      // Upstream cannot even decode such a body: a 400, not a 422.
+      const { kind, version } = this.def;
+      throw errors.badRequest(`${kind} in version "${version}" cannot be handled as a ${kind}: ${typeErrors.map(e => e.message()).join(', ')}`);
+    }
     const problems = [...duplicates.map(d => `duplicate field "${d}"`), ...unknown.map(u => `unknown field "${u}"`)];
     if (problems.length === 0 || opts.fieldValidation === 'Ignore') return;
     if (opts.fieldValidation === 'Strict') {

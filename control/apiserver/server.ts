@@ -13,6 +13,7 @@ import { apiVersionOf } from '../../api/object.js';
 import type { RegistryContext, ResourceDef } from '../registry/types.js';
 import type { Store } from '../store/store.js';
 import { StoreAdmission } from './admission.js';
+import { OPENAPI_V2_STUB } from './openapi.js';
 import { negotiate, send, sendError } from './codec.js';
 import { Discovery } from './discovery.js';
 import { parseRequestInfo, type RequestInfo } from './request-info.js';
@@ -218,6 +219,13 @@ export class ApiServer {
         return send(res, 200, this.discovery.apiResourceList(group, version), form);
       }
       throw errors.notFoundPath(path);
+    }
+    if (path === '/openapi/v2') {
+      // kubectl 1.27/1.28 fetch v2 before they look at v3; an empty protobuf document makes them
+      // go on to v3 for validation and explain. Later versions never ask.
+      res.writeHead(200, { 'Content-Type': OPENAPI_V2_STUB.contentType, 'Content-Length': 0 });
+      res.end();
+      return;
     }
     if (path === '/openapi/v3' || path.startsWith('/openapi/v3/')) {
       const doc = this.opts.openapi?.document(path);

@@ -8,7 +8,7 @@ import { ApiServer, type Authenticator, type Authorizer } from './server.js';
 import { createFieldChecker } from '../../api/schema/fields.js';
 import { schemas } from '../../api/schema/index.js';
 import { createPatcher, createManagedFieldsTracker } from './patcher.js';
-import { OpenAPIDocuments } from './openapi-server.js';
+import { OpenAPIDocuments } from './openapi.js';
 
 export interface ApiServerParts {
   store: Store;

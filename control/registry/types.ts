@@ -16,7 +16,7 @@ export interface TableColumnDefinition {
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'eviction' | 'log' | 'exec' | 'proxy' | 'attach' | 'portforward' | 'ephemeralcontainers';
+export type Subresource = 'status' | 'scale' | 'binding' | 'eviction' | 'log' | 'exec' | 'proxy' | 'attach' | 'portforward' | 'ephemeralcontainers' | 'finalize';
 
 /** Facts from the server's configuration that defaulting and validation need. */
 export interface RegistryContext {

@@ -19,11 +19,20 @@
 // - Compaction is etcd's; like kube-apiserver we record the compacted revision in the key
 //   `compact_rev_key` (value: the revision in decimal), which is how oldestRevision knows it.
 //   Compactions done by others (etcd --auto-compaction-*) are not seen there.
-// - Writes are not retried by us (a retried create could report AlreadyExists for its own write);
-//   the client's own retry covers connection failures before a request is sent. Errors that leave
-//   the outcome unknown surface as StoreError('Unavailable').
+// - We retry a write only when it provably never left this process (no connection, every
+//   endpoint's breaker open): a create retried after it reached etcd would report AlreadyExists for
+//   its own write. (The etcd3 client's own policy also retries "recoverable" gRPC failures up to 3
+//   times, so a CAS write that timed out may come back as Conflict/AlreadyExists against itself,
+//   as with upstream's client: callers already treat those as "re-read and decide".) Reads are
+//   retried a few times, so a leader election is not an error for them. Whatever still fails
+//   surfaces as StoreError('Unavailable'). A write in flight when the leader dies waits for its
+//   deadline (callTimeoutMs) before the retry reaches the new leader.
+// - Each endpoint sits behind a circuit breaker (the client's design); ours half-opens after 1 s
+//   instead of 5 s, so that after a rolling restart of members the recovered ones are used again
+//   before the next one goes down.
+import { circuitBreaker, ConsecutiveBreaker, handleWhen, isBrokenCircuitError } from 'cockatiel';
 import {
-  ClientClosedError, CompareResult, CompareTarget, Etcd3,
+  ClientClosedError, CompareResult, CompareTarget, Etcd3, isRecoverableError,
   type ICompare, type IDuplexStream, type IKeyValue, type IRequestOp, type IWatchRequest, type IWatchResponse,
 } from 'etcd3';
 import { prefixEndBytes } from './keys.js';
@@ -54,6 +63,16 @@ function translate(err: unknown, what: string): Error {
   return new StoreError('Unavailable', `etcd ${what} failed: ${message}`);
 }
 
+const READ_ATTEMPTS = 4;
+const WRITE_ATTEMPTS = 4;
+
+/** True for failures before a request reached any member: every endpoint's breaker open, or no connection. */
+function neverSent(err: unknown): boolean {
+  if (isBrokenCircuitError(err)) return true;
+  const message = err instanceof Error ? err.message : '';
+  return message.includes('circuit breaker is open') || message.includes('No connection established');
+}
+
 export class EtcdStore implements Store {
   private readonly client: Etcd3;
   private closed = false;
@@ -65,6 +84,10 @@ export class EtcdStore implements Store {
     this.client = new Etcd3({
       hosts: options.endpoints.map(e => (e.includes('://') ? e : `http://${e}`)),
       dialTimeout: options.dialTimeoutMs ?? 5_000,
+      grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1_000 },
+      faultHandling: {
+        host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(3) }),
+      },
       // A deadline on a stream would end long-lived watches; only unary calls get one.
       defaultCallOptions: ctx => (ctx.isStream ? {} : { deadline: Date.now() + callTimeout }),
     });
@@ -74,64 +97,63 @@ export class EtcdStore implements Store {
     if (this.closed) throw new StoreError('Closed', 'The store is closed');
   }
 
-  async currentRevision(): Promise<number> {
-    this.check();
-    try {
-      const res = await this.client.kv.range({ key: Buffer.from([0]), count_only: true });
-      return Number(res.header.revision);
-    } catch (err) {
-      throw translate(err, 'reading the revision');
+  /** Runs an idempotent read, retrying while etcd is Unavailable (a member down, an election). */
+  private async read<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      this.check();
+      try {
+        return await fn();
+      } catch (err) {
+        const e = translate(err, what);
+        if (!(e instanceof StoreError && e.code === 'Unavailable') || attempt >= READ_ATTEMPTS) throw e;
+        await new Promise(r => setTimeout(r, 100 * 2 ** attempt));
+      }
     }
+  }
+
+  async currentRevision(): Promise<number> {
+    const res = await this.read('reading the revision', () => this.client.kv.range({ key: Buffer.from([0]), count_only: true }));
+    return Number(res.header.revision);
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
-    this.check();
-    try {
-      const res = await this.client.kv.range({ key: Buffer.from(key) });
-      const kv = res.kvs[0];
-      return kv ? toKv(kv) : undefined;
-    } catch (err) {
-      throw translate(err, `get "${key}"`);
-    }
+    const res = await this.read(`get "${key}"`, () => this.client.kv.range({ key: Buffer.from(key) }));
+    const kv = res.kvs[0];
+    return kv ? toKv(kv) : undefined;
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
-    this.check();
     const start = options.after !== undefined && options.after >= prefix ? `${options.after}\0` : prefix;
     const limit = options.limit !== undefined && options.limit > 0 ? options.limit : 0;
-    try {
-      const res = await this.client.kv.range({
-        key: Buffer.from(start),
-        range_end: prefixEndBytes(Buffer.from(prefix)),
-        limit,
-        revision: options.revision ?? 0,
-      });
-      const items = res.kvs.map(toKv);
-      const result: ListResult = { items, revision: options.revision ?? Number(res.header.revision), more: res.more };
-      // count is the size of the whole range from `start`, regardless of the limit.
-      if (res.more) result.remaining = Number(res.count) - items.length;
-      return result;
-    } catch (err) {
-      throw translate(err, `list "${prefix}"${options.revision !== undefined ? ` at revision ${options.revision}` : ''}`);
-    }
+    const what = `list "${prefix}"${options.revision !== undefined ? ` at revision ${options.revision}` : ''}`;
+    const res = await this.read(what, () => this.client.kv.range({
+      key: Buffer.from(start),
+      range_end: prefixEndBytes(Buffer.from(prefix)),
+      limit,
+      revision: options.revision ?? 0,
+    }));
+    const items = res.kvs.map(toKv);
+    const result: ListResult = { items, revision: options.revision ?? Number(res.header.revision), more: res.more };
+    // count is the size of the whole range from `start`, regardless of the limit.
+    if (res.more) result.remaining = Number(res.count) - items.length;
+    return result;
   }
 
   async count(prefix: string): Promise<number> {
-    this.check();
-    try {
-      const res = await this.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEndBytes(Buffer.from(prefix)), count_only: true });
-      return Number(res.count);
-    } catch (err) {
-      throw translate(err, `count "${prefix}"`);
-    }
+    const res = await this.read(`count "${prefix}"`, () => this.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEndBytes(Buffer.from(prefix)), count_only: true }));
+    return Number(res.count);
   }
 
   private async txn(what: string, compare: ICompare[], success: IRequestOp[], failure: IRequestOp[]) {
-    this.check();
-    try {
-      return await this.client.kv.txn({ compare, success, failure });
-    } catch (err) {
-      throw translate(err, what);
+    for (let attempt = 1; ; attempt++) {
+      this.check();
+      try {
+        return await this.client.kv.txn({ compare, success, failure });
+      } catch (err) {
+        // Only a request that provably never left this process is safe to send again.
+        if (!neverSent(err) || attempt >= WRITE_ATTEMPTS) throw translate(err, what);
+        await new Promise(r => setTimeout(r, 100 * 2 ** attempt));
+      }
     }
   }
 
@@ -217,13 +239,8 @@ export class EtcdStore implements Store {
   }
 
   async sizeBytes(): Promise<number> {
-    this.check();
-    try {
-      const status = await this.client.maintenance.status({});
-      return Number(status.dbSize);
-    } catch (err) {
-      throw translate(err, 'status');
-    }
+    const status = await this.read('status', () => this.client.maintenance.status({}));
+    return Number(status.dbSize);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,426 @@
+// Field ownership (`metadata.managedFields`) as upstream's field manager keeps it, over plain JSON
+// and our OpenAPI schemas instead of Go types. Three views of an object drive everything:
+//   - fieldSetOf(config): the fields an applier states (structured-merge-diff's ToFieldSet);
+//   - compareObjects(old, new): what an ordinary write added, modified and removed;
+//   - allPaths(obj): every node, for pruning.
+// List identity comes from the schema (`x-kubernetes-list-type` map/set, or, for lists only
+// described by a patch strategy, `merge` + merge key); a list the schema says nothing about is
+// atomic, and a map of unknown shape is granular, as upstream deduces for schemaless values.
+//
+// One deliberate approximation: upstream records a map or list field itself (the `.` entry) when
+// an Update adds it only if the Go zero value omits it (pointers, omitempty). We cannot see Go
+// types, so struct fields and required fields are never recorded as members by an Update, while
+// other maps, lists and list items are. Leaves, which is what conflicts are about, are exact.
+import type { OpenAPISchema, SchemaSet } from '../schema/types.js';
+import { errors } from '../errors.js';
+import type { KubeObject } from '../object.js';
+import { cloneJson, isJsonObject, jsonEqual, type Json, type JsonObject } from './json.js';
+import { FieldSet, fieldElement, formatPath, indexElement, keyElement, valueElement, type FieldPathList, type PathElement } from './field-set.js';
+import { fieldCursor, isAtomicMap, itemCursor, listType, rootCursor, type SchemaCursor } from './schema-walk.js';
+
+export interface ManagedFieldsEntry {
+  manager?: string;
+  operation?: 'Apply' | 'Update' | string;
+  apiVersion?: string;
+  time?: string;
+  fieldsType?: string;
+  fieldsV1?: Record<string, unknown>;
+  subresource?: string;
+}
+
+/** One manager's ownership: who, how, and the fields. */
+export interface ManagerFields {
+  manager: string;
+  operation: 'Apply' | 'Update';
+  apiVersion: string;
+  subresource: string;
+  time: string | undefined;
+  fields: FieldSet;
+}
+
+/** Managers keyed as upstream identifies them: appliers by name (and subresource), updaters also by apiVersion. */
+export type Managers = Map<string, ManagerFields>;
+
+export function managerKey(m: Pick<ManagerFields, 'manager' | 'operation' | 'apiVersion' | 'subresource'>): string {
+  return JSON.stringify([m.manager, m.operation, m.operation === 'Apply' ? '' : m.apiVersion, m.subresource]);
+}
+
+/** How upstream names a manager in conflict messages: `"kubectl-edit" using apps/v1`. */
+export function describeManager(m: Pick<ManagerFields, 'manager' | 'operation' | 'apiVersion' | 'subresource'>): string {
+  let s = JSON.stringify(m.manager);
+  if (m.subresource) s += ` with subresource ${JSON.stringify(m.subresource)}`;
+  if (m.operation === 'Update') s += ` using ${m.apiVersion}`;
+  return s;
+}
+
+/** Fields never tracked, as upstream's strip-meta step removes them (exact paths, not subtrees). */
+const strippedPaths: FieldPathList[] = [
+  ['f:apiVersion'], ['f:kind'], ['f:metadata'], ['f:metadata', 'f:name'], ['f:metadata', 'f:namespace'],
+  ['f:metadata', 'f:creationTimestamp'], ['f:metadata', 'f:selfLink'], ['f:metadata', 'f:uid'],
+  ['f:metadata', 'f:clusterName'], ['f:metadata', 'f:generation'], ['f:metadata', 'f:managedFields'],
+  ['f:metadata', 'f:resourceVersion'], ['f:metadata', 'f:deletionTimestamp'], ['f:metadata', 'f:deletionGracePeriodSeconds'],
+];
+
+/** Drops the untracked metadata fields and any ignored (reset) subtrees from a set. */
+export function stripUntracked(set: FieldSet, ignored: readonly FieldPathList[] = []): FieldSet {
+  return set.difference(FieldSet.of(strippedPaths)).withoutPrefixes(ignored);
+}
+
+export function decodeManagedFields(entries: unknown): Managers {
+  const out: Managers = new Map();
+  if (!Array.isArray(entries)) return out;
+  for (const raw of entries as unknown[]) {
+    if (!isJsonObject(raw)) continue;
+    const e = raw as ManagedFieldsEntry;
+    if (!e.manager) continue;
+    const m: ManagerFields = {
+      manager: e.manager,
+      operation: e.operation === 'Apply' ? 'Apply' : 'Update',
+      apiVersion: e.apiVersion ?? '',
+      subresource: e.subresource ?? '',
+      time: e.time,
+      fields: FieldSet.fromFieldsV1(e.fieldsV1),
+    };
+    const key = managerKey(m);
+    const prev = out.get(key);
+    if (prev) prev.fields = prev.fields.union(m.fields);
+    else out.set(key, m);
+  }
+  return out;
+}
+
+/** Entries in upstream's order: Apply before Update, then by time, manager, apiVersion, subresource. */
+export function encodeManagedFields(managers: Managers): ManagedFieldsEntry[] {
+  const list = [...managers.values()].filter(m => !m.fields.isEmpty());
+  list.sort((p, q) => {
+    if (p.operation !== q.operation) return p.operation < q.operation ? -1 : 1;
+    const pt = p.time ? Math.floor(Date.parse(p.time) / 1000) : 0;
+    const qt = q.time ? Math.floor(Date.parse(q.time) / 1000) : 0;
+    if (pt !== qt) return pt - qt;
+    if (p.manager !== q.manager) return p.manager < q.manager ? -1 : 1;
+    if (p.apiVersion !== q.apiVersion) return p.apiVersion < q.apiVersion ? -1 : 1;
+    return p.subresource < q.subresource ? -1 : p.subresource > q.subresource ? 1 : 0;
+  });
+  return list.map(m => {
+    const e: ManagedFieldsEntry = { manager: m.manager, operation: m.operation, apiVersion: m.apiVersion };
+    if (m.time) e.time = m.time;
+    e.fieldsType = 'FieldsV1';
+    e.fieldsV1 = m.fields.toFieldsV1();
+    if (m.subresource) e.subresource = m.subresource;
+    return e;
+  });
+}
+
+/** RFC 3339 with whole seconds, as metav1.Time serializes. */
+export function formatTime(now: Date): string {
+  return now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+// ---- walking objects with their schema ----------------------------------------------------------
+
+function declaresField(at: SchemaCursor, key: string): boolean {
+  const s = at.schema && at.set ? at.set.resolve(at.schema) : at.schema;
+  return !!s?.properties && Object.prototype.hasOwnProperty.call(s.properties, key);
+}
+
+function requiredFields(at: SchemaCursor): Set<string> {
+  const s = at.schema && at.set ? at.set.resolve(at.schema) : at.schema;
+  return new Set(s?.required ?? []);
+}
+
+function isStructSchema(at: SchemaCursor): boolean {
+  const s = at.schema && at.set ? at.set.resolve(at.schema) : at.schema;
+  return !!s?.properties;
+}
+
+/** How a list at `at` identifies its items; lists the schema does not describe are atomic. */
+function listKind(at: SchemaCursor): { type: 'atomic' | 'set' | 'map'; keys: string[] } {
+  if (!at.schema) return { type: 'atomic', keys: [] };
+  return listType(at);
+}
+
+/** The path element of a list item, or undefined when a map-list item lacks a key without default. */
+function itemElement(item: Json, index: number, kind: { type: 'set' | 'map'; keys: string[] }, at: SchemaCursor): PathElement | undefined {
+  if (kind.type === 'set') return valueElement(item);
+  if (!isJsonObject(item)) return undefined;
+  const keys: Record<string, Json> = {};
+  const itemAt = itemCursor(at);
+  for (const k of kind.keys) {
+    if (k in item && item[k] !== null) keys[k] = item[k]!;
+    else {
+      const def = fieldDefault(itemAt, k);
+      if (def === undefined) return undefined;
+      keys[k] = def;
+    }
+  }
+  void index;
+  return keyElement(keys);
+}
+
+function fieldDefault(at: SchemaCursor, key: string): Json | undefined {
+  const f = fieldCursor(at, key);
+  if (!f.schema) return undefined;
+  const s = f.set ? f.set.resolve(f.schema) : f.schema;
+  return (f.schema.default ?? s.default) as Json | undefined;
+}
+
+function missingKeyError(path: FieldPathList, index: number, keys: string[]): Error {
+  return errors.badRequest(`${formatPath(path)}[${index}]: associative list with keys has an element that omits key field ${JSON.stringify(keys[0] ?? '')} (and doesn't have default value)`);
+}
+
+/**
+ * The fields an applied configuration states (upstream's ToFieldSet): every leaf, every list item,
+ * every member of a map that is not a declared struct field, and empty or null values.
+ */
+export function fieldSetOf(obj: unknown, schemas: SchemaSet | undefined, root: string | OpenAPISchema | undefined): FieldSet {
+  const out = new FieldSet();
+  collect(obj as Json, rootCursor(schemas, root), [], out);
+  return out;
+}
+
+function collect(v: Json, at: SchemaCursor, path: PathElement[], out: FieldSet): void {
+  if (isJsonObject(v)) {
+    if (isAtomicMap(at)) {
+      if (path.length) out.add(path);
+      return;
+    }
+    for (const [k, child] of Object.entries(v)) {
+      const p = [...path, fieldElement(k)];
+      collect(child, fieldCursor(at, k), p, out);
+      if (child === null || (isJsonObject(child) && Object.keys(child).length === 0) || !declaresField(at, k)) out.add(p);
+    }
+    return;
+  }
+  if (Array.isArray(v)) {
+    const kind = listKind(at);
+    if (kind.type === 'atomic') {
+      if (path.length) out.add(path);
+      return;
+    }
+    v.forEach((item, i) => {
+      const pe = itemElement(item, i, kind as { type: 'set' | 'map'; keys: string[] }, at);
+      if (pe === undefined) throw missingKeyError(path, i, kind.keys);
+      const p = [...path, pe];
+      if (kind.type === 'map') collect(item, itemCursor(at), p, out);
+      out.add(p);
+    });
+    return;
+  }
+  if (path.length) out.add(path);
+}
+
+export interface Comparison {
+  added: FieldSet;
+  modified: FieldSet;
+  removed: FieldSet;
+}
+
+/** What changed from `old` to `next`, path by path, as upstream's typed Compare reports it. */
+export function compareObjects(old: unknown, next: unknown, schemas: SchemaSet | undefined, root: string | OpenAPISchema | undefined): Comparison {
+  const c: Comparison = { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
+  compareAt(present(old as Json), present(next as Json), rootCursor(schemas, root), [], c);
+  return c;
+}
+
+const present = (v: Json | undefined): Json | undefined => (v === null ? undefined : v);
+
+function shape(v: Json | undefined): 'map' | 'list' | 'leaf' | 'none' {
+  if (v === undefined) return 'none';
+  if (isJsonObject(v)) return 'map';
+  if (Array.isArray(v)) return 'list';
+  return 'leaf';
+}
+
+function compareAt(a: Json | undefined, b: Json | undefined, at: SchemaCursor, path: PathElement[], c: Comparison, required = false): void {
+  if (a === undefined && b === undefined) return;
+  const sa = shape(a);
+  const sb = shape(b);
+  const kind = sa === 'none' ? sb : sb === 'none' || sa === sb ? sa : 'leaf';
+  const atomic = kind === 'leaf' || (kind === 'map' && isAtomicMap(at)) || (kind === 'list' && listKind(at).type === 'atomic');
+  if (atomic) {
+    if (!path.length) return;
+    if (a === undefined) c.added.add(path);
+    else if (b === undefined) c.removed.add(path);
+    else if (!jsonEqual(a, b)) c.modified.add(path);
+    return;
+  }
+  // A map, list or list item that appears or disappears is itself a member, except struct fields
+  // and required fields (in Go both are always present, so upstream never sees them appear).
+  const isField = path.length > 0 && path[path.length - 1]!.startsWith('f:');
+  if (path.length && !(isField && (required || (kind === 'map' && isStructSchema(at))))) {
+    if (a === undefined) c.added.add(path);
+    else if (b === undefined) c.removed.add(path);
+  }
+  if (kind === 'map') {
+    const am = (a ?? {}) as JsonObject;
+    const bm = (b ?? {}) as JsonObject;
+    const keys = new Set([...Object.keys(am), ...Object.keys(bm)]);
+    const req = requiredFields(at);
+    for (const k of keys) compareAt(present(am[k]), present(bm[k]), fieldCursor(at, k), [...path, fieldElement(k)], c, req.has(k));
+    return;
+  }
+  const lk = listKind(at) as { type: 'set' | 'map'; keys: string[] };
+  const index = (list: Json[] | undefined): Map<string, Json> => {
+    const m = new Map<string, Json>();
+    (list ?? []).forEach((item, i) => m.set(itemElement(item, i, lk, at) ?? indexElement(i), item));
+    return m;
+  };
+  const ai = index(a as Json[] | undefined);
+  const bi = index(b as Json[] | undefined);
+  for (const [pe, item] of bi) {
+    const p = [...path, pe];
+    if (!ai.has(pe)) {
+      c.added.add(p);
+      if (lk.type === 'map') compareAt(undefined, present(item), itemCursor(at), p, c);
+    } else if (lk.type === 'map') {
+      compareAt(present(ai.get(pe)), present(item), itemCursor(at), p, c);
+    }
+  }
+  for (const [pe, item] of ai) {
+    if (bi.has(pe)) continue;
+    const p = [...path, pe];
+    c.removed.add(p);
+    if (lk.type === 'map') compareAt(present(item), undefined, itemCursor(at), p, c);
+  }
+}
+
+/** Every node of `obj` as a path (fields, map entries, identified list items). */
+export function allPaths(obj: unknown, schemas: SchemaSet | undefined, root: string | OpenAPISchema | undefined): FieldSet {
+  const out = new FieldSet();
+  const walk = (v: Json, at: SchemaCursor, path: PathElement[]): void => {
+    if (path.length) out.add(path);
+    if (isJsonObject(v)) {
+      if (isAtomicMap(at)) return;
+      for (const [k, child] of Object.entries(v)) walk(child, fieldCursor(at, k), [...path, fieldElement(k)]);
+    } else if (Array.isArray(v)) {
+      const kind = listKind(at);
+      if (kind.type === 'atomic') return;
+      v.forEach((item, i) => {
+        const pe = itemElement(item, i, kind as { type: 'set' | 'map'; keys: string[] }, at) ?? indexElement(i);
+        if (kind.type === 'map') walk(item, itemCursor(at), [...path, pe]);
+        else out.add([...path, pe]);
+      });
+    }
+  };
+  walk(obj as Json, rootCursor(schemas, root), []);
+  return out;
+}
+
+/** Upstream's EnsureNamedFieldsAreMembers: the struct fields above every member become members too. */
+export function withNamedAncestors(set: FieldSet, schemas: SchemaSet | undefined, root: string | OpenAPISchema | undefined): FieldSet {
+  const out = set.copy();
+  const rc = rootCursor(schemas, root);
+  for (const p of set.paths()) {
+    let at = rc;
+    for (let i = 0; i < p.length - 1; i++) {
+      const e = p[i]!;
+      if (e.startsWith('f:')) {
+        const name = e.slice(2);
+        if (declaresField(at, name)) out.add(p.slice(0, i + 1));
+        at = fieldCursor(at, name);
+      } else {
+        at = itemCursor(at);
+      }
+    }
+  }
+  return out;
+}
+
+/** Removes the node at `path` (and everything under it) from `obj`, in place. */
+export function removePath(obj: Json, path: FieldPathList, schemas: SchemaSet | undefined, root: string | OpenAPISchema | undefined): void {
+  let at = rootCursor(schemas, root);
+  let cur: Json = obj;
+  for (let i = 0; i < path.length; i++) {
+    const e = path[i]!;
+    const last = i === path.length - 1;
+    if (e.startsWith('f:')) {
+      if (!isJsonObject(cur)) return;
+      const name = e.slice(2);
+      if (last) { delete cur[name]; return; }
+      if (!(name in cur)) return;
+      cur = cur[name]!;
+      at = fieldCursor(at, name);
+    } else {
+      if (!Array.isArray(cur)) return;
+      const kind = listKind(at);
+      if (kind.type === 'atomic') return;
+      const list: Json[] = cur;
+      const idx = list.findIndex((item, j) => (itemElement(item, j, kind as { type: 'set' | 'map'; keys: string[] }, at) ?? indexElement(j)) === e);
+      if (idx < 0) return;
+      if (last) { list.splice(idx, 1); return; }
+      cur = list[idx]!;
+      at = itemCursor(at);
+    }
+  }
+}
+
+// ---- ordinary writes -----------------------------------------------------------------------------
+
+export interface UpdateOptions {
+  manager: string;
+  /** The apiVersion the request used, e.g. `apps/v1`. */
+  apiVersion: string;
+  /** `status`, `scale`…; empty for the main resource. */
+  subresource?: string;
+  now: Date;
+  schemas: SchemaSet | undefined;
+  /** The component name (or schema) of the kind. */
+  root: string | OpenAPISchema | undefined;
+  /** Subtrees this endpoint resets and so never records (e.g. `[['f:status']]` on the main resource). */
+  ignored?: FieldPathList[];
+}
+
+/** `metadata.managedFields` without the entries, for comparing object content. */
+export function withoutManagedFields<T extends KubeObject | undefined>(obj: T): T {
+  if (!obj || !obj.metadata || !('managedFields' in obj.metadata)) return obj;
+  const c = { ...obj, metadata: { ...obj.metadata } };
+  delete c.metadata.managedFields;
+  return c as T;
+}
+
+/**
+ * Records an ordinary create/update/patch (operation Update) by `manager`: it gains every field
+ * the write added or changed, every other manager loses those fields and any removed field, and
+ * managers left with nothing disappear. Returns a copy of `next` with the new managedFields.
+ *
+ * As upstream: the base ownership is the one `next` carries when it carries any (a client may
+ * rewrite managedFields), else `old`'s; a single empty entry (`[{}]`) clears managedFields; an
+ * object that was never tracked first gets a `before-first-apply` owner for its existing fields
+ * only when an apply comes (see apply.ts), not here.
+ */
+export function updateManagedFields<T extends KubeObject>(old: KubeObject | undefined, next: T, opts: UpdateOptions): T {
+  const result = cloneJson(next);
+  const sent = next.metadata?.managedFields as unknown;
+  if (Array.isArray(sent) && sent.length === 1 && isJsonObject(sent[0]) && Object.keys(sent[0]).length === 0) {
+    if (result.metadata) delete result.metadata.managedFields;
+    return result;
+  }
+  const base = decodeManagedFields(Array.isArray(sent) && sent.length > 0 && !opts.subresource ? sent : old?.metadata?.managedFields);
+  const managers = recordUpdate(base, withoutManagedFields(old), withoutManagedFields(next), opts);
+  const entries = encodeManagedFields(managers);
+  result.metadata = { ...(result.metadata ?? {}) };
+  if (entries.length) result.metadata.managedFields = entries as never;
+  else delete result.metadata.managedFields;
+  return result;
+}
+
+/** The Update step on decoded managers (shared with apply's before-first-apply). */
+export function recordUpdate(managers: Managers, old: unknown, next: unknown, opts: UpdateOptions): Managers {
+  const cmp = compareObjects(old ?? {}, next, opts.schemas, opts.root);
+  const ignored = opts.ignored ?? [];
+  const changed = stripUntracked(cmp.added.union(cmp.modified), ignored);
+  const removed = stripUntracked(cmp.removed, ignored);
+  const out: Managers = new Map();
+  for (const [k, m] of managers) {
+    const fields = m.fields.difference(changed).difference(removed);
+    if (!fields.isEmpty()) out.set(k, { ...m, fields });
+  }
+  if (!changed.isEmpty()) {
+    const self: ManagerFields = { manager: opts.manager, operation: 'Update', apiVersion: opts.apiVersion, subresource: opts.subresource ?? '', time: formatTime(opts.now), fields: changed };
+    const key = managerKey(self);
+    const prev = out.get(key);
+    if (prev) self.fields = prev.fields.union(changed);
+    out.set(key, self);
+  }
+  return out;
+}
