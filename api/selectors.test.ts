@@ -1,7 +1,7 @@
 import { StatusError } from './errors.js';
 import {
   checkSelectableFields, escapeFieldValue, fieldSelectorString, fieldsMatch, formatLabelSelector,
-  fromMetaLabelSelector, isEverything, labelSelectorString, labelsMatch, parseFieldSelector,
+  fromMetaLabelSelector, isEverything, metaLabelSelectorString, labelSelectorString, labelsMatch, parseFieldSelector,
   parseFieldSelectorParam, parseLabelSelector, parseLabelSelectorParam, requiredFieldValue,
   SelectorError, selectorFromSet,
 } from './selectors.js';
@@ -133,6 +133,11 @@ describe('fromMetaLabelSelector', () => {
     const text = labelSelectorString(fromMetaLabelSelector({ matchLabels: { b: '2', a: '1' }, matchExpressions: [{ key: 'c', operator: 'In', values: ['x'] }] }));
     expect(text).toBe('a=1,b=2,c in (x)');
     expect(labelSelectorString(parse(text))).toBe(text);
+  });
+
+  it('renders Scale status.selector', () => {
+    expect(metaLabelSelectorString({ matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'Exists' }] })).toBe('app=web,tier');
+    expect(metaLabelSelectorString({})).toBe('');
   });
 
   it('formats for kubectl columns', () => {

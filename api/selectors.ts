@@ -146,6 +146,14 @@ function requirementFromExpression(expr: LabelSelectorRequirement): LabelRequire
   }
 }
 
+/**
+ * The string form of a `metav1.LabelSelector`, as upstream's `LabelSelectorAsSelector(s).String()`
+ * fills Scale's `status.selector`; throws `SelectorError` for an invalid selector.
+ */
+export function metaLabelSelectorString(ls: MetaLabelSelector | null | undefined): string {
+  return labelSelectorString(fromMetaLabelSelector(ls));
+}
+
 /** Upstream's `metav1.FormatLabelSelector`: the string form, or `<none>` when it selects everything. */
 export function formatLabelSelector(ls: MetaLabelSelector | null | undefined): string {
   let text: string;

@@ -81,6 +81,31 @@ const components: Record<string, OpenAPISchema> = {
   'core.Toleration': { type: 'object', properties: { key: str, operator: str, value: str, effect: str } },
   'core.PodStatus': { type: 'object', properties: { phase: str, podIP: str, conditions: mapList('core.PodCondition', 'type') } },
   'core.PodCondition': { type: 'object', properties: { type: str, status: str, reason: str } },
+  // The shape upstream's strategic-merge-patch tests use, so their documented cases read directly.
+  'test.MergeItem': {
+    type: 'object',
+    properties: {
+      name: str, value: str, other: str,
+      mergingList: list(ref('test.MergeItem'), { 'x-kubernetes-patch-strategy': 'merge', 'x-kubernetes-patch-merge-key': 'name' }),
+      nonMergingList: list(ref('test.MergeItem')),
+      mergingIntList: list(int, { 'x-kubernetes-patch-strategy': 'merge' }),
+      nonMergingIntList: list(int),
+      mergeItemPtr: list(ref('test.MergeItem'), { 'x-kubernetes-patch-strategy': 'merge', 'x-kubernetes-patch-merge-key': 'name' }),
+      simpleMap: strMap,
+      replacingItem: { type: 'object', 'x-kubernetes-patch-strategy': 'replace', 'x-kubernetes-preserve-unknown-fields': true },
+      retainKeysMap: ref('test.RetainKeysMergeItem', { 'x-kubernetes-patch-strategy': 'retainKeys' }),
+      retainKeysMergingList: list(ref('test.MergeItem'), { 'x-kubernetes-patch-strategy': 'merge,retainKeys', 'x-kubernetes-patch-merge-key': 'name' }),
+    },
+  },
+  'test.RetainKeysMergeItem': {
+    type: 'object',
+    properties: {
+      name: str, value: str, other: str, simpleMap: strMap,
+      mergingIntList: list(int, { 'x-kubernetes-patch-strategy': 'merge' }),
+      mergingList: list(ref('test.MergeItem'), { 'x-kubernetes-patch-strategy': 'merge', 'x-kubernetes-patch-merge-key': 'name' }),
+      nonMergingList: list(ref('test.MergeItem')),
+    },
+  },
 };
 
 class FixtureSchemas implements SchemaSet {
@@ -106,3 +131,4 @@ class FixtureSchemas implements SchemaSet {
 export const fixtureSchemas: SchemaSet = new FixtureSchemas(components);
 export const DEPLOYMENT = 'apps.Deployment';
 export const POD = 'core.Pod';
+export const MERGE_ITEM = 'test.MergeItem';

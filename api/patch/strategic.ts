@@ -183,10 +183,51 @@ function applySetElementOrder(original: JsonObject, patch: JsonObject, at: Schem
       delete patch[field];
       continue;
     }
+    const serverOrder = foundOriginal && foundPatch && strategy === 'merge' && kind === 'map'
+      ? aliasedServerOrder(origList, patchList, mergeKey)
+      : origList;
     const [inOrder, serverOnly] = partition(merged, order, mergeKey, kind);
-    original[field] = normalizeElementOrder(inOrder, serverOnly, order, origList, mergeKey, kind);
+    original[field] = normalizeElementOrder(inOrder, serverOnly, order, serverOrder, mergeKey, kind);
     delete patch[field];
   }
+}
+
+/**
+ * The live list as upstream's ordering step sees it after merging. Upstream merges in place: a
+ * `$patch: delete` shifts the remaining items left inside the live list's storage, and new items
+ * are appended into the slots that frees, until the storage is full. The ordering step then reads
+ * the live list's original length from that storage, so freed slots show the new items (or stale
+ * copies). Reproducing this is what makes `$setElementOrder` results match upstream exactly when a
+ * patch both deletes and adds items.
+ */
+function aliasedServerOrder(live: Json[], patch: Json[], mergeKey: string): Json[] {
+  const slots = live.slice();
+  const size = slots.length;
+  let len = size;
+  let detached = false;
+  const keyOf = (v: Json): Json | undefined => (isJsonObject(v) ? v[mergeKey] : undefined);
+  let replace = false;
+  for (const item of patch) {
+    if (!isJsonObject(item) || !(directiveMarker in item)) continue;
+    if (item[directiveMarker] === 'replace') { replace = true; continue; }
+    if (item[directiveMarker] !== 'delete') continue;
+    for (;;) {
+      const i = slots.slice(0, len).findIndex(v => keyOf(v) === item[mergeKey]);
+      if (i < 0) break;
+      for (let j = i; j < len - 1; j++) slots[j] = slots[j + 1]!;
+      len--;
+    }
+  }
+  if (replace) return slots;
+  const present = slots.slice(0, len).map(keyOf);
+  for (const item of patch) {
+    if (!isJsonObject(item) || directiveMarker in item) continue;
+    if (present.some(k => k === item[mergeKey])) continue;
+    present.push(item[mergeKey]);
+    if (!detached && len < size) slots[len++] = item;
+    else detached = true;
+  }
+  return slots;
 }
 
 function goType(v: unknown): string {

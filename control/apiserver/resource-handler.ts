@@ -113,7 +113,8 @@ export class ResourceHandler {
     };
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse, info: ResourceRequest, q: URLSearchParams): Promise<void> {
+  /** `requiredName`: the authorizer allows this create only for an object of that name. */
+  async handle(req: IncomingMessage, res: ServerResponse, info: ResourceRequest, q: URLSearchParams, requiredName?: string): Promise<void> {
     const def = this.def;
     const ns = def.namespaced ? info.namespace : '';
     const sub = info.subresource;
@@ -137,7 +138,7 @@ export class ResourceHandler {
       case 'watch': return this.watch(req, res, ns, info.name, q);
       case 'create':
         if (info.name !== '') throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
-        return this.create(req, res, ns, q);
+        return this.create(req, res, ns, q, requiredName);
       case 'update': return this.update(req, res, ns, info.name, q, sub === 'finalize' ? 'finalize' : statusOrMain);
       case 'patch': return this.patch(req, res, ns, info.name, q, statusOrMain);
       case 'delete': return this.delete(req, res, ns, info.name, q);
@@ -272,9 +273,12 @@ export class ResourceHandler {
     return { body, raw: type === 'application/json' ? buf.toString('utf8') : '' };
   }
 
-  private async create(req: IncomingMessage, res: ServerResponse, ns: string, q: URLSearchParams): Promise<void> {
+  private async create(req: IncomingMessage, res: ServerResponse, ns: string, q: URLSearchParams, requiredName?: string): Promise<void> {
     const form = this.form(req, false);
     const { body, raw } = await this.readObject(req);
+    if (requiredName !== undefined && (body as KubeObject)?.metadata?.name !== requiredName) {
+      throw errors.forbidden(`${this.def.resource} "${String((body as KubeObject)?.metadata?.name ?? '')}" is forbidden: may only create the object named "${requiredName}"`);
+    }
     const opts = writeOptions(q, req, raw);
     const obj = await this.ctx.rest.create(ns, body, opts);
     send(res, 201, obj, form, warningHeaders(opts));

@@ -39,8 +39,17 @@ export interface AuthorizationRequest {
   isResourceRequest: boolean;
 }
 
+export interface AuthorizationDecision {
+  allowed: boolean;
+  reason: string;
+  /** Allowed only for a pod bound to the requesting node (`system:node:<name>`). */
+  requiresBoundPodCheck?: boolean;
+  /** Allowed only if the created object carries this name (a node creating its own Node or Lease). */
+  requiredName?: string;
+}
+
 export interface Authorizer {
-  authorize(user: UserInfo | undefined, request: AuthorizationRequest): { allowed: boolean; reason: string };
+  authorize(user: UserInfo | undefined, request: AuthorizationRequest): AuthorizationDecision;
 }
 
 export interface OpenAPIServer {
@@ -160,7 +169,8 @@ export class ApiServer {
         : { verb: info.verb, apiGroup: '', resource: '', subresource: '', namespace: '', name: '', path: url.pathname, isResourceRequest: false };
       const decision = this.opts.authorizer.authorize(user, request);
       if (!decision.allowed) throw user ? errors.forbidden(decision.reason) : errors.unauthorized();
-      if (info.isResourceRequest) await this.serveResource(req, res, info, url.searchParams);
+      if (info.isResourceRequest && decision.requiresBoundPodCheck) await this.checkBoundPod(user, info);
+      if (info.isResourceRequest) await this.serveResource(req, res, info, url.searchParams, decision.requiredName);
       else await this.serveNonResource(req, res, url);
       code = res.statusCode;
     } catch (err) {
@@ -176,10 +186,20 @@ export class ApiServer {
     }
   }
 
-  private async serveResource(req: IncomingMessage, res: ServerResponse, info: RequestInfo & { isResourceRequest: true }, q: URLSearchParams): Promise<void> {
+  private async serveResource(req: IncomingMessage, res: ServerResponse, info: RequestInfo & { isResourceRequest: true }, q: URLSearchParams, requiredName: string | undefined): Promise<void> {
     const handler = this.handlers.get(`${info.group}/${info.version}/${info.resource}`);
     if (!handler) throw errors.notFoundPath(info.path);
-    await handler.handle(req, res, info, q);
+    await handler.handle(req, res, info, q, requiredName);
+  }
+
+  /** NodeRestriction: a node may touch only pods bound to it. */
+  private async checkBoundPod(user: UserInfo | undefined, info: RequestInfo & { isResourceRequest: true }): Promise<void> {
+    const node = user?.name.startsWith('system:node:') ? user.name.slice('system:node:'.length) : undefined;
+    const pod = await this.rest('', 'v1', 'pods').storage.tryGet(info.namespace, info.name);
+    const boundTo = (pod?.spec as { nodeName?: string } | undefined)?.nodeName;
+    if (!pod || !node || boundTo !== node) {
+      throw errors.forbidden(`pods "${info.name}" is forbidden: node "${node ?? user?.name ?? ''}" can only modify pods bound to it`);
+    }
   }
 
   private async serveNonResource(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

@@ -184,11 +184,13 @@ export class SqliteStore implements Store {
     if (options.revision !== undefined) this.checkRevision(revision);
     const limit = options.limit !== undefined && options.limit > 0 ? options.limit : undefined;
     const range = rangeClause(prefix, options.after);
-    // The inner query walks the (name, id) index in name order, so with a LIMIT it stops early.
+    // Walks the (name, id) index in key order and keeps each name's newest row at the revision;
+    // with a LIMIT it stops after the page instead of grouping the whole range.
     const rows = this.stmt(
-      `SELECT kv.* FROM (SELECT MAX(id) AS mid FROM kv WHERE ${range.sql} AND id <= ? GROUP BY name ORDER BY name) m
-       JOIN kv ON kv.id = m.mid WHERE kv.deleted = 0 ORDER BY kv.name LIMIT ?`,
-    ).all(...range.params, revision, limit === undefined ? -1 : limit + 1) as Row[];
+      `SELECT * FROM kv AS a WHERE ${range.sql} AND id <= ? AND deleted = 0
+         AND id = (SELECT MAX(b.id) FROM kv AS b WHERE b.name = a.name AND b.id <= ?)
+       ORDER BY name LIMIT ?`,
+    ).all(...range.params, revision, revision, limit === undefined ? -1 : limit + 1) as Row[];
     const more = limit !== undefined && rows.length > limit;
     if (more) rows.length = limit;
     const result: ListResult = { items: rows.map(toKv), revision, more };
@@ -197,6 +199,7 @@ export class SqliteStore implements Store {
   }
 
   private countAt(prefix: string, after: string | undefined, revision: number): number {
+    // Counting, grouping the range beats probing each row's newest revision (the list's plan).
     const range = rangeClause(prefix, after);
     const row = this.stmt(
       `SELECT COUNT(*) AS n FROM (SELECT MAX(id) AS mid FROM kv WHERE ${range.sql} AND id <= ? GROUP BY name) m

@@ -22,7 +22,11 @@ export interface ListOptions {
   after?: string;
   /** At most this many items; `more` tells whether there were others. */
   limit?: number;
-  /** Read at this past revision (must not be compacted); default: the current one. */
+  /**
+   * Read at this past revision; default: the current one. Below the compacted revision fails with
+   * StoreError('Compacted') (the compacted revision itself is still readable); a revision above
+   * the current one is a caller bug (plain Error).
+   */
   revision?: number;
 }
 
@@ -41,7 +45,11 @@ export interface Watch {
 }
 
 export interface WatchOptions {
-  /** Deliver every event with revision > `afterRevision`. Throws StoreError('Compacted') if that history is gone. */
+  /**
+   * Deliver every event with revision > `afterRevision`. If that history is gone (afterRevision <
+   * the compacted revision) the watch fails with StoreError('Compacted'): SQLite throws it from
+   * watch(), etcd can only learn it from the server and reports it through onError. Handle both.
+   */
   afterRevision: number;
   onEvent: (event: WatchEvent) => void;
   /** Called once if the watch ends for a reason other than close() (backend lost, compaction). */
