@@ -62,7 +62,10 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
     store = await openStore(config.datastoreEndpoint || undefined, config.dataDir);
     stops.push(() => store!.close());
     const hostIPs = hostIPv4Addresses();
-    const advertiseIP = config.bindAddress !== '0.0.0.0' && config.bindAddress !== '::' ? config.bindAddress : hostIPs[0] ?? '127.0.0.1';
+    // The `kubernetes` Service's endpoint must be a routable address: the bind address when it is
+    // one, else this host's first address (upstream refuses loopback advertise addresses too).
+    const bindIsSpecific = config.bindAddress !== '0.0.0.0' && config.bindAddress !== '::' && !config.bindAddress.startsWith('127.') && config.bindAddress !== '::1';
+    const advertiseIP = bindIsSpecific ? config.bindAddress : hostIPs[0] ?? '127.0.0.1';
     const api = buildApiServer({
       store,
       ctx: {

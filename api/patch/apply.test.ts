@@ -230,3 +230,11 @@ describe('applyPatch: migrating from client-side apply (manager "kubectl")', () 
     expect(() => apply(csaObject(1), config({ replicas: 3 }), 'other', false, T1)).toThrow(StatusError);
   });
 });
+
+describe('applyPatch: invalid configurations', () => {
+  it('fails like upstream on duplicate keys', () => {
+    const e = statusError(() => apply(undefined, config({ containers: [{ name: 'a' }, { name: 'a' }] })));
+    expect(e.code).toBe(500);
+    expect(e.message).toBe('failed to create typed patch object (apps/v1, Kind=Deployment): .spec.template.spec.containers: duplicate entries for key [name="a"]');
+  });
+});

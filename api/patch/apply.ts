@@ -19,7 +19,7 @@ import type { KubeObject } from '../object.js';
 import { cloneJson, isJsonObject, jsonEqual, type Json, type JsonObject } from './json.js';
 import { FieldSet, formatPath, indexElement, keyElement, valueElement, type FieldPathList, type PathElement } from './field-set.js';
 import {
-  allPaths, compareObjects, decodeManagedFields, describeManager, encodeManagedFields, fieldSetOf, formatTime, managerKey,
+  InvalidConfigError, allPaths, capUpdateManagers, compareObjects, decodeManagedFields, describeManager, encodeManagedFields, fieldSetOf, formatTime, managerKey,
   recordUpdate, removePath, stripUntracked, withNamedAncestors, withoutManagedFields, type ManagerFields, type Managers,
 } from './managed-fields.js';
 import { fieldCursor, isAtomicMap, itemCursor, listType, rootCursor, type SchemaCursor } from './schema-walk.js';
@@ -75,7 +75,7 @@ export function applyPatch(
   }
 
   if (manager === 'kubectl' && live) syncLastApplied(live, applied, result);
-  const entries = encodeManagedFields(next);
+  const entries = encodeManagedFields(capUpdateManagers(next));
   result.metadata = { ...(result.metadata ?? {}) };
   if (entries.length) result.metadata.managedFields = entries as never;
   else delete result.metadata.managedFields;
@@ -141,7 +141,7 @@ function applyOnce(
 
   const self: ManagerFields = {
     manager, operation: 'Apply', apiVersion: ctx.apiVersion, subresource: ctx.subresource, time: undefined,
-    fields: stripUntracked(fieldSetOf(applied, schemas, root), ctx.ignored),
+    fields: stripUntracked(configFields(applied, ctx), ctx.ignored),
   };
   const key = managerKey(self);
   const previous = managers.get(key);
@@ -179,6 +179,19 @@ function applyOnce(
   self.time = changedObject || !previous?.time ? formatTime(ctx.now) : previous.time;
   if (!self.fields.isEmpty()) out.set(key, self);
   return { result: merged as KubeObject, managers: out };
+}
+
+/**
+ * The applier's fields. A configuration that is not a valid typed value (a map-list item without
+ * its key, duplicate keys) fails as upstream's does: a 500 with reason unknown and this message.
+ */
+function configFields(applied: KubeObject, ctx: Ctx): FieldSet {
+  try {
+    return fieldSetOf(applied, ctx.schemas, ctx.root);
+  } catch (e) {
+    if (!(e instanceof InvalidConfigError)) throw e;
+    throw new StatusError(500, 'InternalError', `failed to create typed patch object (${ctx.apiVersion}, Kind=${applied.kind ?? ''}): ${e.message}`);
+  }
 }
 
 // ---- merging the configuration into the live object ----------------------------------------------

@@ -1,8 +1,9 @@
 // RFC 6902 JSON Patch (`application/json-patch+json`), with upstream's wire behaviour: operations
 // apply in order to a copy, the first failure aborts the whole patch, and failures are reported the
-// way the apiserver reports its JSON-patch library's errors — a 422 `Invalid` Status whose cause
-// carries the library's message ("testing value /x failed: test failed"). A body that is not a
-// list of operations is a 400, as the apiserver's decode step answers.
+// way the apiserver reports its JSON-patch library's errors — a generic 422 `Invalid` Status with
+// empty details, as observed from real apiservers; the library's message ("testing value /x
+// failed: test failed") is kept on the error for logging. A body that is not a list of operations
+// is a 400, as the apiserver's decode step answers.
 //
 // Like upstream's library, negative array indices count from the end, and `replace` at the
 // document root swaps the whole document. Unlike it, `replace` of a missing object member fails
@@ -32,32 +33,48 @@ export function escapePointerToken(token: string): string {
   return token.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
-/** A 422 as the apiserver builds it around a JSON-patch library error. */
-export function patchFailure(message: string): StatusError {
-  return new StatusError(422, 'Invalid', 'the server rejected our request due to an error in our request', {
-    causes: [{ reason: 'UnexpectedServerResponse', message }],
-  });
+/**
+ * A patch that cannot be applied. The apiserver answers it with a generic 422 whose details are
+ * empty (the library's message is not sent to the client); we keep that message in `detail` for
+ * logs and tests.
+ */
+export class PatchApplyError extends StatusError {
+  constructor(readonly detail: string) {
+    super(422, 'Invalid', 'the server rejected our request due to an error in our request', {});
+    this.name = 'PatchApplyError';
+  }
+}
+
+export function patchFailure(message: string): PatchApplyError {
+  return new PatchApplyError(message);
 }
 
 /** Checks that a decoded request body is a list of operations; a 400 otherwise. */
 export function decodeJsonPatch(body: unknown): JsonPatchOperation[] {
   if (!Array.isArray(body)) {
-    throw errors.badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+    throw errors.badRequest(`json: cannot unmarshal ${jsonKind(body)} into Go value of type jsonpatch.Patch`);
   }
   if (body.length > maxJsonPatchOperations) {
     throw errors.tooLarge(`The allowed maximum operations in a JSON patch is ${maxJsonPatchOperations}, got ${body.length}`);
   }
   for (const op of body) {
-    if (!isJsonObject(op)) throw errors.badRequest('json: cannot unmarshal array into Go value of type jsonpatch.Operation');
+    if (!isJsonObject(op) && op !== null) throw errors.badRequest(`json: cannot unmarshal ${jsonKind(op)} into Go value of type jsonpatch.Operation`);
   }
   return body as unknown as JsonPatchOperation[];
+}
+
+/** The JSON type name Go's decoder uses in its messages. */
+function jsonKind(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (v === null || typeof v === 'object') return 'object';
+  return typeof v === 'boolean' ? 'bool' : typeof v;
 }
 
 /** Applies the operations in order to a copy of `doc`; throws a StatusError on the first failure. */
 export function applyJsonPatch<T = unknown>(doc: T, patch: unknown): T {
   const ops = decodeJsonPatch(patch);
   let root = cloneJson(doc) as unknown as Json;
-  for (const op of ops) root = applyOperation(root, op);
+  for (const op of ops) root = applyOperation(root, op ?? ({} as JsonPatchOperation));
   return root as unknown as T;
 }
 

@@ -82,7 +82,14 @@ describe('fieldSetOf (what an applier states)', () => {
 
   it('rejects a map-list item without its key', () => {
     expect(() => fieldSetOf({ spec: { template: { spec: { containers: [{ image: 'x' }] } } } }, fixtureSchemas, DEPLOYMENT))
-      .toThrow('.spec.template.spec.containers[0]: associative list with keys has an element that omits key field "name"');
+      .toThrow('.spec.template.spec.containers: element 0: associative list with keys has an element that omits key field "name" (and doesn\'t have default value)');
+  });
+
+  it('rejects duplicate keys and duplicate set values', () => {
+    expect(() => fieldSetOf({ spec: { template: { spec: { containers: [{ name: 'a' }, { name: 'a' }] } } } }, fixtureSchemas, DEPLOYMENT))
+      .toThrow('.spec.template.spec.containers: duplicate entries for key [name="a"]');
+    expect(() => fieldSetOf({ metadata: { finalizers: ['x', 'x'] } }, fixtureSchemas, DEPLOYMENT))
+      .toThrow('.metadata.finalizers: duplicate entries for key [="x"]');
   });
 });
 
@@ -185,5 +192,23 @@ describe('updateManagedFields', () => {
       { manager: 'c', operation: 'Apply', apiVersion: 'v1', time: '2026-01-02T00:00:00Z', fieldsType: 'FieldsV1', fieldsV1: { 'f:c': {} } },
     ]);
     expect(encodeManagedFields(m).map(e => e.manager)).toEqual(['c', 'b', 'z']);
+  });
+});
+
+describe('capUpdateManagers', () => {
+  it('folds the oldest Update entries into ancient-changes, keeping ten', () => {
+    let obj: KubeObject = update(undefined, { ...deployment(), metadata: { name: 'web', labels: { l0: 'x' } } }, 'm0', new Date(Date.UTC(2026, 0, 1, 0, 0)));
+    for (let i = 1; i <= 11; i++) {
+      obj = update(obj, { ...obj, metadata: { ...obj.metadata!, labels: { ...obj.metadata!.labels, [`l${i}`]: 'x' } } }, `m${i}`, new Date(Date.UTC(2026, 0, 1, 0, i)));
+    }
+    const es = entries(obj);
+    expect(es).toHaveLength(10);
+    const ancient = es.find(e => e.manager === 'ancient-changes')!;
+    expect(ancient.time).toBe('2026-01-01T00:02:00Z');
+    const fields = FieldSet.fromFieldsV1(ancient.fieldsV1);
+    expect(fields.has(['f:metadata', 'f:labels', 'f:l2'])).toBe(true);
+    expect(fields.has(['f:spec', 'f:replicas'])).toBe(true);
+    expect(es.map(e => e.manager)).not.toContain('m0');
+    expect(es.map(e => e.manager)).toContain('m3');
   });
 });

@@ -12,7 +12,6 @@
 // types, so struct fields and required fields are never recorded as members by an Update, while
 // other maps, lists and list items are. Leaves, which is what conflicts are about, are exact.
 import type { OpenAPISchema, SchemaSet } from '../schema/types.js';
-import { errors } from '../errors.js';
 import type { KubeObject } from '../object.js';
 import { cloneJson, isJsonObject, jsonEqual, type Json, type JsonObject } from './json.js';
 import { FieldSet, fieldElement, formatPath, indexElement, keyElement, valueElement, type FieldPathList, type PathElement } from './field-set.js';
@@ -140,7 +139,7 @@ function listKind(at: SchemaCursor): { type: 'atomic' | 'set' | 'map'; keys: str
 }
 
 /** The path element of a list item, or undefined when a map-list item lacks a key without default. */
-function itemElement(item: Json, index: number, kind: { type: 'set' | 'map'; keys: string[] }, at: SchemaCursor): PathElement | undefined {
+function itemElement(item: Json, _index: number, kind: { type: 'set' | 'map'; keys: string[] }, at: SchemaCursor): PathElement | undefined {
   if (kind.type === 'set') return valueElement(item);
   if (!isJsonObject(item)) return undefined;
   const keys: Record<string, Json> = {};
@@ -153,7 +152,6 @@ function itemElement(item: Json, index: number, kind: { type: 'set' | 'map'; key
       keys[k] = def;
     }
   }
-  void index;
   return keyElement(keys);
 }
 
@@ -164,8 +162,18 @@ function fieldDefault(at: SchemaCursor, key: string): Json | undefined {
   return (f.schema.default ?? s.default) as Json | undefined;
 }
 
-function missingKeyError(path: FieldPathList, index: number, keys: string[]): Error {
-  return errors.badRequest(`${formatPath(path)}[${index}]: associative list with keys has an element that omits key field ${JSON.stringify(keys[0] ?? '')} (and doesn't have default value)`);
+/** A configuration that cannot be turned into a field set (upstream's typed-value errors). */
+export class InvalidConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidConfigError';
+  }
+}
+
+/** The first key field an item lacks that has no default either. */
+function missingKey(item: Json, keys: string[], at: SchemaCursor): string {
+  const absent = (k: string) => !isJsonObject(item) || !(k in item) || item[k] === null;
+  return keys.find(k => absent(k) && fieldDefault(itemCursor(at), k) === undefined) ?? keys[0] ?? '';
 }
 
 /**
@@ -197,9 +205,14 @@ function collect(v: Json, at: SchemaCursor, path: PathElement[], out: FieldSet):
       if (path.length) out.add(path);
       return;
     }
+    const seen = new Set<string>();
     v.forEach((item, i) => {
       const pe = itemElement(item, i, kind as { type: 'set' | 'map'; keys: string[] }, at);
-      if (pe === undefined) throw missingKeyError(path, i, kind.keys);
+      if (pe === undefined) {
+        throw new InvalidConfigError(`${formatPath(path)}: element ${i}: associative list with keys has an element that omits key field ${JSON.stringify(missingKey(item, kind.keys, at))} (and doesn't have default value)`);
+      }
+      if (seen.has(pe)) throw new InvalidConfigError(`${formatPath(path)}: duplicate entries for key ${formatPath([pe])}`);
+      seen.add(pe);
       const p = [...path, pe];
       if (kind.type === 'map') collect(item, itemCursor(at), p, out);
       out.add(p);
@@ -396,7 +409,7 @@ export function updateManagedFields<T extends KubeObject>(old: KubeObject | unde
     return result;
   }
   const base = decodeManagedFields(Array.isArray(sent) && sent.length > 0 && !opts.subresource ? sent : old?.metadata?.managedFields);
-  const managers = recordUpdate(base, withoutManagedFields(old), withoutManagedFields(next), opts);
+  const managers = capUpdateManagers(recordUpdate(base, withoutManagedFields(old), withoutManagedFields(next), opts));
   const entries = encodeManagedFields(managers);
   result.metadata = { ...(result.metadata ?? {}) };
   if (entries.length) result.metadata.managedFields = entries as never;
@@ -421,6 +434,44 @@ export function recordUpdate(managers: Managers, old: unknown, next: unknown, op
     const prev = out.get(key);
     if (prev) self.fields = prev.fields.union(changed);
     out.set(key, self);
+  }
+  return out;
+}
+
+/** Upstream's cap on Update entries; older ones fold into `ancient-changes`, one per apiVersion. */
+export const maxUpdateManagers = 10;
+export const ancientChangesManager = 'ancient-changes';
+
+/**
+ * Keeps at most `max` Update entries: the oldest updaters (by time, then identity) are folded,
+ * per apiVersion, into an `ancient-changes` entry that takes the newest folded time, as upstream.
+ */
+export function capUpdateManagers(managers: Managers, max = maxUpdateManagers): Managers {
+  const updaters = [...managers.entries()].filter(([, m]) => m.operation === 'Update');
+  if (updaters.length <= max) return managers;
+  const seconds = (m: ManagerFields) => (m.time ? Math.floor(Date.parse(m.time) / 1000) : 0);
+  updaters.sort(([ka, a], [kb, b]) => seconds(a) - seconds(b) || (ka < kb ? -1 : ka > kb ? 1 : 0));
+  const out: Managers = new Map(managers);
+  const firstByVersion = new Map<string, string>();
+  let count = updaters.length;
+  for (const [key, m] of updaters) {
+    if (count <= max) break;
+    const bucket: ManagerFields = { manager: ancientChangesManager, operation: 'Update', apiVersion: m.apiVersion, subresource: '', time: m.time, fields: m.fields };
+    const bucketKey = managerKey(bucket);
+    const first = firstByVersion.get(m.apiVersion);
+    if (first === undefined) {
+      firstByVersion.set(m.apiVersion, key);
+      continue;
+    }
+    if (!out.has(bucketKey)) {
+      const seed = out.get(first)!;
+      out.delete(first);
+      out.set(bucketKey, { ...bucket, fields: seed.fields });
+    }
+    const b = out.get(bucketKey)!;
+    out.set(bucketKey, { ...b, fields: b.fields.union(m.fields), time: m.time });
+    out.delete(key);
+    count--;
   }
   return out;
 }

@@ -16,6 +16,7 @@
 // Fields the schema does not know merge as JSON merge patch does: objects merge, lists replace.
 import type { OpenAPISchema, SchemaSet } from '../schema/types.js';
 import { StatusError, errors } from '../errors.js';
+import { PatchApplyError } from './json-patch.js';
 import { cloneJson, goFormat, isJsonObject, type Json, type JsonObject } from './json.js';
 import { fieldCursor, itemCursor, patchMeta, rootCursor, type SchemaCursor } from './schema-walk.js';
 
@@ -30,9 +31,7 @@ const badRequest = (m: string) => errors.badRequest(m);
 const ErrBadPatchFormatForPrimitiveList = () => badRequest('invalid patch format of primitive list');
 const ErrBadPatchFormatForRetainKeys = () => badRequest('invalid patch format of retainKeys');
 const ErrBadPatchFormatForSetElementOrderList = () => badRequest('invalid patch format of setElementOrder list');
-const ErrNoListOfLists = () => new StatusError(422, 'Invalid', 'the server rejected our request due to an error in our request', {
-  causes: [{ reason: 'UnexpectedServerResponse', message: 'lists of lists are not supported' }],
-});
+const ErrNoListOfLists = () => new PatchApplyError('lists of lists are not supported');
 const internal = (m: string) => new StatusError(500, 'InternalError', m);
 const ErrNoMergeKey = (m: unknown, k: string) => internal(`map: ${goFormat(m)} does not contain declared merge key: ${k}`);
 const ErrBadPatchType = (t: unknown, m: unknown) => internal(`unknown patch type: ${goFormat(t)} in map: ${goFormat(m)}`);

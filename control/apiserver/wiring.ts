@@ -28,7 +28,7 @@ export function buildApiServer(parts: ApiServerParts): ApiServer {
     resources,
     fieldChecker: createFieldChecker(schemas),
     patcher: createPatcher(schemas),
-    managedFields: createManagedFieldsTracker(schemas),
+    managedFields: createManagedFieldsTracker(schemas, resources),
     openapi: new OpenAPIDocuments(resources),
   });
 }

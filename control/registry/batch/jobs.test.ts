@@ -16,9 +16,10 @@ function job(spec: Record<string, unknown> = {}, labels?: Record<string, string>
   };
 }
 
+/** The apiserver's create order: uid set, prepareForCreate, then applyDefaults. */
 function created(obj: KubeObject): KubeObject {
-  jobs.applyDefaults!(obj, ctx);
   jobs.prepareForCreate!(obj);
+  jobs.applyDefaults!(obj, ctx);
   return obj;
 }
 
