@@ -18,7 +18,7 @@ const common = {
 export default {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/**/*.test.ts'], testPathIgnorePatterns: ['/node_modules/', '/dist/', '<rootDir>/test/'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/**/*.itest.ts'], testPathIgnorePatterns: ['/node_modules/', '/dist/'], testTimeout: 120_000 },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'], testTimeout: 180_000 },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/**/*.itest.ts'], testPathIgnorePatterns: ['/node_modules/', '/dist/'] },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
   ],
 };

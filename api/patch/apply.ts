@@ -176,7 +176,8 @@ function applyOnce(
     if (!fields.isEmpty()) out.set(k, { ...m, fields });
   }
   const changedObject = !jsonEqual(live ?? {}, merged);
-  self.time = changedObject || !previous?.time ? formatTime(ctx.now) : previous.time;
+  // As upstream, the time moves only when the object changed; a first no-op apply has none.
+  self.time = changedObject ? formatTime(ctx.now) : previous?.time;
   if (!self.fields.isEmpty()) out.set(key, self);
   return { result: merged as KubeObject, managers: out };
 }

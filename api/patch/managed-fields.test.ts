@@ -138,6 +138,29 @@ describe('updateManagedFields', () => {
     }]);
   });
 
+  it('records pointer structs and new items whole, but not always-present structs', () => {
+    const d = deployment();
+    const spec = d.spec as Record<string, unknown>;
+    spec.strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1 } };
+    const tmpl = spec.template as { spec: Record<string, unknown> };
+    tmpl.spec.securityContext = {};
+    (tmpl.spec.containers as Record<string, unknown>[])[0]!.resources = {};
+    const set = FieldSet.fromFieldsV1(entries(update(undefined, d, 'kubectl-create'))[0]!.fieldsV1);
+    expect(set.has(['f:spec'])).toBe(false);
+    expect(set.has(['f:spec', 'f:strategy'])).toBe(false);
+    expect(set.has(['f:spec', 'f:strategy', 'f:rollingUpdate'])).toBe(true);
+    expect(set.has(['f:spec', 'f:template', 'f:spec'])).toBe(false);
+    expect(set.has(['f:spec', 'f:template', 'f:spec', 'f:securityContext'])).toBe(true);
+    expect(set.has(['f:spec', 'f:template', 'f:spec', 'f:containers'])).toBe(false);
+    expect(set.has(['f:spec', 'f:template', 'f:spec', 'f:containers', keyElement({ name: 'nginx' }), 'f:resources'])).toBe(true);
+  });
+
+  it('does not record status itself when a controller first writes it', () => {
+    const created = update(undefined, deployment(), 'a');
+    const withStatus = update(created, { ...created, status: { replicas: 1 } }, 'ctl', T1);
+    expect(entries(withStatus).find(e => e.manager === 'ctl')!.fieldsV1).toEqual({ 'f:status': { 'f:replicas': {} } });
+  });
+
   it('moves a changed field to the manager that changed it', () => {
     const created = update(undefined, deployment(), 'kubectl-client-side-apply');
     const edited = update(created, { ...deployment('nginx:1.25'), metadata: created.metadata! }, 'kubectl-edit', T1);

@@ -7,10 +7,11 @@
 // described by a patch strategy, `merge` + merge key); a list the schema says nothing about is
 // atomic, and a map of unknown shape is granular, as upstream deduces for schemaless values.
 //
-// One deliberate approximation: upstream records a map or list field itself (the `.` entry) when
-// an Update adds it only if the Go zero value omits it (pointers, omitempty). We cannot see Go
-// types, so struct fields and required fields are never recorded as members by an Update, while
-// other maps, lists and list items are. Leaves, which is what conflicts are about, are exact.
+// One approximation: upstream records a map or list field itself (the `.` entry) when an Update
+// adds it only if Go would omit it when unset (pointers, omitempty). The schemas cannot show Go
+// pointers, so required fields and a short list of well-known non-pointer structs (`spec`,
+// `template`, `strategy`, …) count as always present; every other map, list and list item that
+// appears is recorded. Leaves, which is what conflicts are about, are exact.
 import type { OpenAPISchema, SchemaSet } from '../schema/types.js';
 import type { KubeObject } from '../object.js';
 import { cloneJson, isJsonObject, jsonEqual, type Json, type JsonObject } from './json.js';
@@ -52,7 +53,10 @@ export function describeManager(m: Pick<ManagerFields, 'manager' | 'operation' |
   return s;
 }
 
-/** Fields never tracked, as upstream's strip-meta step removes them (exact paths, not subtrees). */
+/**
+ * Fields never tracked, as upstream's strip-meta step removes them (exact paths, not subtrees),
+ * plus the two deletion fields, which upstream sets outside the field manager altogether.
+ */
 const strippedPaths: FieldPathList[] = [
   ['f:apiVersion'], ['f:kind'], ['f:metadata'], ['f:metadata', 'f:name'], ['f:metadata', 'f:namespace'],
   ['f:metadata', 'f:creationTimestamp'], ['f:metadata', 'f:selfLink'], ['f:metadata', 'f:uid'],
@@ -244,7 +248,17 @@ function shape(v: Json | undefined): 'map' | 'list' | 'leaf' | 'none' {
   return 'leaf';
 }
 
-function compareAt(a: Json | undefined, b: Json | undefined, at: SchemaCursor, path: PathElement[], c: Comparison, required = false): void {
+/**
+ * Struct fields that are not pointers in upstream's Go types, so Go renders them (as `{}`) even
+ * when unset: upstream never sees them appear or disappear inside a parent that exists, and so
+ * never records them as members themselves. The schemas cannot tell pointers apart, hence a list.
+ */
+const alwaysPresentStructs = new Set(['metadata', 'spec', 'status', 'template', 'strategy', 'updateStrategy', 'jobTemplate', 'resources']);
+
+function compareAt(
+  a: Json | undefined, b: Json | undefined, at: SchemaCursor, path: PathElement[], c: Comparison,
+  required = false, parentInA = true, parentInB = true,
+): void {
   if (a === undefined && b === undefined) return;
   const sa = shape(a);
   const sb = shape(b);
@@ -257,19 +271,26 @@ function compareAt(a: Json | undefined, b: Json | undefined, at: SchemaCursor, p
     else if (!jsonEqual(a, b)) c.modified.add(path);
     return;
   }
-  // A map, list or list item that appears or disappears is itself a member, except struct fields
-  // and required fields (in Go both are always present, so upstream never sees them appear).
-  const isField = path.length > 0 && path[path.length - 1]!.startsWith('f:');
-  if (path.length && !(isField && (required || (kind === 'map' && isStructSchema(at))))) {
-    if (a === undefined) c.added.add(path);
-    else if (b === undefined) c.removed.add(path);
+  // A map or list that appears or disappears is itself a member, unless Go would have rendered
+  // it anyway inside its existing parent: required fields (never omitted) and non-pointer structs.
+  const last = path[path.length - 1];
+  const field = last?.startsWith('f:') ? last.slice(2) : undefined;
+  const goPresent = field !== undefined && (required || (kind === 'map' && isStructSchema(at) && alwaysPresentStructs.has(field)));
+  // Whether Go would show this node on each side: present, or implied by a present parent.
+  const inA = a !== undefined || (goPresent && parentInA);
+  const inB = b !== undefined || (goPresent && parentInB);
+  if (path.length) {
+    if (!inA) c.added.add(path);
+    else if (!inB) c.removed.add(path);
   }
   if (kind === 'map') {
     const am = (a ?? {}) as JsonObject;
     const bm = (b ?? {}) as JsonObject;
     const keys = new Set([...Object.keys(am), ...Object.keys(bm)]);
     const req = requiredFields(at);
-    for (const k of keys) compareAt(present(am[k]), present(bm[k]), fieldCursor(at, k), [...path, fieldElement(k)], c, req.has(k));
+    for (const k of keys) {
+      compareAt(present(am[k]), present(bm[k]), fieldCursor(at, k), [...path, fieldElement(k)], c, req.has(k), inA, inB);
+    }
     return;
   }
   const lk = listKind(at) as { type: 'set' | 'map'; keys: string[] };
@@ -284,7 +305,7 @@ function compareAt(a: Json | undefined, b: Json | undefined, at: SchemaCursor, p
     const p = [...path, pe];
     if (!ai.has(pe)) {
       c.added.add(p);
-      if (lk.type === 'map') compareAt(undefined, present(item), itemCursor(at), p, c);
+      if (lk.type === 'map') compareAt(undefined, present(item), itemCursor(at), p, c, false, false, true);
     } else if (lk.type === 'map') {
       compareAt(present(ai.get(pe)), present(item), itemCursor(at), p, c);
     }
@@ -293,7 +314,7 @@ function compareAt(a: Json | undefined, b: Json | undefined, at: SchemaCursor, p
     if (bi.has(pe)) continue;
     const p = [...path, pe];
     c.removed.add(p);
-    if (lk.type === 'map') compareAt(present(item), undefined, itemCursor(at), p, c);
+    if (lk.type === 'map') compareAt(present(item), undefined, itemCursor(at), p, c, false, true, false);
   }
 }
 

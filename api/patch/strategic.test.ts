@@ -226,3 +226,10 @@ describe('applyStrategicMergePatch: directives', () => {
     expect(patch).toEqual(patchCopy);
   });
 });
+
+describe('applyStrategicMergePatch: new lists', () => {
+  it('copies a new list whose items lack the merge key, leaving the error to validation', () => {
+    const out = podSmp({ spec: {} }, { spec: { containers: [{ image: 'x' }] } });
+    expect(out).toEqual({ spec: { containers: [{ image: 'x' }] } });
+  });
+});

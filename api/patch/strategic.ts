@@ -116,8 +116,11 @@ function fresh(patchV: Json, at: SchemaCursor): Json {
   if (isJsonObject(patchV)) return patchMeta(at).strategy === 'replace' ? stripNulls(patchV) : mergeMap({}, patchV, at);
   if (Array.isArray(patchV)) {
     const { strategy, mergeKey } = patchMeta(at);
-    if (strategy === 'merge') return mergeSlice([], patchV, itemCursor(at), mergeKey);
-    return patchV;
+    if (strategy !== 'merge') return patchV;
+    // Upstream copies a new list verbatim; items it could not merge stay as sent, for validation
+    // to name the missing field rather than the merge failing.
+    const mergeable = patchV.every(v => !isJsonObject(v) || (mergeKey !== '' && mergeKey in v));
+    return mergeable ? mergeSlice([], patchV, itemCursor(at), mergeKey) : patchV;
   }
   return patchV;
 }

@@ -217,12 +217,12 @@ export class ResourceHandler {
 
     let closed = false;
     let stop: (() => void) | undefined;
-    let timer: NodeJS.Timeout | undefined;
+    const timer: { handle?: NodeJS.Timeout } = {};
     const finish = () => {
       if (closed) return;
       closed = true;
       stop?.();
-      if (timer) clearTimeout(timer);
+      if (timer.handle) clearTimeout(timer.handle);
       this.ctx.onWatchClose?.();
       if (!res.writableEnded) res.end();
     };
@@ -230,14 +230,12 @@ export class ResourceHandler {
     const bookmark = (revision: number, extra: Record<string, string> = {}) =>
       write(render('BOOKMARK', { kind: this.def.kind, apiVersion, metadata: { resourceVersion: String(revision), ...(Object.keys(extra).length ? { annotations: extra } : {}) } }));
 
-    let lastSent = startRevision;
     try {
       stop = this.ctx.rest.storage.watch(ns, startRevision, filter, (e: ObjectEvent | { type: 'PROGRESS'; revision: number }) => {
         if (e.type === 'PROGRESS') {
           if (bookmarks && e.revision > 0) bookmark(e.revision);
           return;
         }
-        lastSent = Number(e.object.metadata?.resourceVersion ?? lastSent);
         write(render(e.type, e.object));
       }, err => {
         write(render('ERROR', err.toStatus() as unknown as KubeObject));
@@ -257,8 +255,7 @@ export class ResourceHandler {
     res.flushHeaders();
     for (const obj of initial) write(render('ADDED', obj));
     if (sendInitialEvents && bookmarks) bookmark(startRevision, { 'k8s.io/initial-events-end': 'true' });
-    void lastSent;
-    timer = setTimeout(finish, timeoutSeconds * 1000);
+    timer.handle = setTimeout(finish, timeoutSeconds * 1000);
     req.on('close', finish);
     res.on('close', finish);
   }

@@ -36,10 +36,10 @@ async function burstAndKill(childDir: string, dbPath: string, round: number, min
     for (const line of lines) if (line.startsWith('/crash/')) acked.push(line);
     if (acked.length >= minAcks && !killTimer) killTimer = setTimeout(kill, extraMs);
   });
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(resolve => child.on('exit', (code, signal) => resolve({ code, signal })));
+  // 'close', not 'exit': it waits until the pipes are drained, and everything printed before
+  // death is an acknowledged write.
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(resolve => child.on('close', (code, signal) => resolve({ code, signal })));
   if (killTimer) clearTimeout(killTimer);
-  // Everything printed before death is acknowledged; drain what the pipe still holds.
-  await new Promise(r => setImmediate(r));
   if (exit.signal !== 'SIGKILL') throw new Error(`writer exited on its own (${exit.code}): ${stderr}`);
   return acked;
 }

@@ -2,6 +2,9 @@
 // a user would read the answer. The request log is checked at the end: nothing kubectl asked for
 // may have been answered 406 or 415, and no discovery or OpenAPI path 404.
 import { TestServer } from './harness.js';
+import { jest } from '@jest/globals';
+
+jest.setTimeout(180_000);
 
 
 const server = new TestServer();

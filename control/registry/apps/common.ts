@@ -13,6 +13,10 @@ import { FieldError, field, FieldPath } from '../../../api/errors.js';
 import { validateLabels, validateLabelName } from '../../../api/validation/meta.js';
 import { isValidLabelValue, regexError } from '../../../api/validation/names.js';
 import { isPlainObject } from '../../../api/object.js';
+import {
+  SelectorError, formatLabelSelector as formatMetaLabelSelector, fromMetaLabelSelector, labelSelectorString as selectorString, labelsMatch,
+  type LabelSelector as Selector,
+} from '../../../api/selectors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Table columns
@@ -29,53 +33,27 @@ export function containerCells(containers: readonly Container[] | undefined): [s
 // ---------------------------------------------------------------------------------------------
 // Label selectors
 
-const OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
-
-interface Requirement { key: string; op: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist' | '='; values: string[] }
-
-/** LabelSelectorAsSelector: undefined for "matches nothing" (a nil selector), or an error. */
-function requirementsOf(sel: LabelSelector | null | undefined): Requirement[] | 'nothing' | 'error' {
-  if (sel === null || sel === undefined) return 'nothing';
-  const reqs: Requirement[] = [];
-  for (const [key, value] of Object.entries(sel.matchLabels ?? {})) reqs.push({ key, op: '=', values: [value] });
-  for (const expr of sel.matchExpressions ?? []) {
-    if (!(OPERATORS as readonly string[]).includes(expr.operator)) return 'error';
-    const values = [...(expr.values ?? [])].sort();
-    if ((expr.operator === 'In' || expr.operator === 'NotIn') && values.length === 0) return 'error';
-    if ((expr.operator === 'Exists' || expr.operator === 'DoesNotExist') && values.length > 0) return 'error';
-    reqs.push({ key: expr.key, op: expr.operator as Requirement['op'], values });
-  }
-  // Upstream sorts requirements by key; a stable sort keeps equal keys in input order.
-  return reqs.map((r, i) => ({ r, i })).sort((a, b) => (a.r.key < b.r.key ? -1 : a.r.key > b.r.key ? 1 : a.i - b.i)).map(x => x.r);
-}
-
-function requirementString(r: Requirement): string {
-  switch (r.op) {
-    case '=': return `${r.key}=${r.values[0] ?? ''}`;
-    case 'Exists': return r.key;
-    case 'DoesNotExist': return `!${r.key}`;
-    case 'In': return `${r.key} in (${r.values.join(',')})`;
-    case 'NotIn': return `${r.key} notin (${r.values.join(',')})`;
+/** `LabelSelectorAsSelector(sel)`, or undefined when upstream's conversion would fail. */
+function convert(sel: LabelSelector | null | undefined): Selector | undefined {
+  try {
+    return fromMetaLabelSelector(sel);
+  } catch (err) {
+    if (err instanceof SelectorError) return undefined;
+    throw err;
   }
 }
 
 /**
  * `LabelSelectorAsSelector(sel).String()`: '' for nil and empty selectors, `undefined` when the
- * selector cannot be converted (unknown operator, values where none are allowed or vice versa).
+ * selector cannot be converted (unknown operator, bad key or value, values where none belong).
  */
 export function labelSelectorString(sel: LabelSelector | null | undefined): string | undefined {
-  const reqs = requirementsOf(sel);
-  if (reqs === 'error') return undefined;
-  if (reqs === 'nothing') return '';
-  return reqs.map(requirementString).join(',');
+  const s = convert(sel);
+  return s === undefined ? undefined : selectorString(s);
 }
 
 /** metav1.FormatLabelSelector: the selector string, `<none>` when empty, `<error>` when invalid. */
-export function formatLabelSelector(sel: LabelSelector | null | undefined): string {
-  const s = labelSelectorString(sel);
-  if (s === undefined) return '<error>';
-  return s === '' ? '<none>' : s;
-}
+export const formatLabelSelector = (sel: LabelSelector | null | undefined): string => formatMetaLabelSelector(sel);
 
 /** labels.Set(m).String() (also SelectorFromSet(m).String()): `k=v` pairs sorted by key. */
 export function labelsString(labels: Record<string, string> | null | undefined): string {
@@ -84,20 +62,8 @@ export function labelsString(labels: Record<string, string> | null | undefined):
 
 /** Whether `sel` selects objects with `labels`; a nil selector selects nothing, an empty one everything. */
 export function selectorMatches(sel: LabelSelector | null | undefined, labels: Record<string, string> | null | undefined): boolean {
-  const reqs = requirementsOf(sel);
-  if (reqs === 'nothing' || reqs === 'error') return false;
-  const l = labels ?? {};
-  return reqs.every(r => {
-    const has = Object.prototype.hasOwnProperty.call(l, r.key);
-    const v = l[r.key];
-    switch (r.op) {
-      case '=': return has && v === r.values[0];
-      case 'In': return has && r.values.includes(v ?? '');
-      case 'NotIn': return !has || !r.values.includes(v ?? '');
-      case 'Exists': return has;
-      case 'DoesNotExist': return !has;
-    }
-  });
+  const s = convert(sel);
+  return s !== undefined && labelsMatch(s, labels ?? {});
 }
 
 /** Whether a selector converts to a selector that matches everything (upstream's selector.Empty()). */

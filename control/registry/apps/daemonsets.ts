@@ -62,7 +62,7 @@ export function validateDaemonSetSpec(s: DaemonSetSpec | undefined): FieldError[
   const errs: FieldError[] = [];
   const selPath = specPath.child('selector');
   const tPath = specPath.child('template');
-  if (!s?.selector) errs.push(field.required(selPath.toString()));
+  // Upstream has no "Required" here: a nil selector matches nothing, so the template check fails.
   errs.push(...validateLabelSelector(s?.selector, selPath));
   if (labelSelectorString(s?.selector) !== undefined) errs.push(...validateSelectorMatchesTemplate(s?.selector, s?.template, tPath));
   if (s?.selector && selectorIsEmpty(s.selector)) {

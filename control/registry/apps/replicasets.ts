@@ -72,6 +72,7 @@ export const replicasets: ResourceDef = {
     ...immutableSelector(specPath.child('selector'), asReplicaSet(obj).spec?.selector, asReplicaSet(old).spec?.selector),
   ],
   validateStatusUpdate: (obj, old) => validateStatusUpdate(obj, old),
+  fieldSelectorAttributes: obj => ({ 'status.replicas': String(asReplicaSet(obj).status?.replicas ?? 0) }),
   tableColumns: [
     nameColumn(),
     column('Desired', 'integer', 'Replicas is the number of desired replicas. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller/#what-is-a-replicationcontroller'),

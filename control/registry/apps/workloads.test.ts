@@ -153,7 +153,6 @@ describe('daemonsets', () => {
   it('requires a selector matching the template and an empty selector is invalid', () => {
     const ds = defaulted(daemonsets, workload('DaemonSet', { selector: undefined }));
     expect(messages(daemonsets.validate(ds, ctx))).toEqual([
-      'spec.selector: Required value',
       'spec.template.metadata.labels: Invalid value: map[string]string{"app":"db"}: `selector` does not match template `labels`',
     ]);
     const empty = defaulted(daemonsets, workload('DaemonSet', { selector: {} }));
@@ -191,5 +190,12 @@ describe('controllerrevisions', () => {
 
   it('prints the controller as kind.group/name', () => {
     expect(controllerrevisions.tableRow(revision(), ctx.now()).slice(0, 3)).toEqual(['app-5d8f', 'statefulset.apps/app', 2]);
+  });
+});
+
+describe('replicasets field selectors', () => {
+  it('offers status.replicas, as upstream', () => {
+    const rs = defaulted(replicasets, workload('ReplicaSet'));
+    expect(replicasets.fieldSelectorAttributes!(rs)).toEqual({ 'status.replicas': '0' });
   });
 });

@@ -149,3 +149,11 @@ describe('jobs table', () => {
     expect(jobs.tableRow(q, ctx.now())[1]).toBe('Failed');
   });
 });
+
+describe('jobs field selectors', () => {
+  it('offers status.successful, as upstream', () => {
+    const j = created(job());
+    j.status = { succeeded: 2 };
+    expect(jobs.fieldSelectorAttributes!(j)).toEqual({ 'status.successful': '2' });
+  });
+});

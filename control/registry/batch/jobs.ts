@@ -279,6 +279,7 @@ export const jobs: ResourceDef = {
     ...validateObjectMetaUpdate(obj.metadata, old.metadata),
     ...validateNonnegativeFields(obj.status as Record<string, unknown> | undefined, STATUS_COUNTERS, FieldPath.root('status')),
   ],
+  fieldSelectorAttributes: obj => ({ 'status.successful': String(asJob(obj).status?.succeeded ?? 0) }),
   tableColumns: [
     nameColumn(),
     column('Status', 'string', 'Status of the job.'),

@@ -6,7 +6,7 @@ import type { Binding, ContainerStatus, Pod, PodSpec, PodStatus, Toleration } fr
 import { field, FieldPath, type FieldError } from '../../../api/errors.js';
 import type { KubeObject } from '../../../api/object.js';
 import { compareQuantities, tryParseQuantity } from '../../../api/quantity.js';
-import { semanticEqual } from '../../../api/validation/immutable.js';
+import { semanticEqual, validateImmutableField } from '../../../api/validation/immutable.js';
 import { validateObjectMeta, validateObjectMetaUpdate } from '../../../api/validation/meta.js';
 import { inclusiveRangeError, isDNS1123Subdomain, isValidIP, nameIsDNSSubdomain } from '../../../api/validation/names.js';
 import { ageColumn, column, nameColumn, translateTimestampSince } from '../printers.js';
@@ -162,19 +162,27 @@ export function validatePodStatusUpdate(obj: KubeObject, old: KubeObject): Field
   if (nominated && nominated !== (oldPod.status?.nominatedNodeName ?? '')) {
     for (const m of isDNS1123Subdomain(nominated)) errs.push(field.invalid(statusPath.child('nominatedNodeName').toString(), nominated, m));
   }
-  const restartPolicy = oldPod.spec?.restartPolicy;
-  const checkTransitions = (key: 'containerStatuses' | 'initContainerStatuses') => {
-    if (restartPolicy !== 'Never' && !(restartPolicy === 'OnFailure' && key === 'containerStatuses')) return;
-    const olds = oldPod.status?.[key] ?? [];
-    (st[key] ?? []).forEach((s, i) => {
-      const o = olds.find(x => x.name === s.name);
-      if (!isTerminated(o) || isTerminated(s)) return;
-      if (restartPolicy === 'OnFailure' && o?.state?.terminated?.exitCode !== 0) return;
-      errs.push(field.forbidden(statusPath.child(key).index(i).child('state').toString(), 'may not be transitioned to non-terminated state'));
+  errs.push(...validateImmutableField(st.qosClass, oldPod.status?.qosClass, statusPath.child('qosClass').toString()));
+  // Containers that may not restart may not leave the terminated state (reported at the old index).
+  const oldSpec = oldPod.spec;
+  const sidecars = new Set((oldSpec?.initContainers ?? []).filter(c => c.restartPolicy === 'Always').map(c => c.name));
+  const checkTransitions = (key: 'containerStatuses' | 'initContainerStatuses' | 'ephemeralContainerStatuses', policy: string | undefined) => {
+    if (policy === 'Always') return;
+    (oldPod.status?.[key] ?? []).forEach((o, i) => {
+      const term = o.state?.terminated;
+      if (!term) return;
+      if (term.exitCode !== 0 && policy === 'OnFailure') return;
+      if (key === 'initContainerStatuses' && sidecars.has(o.name)) return;
+      for (const n of st[key] ?? []) {
+        if (n.name === o.name && !isTerminated(n)) {
+          errs.push(field.forbidden(statusPath.child(key).index(i).child('state').toString(), 'may not be transitioned to non-terminated state'));
+        }
+      }
     });
   };
-  checkTransitions('containerStatuses');
-  checkTransitions('initContainerStatuses');
+  checkTransitions('containerStatuses', oldSpec?.restartPolicy);
+  checkTransitions('initContainerStatuses', oldSpec?.restartPolicy);
+  checkTransitions('ephemeralContainerStatuses', 'Never');
   (st.podIPs ?? []).forEach((ip, i) => {
     for (const m of isValidIP(ip.ip ?? '')) errs.push(field.invalid(statusPath.child('podIPs').index(i).toString(), ip.ip ?? '', m));
   });

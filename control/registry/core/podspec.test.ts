@@ -149,7 +149,7 @@ describe('validatePodSpec', () => {
     ] });
     delete (s.volumes![1] as unknown as Record<string, unknown>)['emptyDir'];
     expect(msgs(validatePodSpec(s, spec))).toEqual([
-      'spec.volumes[0].emptyDir: Forbidden: may not specify more than 1 volume type',
+      'spec.volumes[0].hostPath: Forbidden: may not specify more than 1 volume type',
       'spec.volumes[1]: Required value: must specify a volume type',
       'spec.volumes[3].name: Duplicate value: "c"',
       'spec.volumes[4].secret.secretName: Required value',

@@ -67,10 +67,10 @@ export function applyContainerDefaults(c: Container, hostNetwork: boolean): void
 }
 
 const VOLUME_SOURCES = [
-  'hostPath', 'emptyDir', 'gitRepo', 'gcePersistentDisk', 'awsElasticBlockStore', 'secret', 'nfs', 'iscsi',
-  'glusterfs', 'flocker', 'persistentVolumeClaim', 'rbd', 'quobyte', 'cinder', 'cephfs', 'downwardAPI', 'fc',
-  'azureFile', 'vsphereVolume', 'azureDisk', 'photonPersistentDisk', 'projected', 'portworxVolume', 'scaleIO',
-  'configMap', 'storageos', 'csi', 'ephemeral', 'image',
+  'emptyDir', 'hostPath', 'gitRepo', 'gcePersistentDisk', 'awsElasticBlockStore', 'secret', 'nfs', 'iscsi',
+  'glusterfs', 'flocker', 'persistentVolumeClaim', 'rbd', 'cinder', 'cephfs', 'quobyte', 'downwardAPI', 'fc',
+  'flexVolume', 'configMap', 'azureFile', 'vsphereVolume', 'photonPersistentDisk', 'portworxVolume', 'azureDisk',
+  'storageos', 'projected', 'scaleIO', 'csi', 'ephemeral', 'image',
 ] as const;
 
 export function applyVolumeDefaults(v: Volume): void {
@@ -201,8 +201,8 @@ function validateVolumeSource(v: Volume, path: FieldPath): FieldError[] {
     switch (s) {
       case 'hostPath': {
         const hp = v.hostPath!;
-        if (!hp.path) errs.push(field.required(p.child('path').toString(), ''));
-        else errs.push(...validatePathNoBacksteps(hp.path, p.child('path')));
+        if (!hp.path) { errs.push(field.required(p.child('path').toString(), '')); break; }
+        errs.push(...validatePathNoBacksteps(hp.path, p.child('path')));
         if (hp.type !== undefined && !HOST_PATH_TYPES.includes(hp.type)) errs.push(field.notSupported(p.child('type').toString(), hp.type, HOST_PATH_TYPES));
         break;
       }

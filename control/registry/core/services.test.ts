@@ -101,12 +101,34 @@ describe('services validation', () => {
     expect(msgs(services.validate(svc({ type: 'ExternalName', externalName: 'a.com', clusterIP: '10.43.0.5' }), ctx))).toEqual(['spec.clusterIPs: Forbidden: may not be set for ExternalName services']);
   });
 
-  it('rejects headless NodePort services and the kubelet port on load balancers', () => {
+  it('rejects headless NodePort services', () => {
     expect(msgs(services.validate(svc({ type: 'NodePort', clusterIP: 'None', ports: [{ port: 80 }] }), ctx))).toEqual([
       'spec.clusterIPs[0]: Invalid value: "None": may not be set to \'None\' for NodePort services',
     ]);
-    expect(msgs(services.validate(svc({ type: 'LoadBalancer', ports: [{ port: 10250 }] }), ctx))).toEqual([
-      'spec.ports[0]: Invalid value: 10250: may not expose port 10250 externally since it is used by kubelet',
+  });
+
+  it('checks load balancer fields with upstream paths', () => {
+    const o = svc({ ports: [{ port: 80 }], loadBalancerSourceRanges: ['10.0.0.0/8', 'nope'], allocateLoadBalancerNodePorts: true });
+    expect(msgs(services.validate(o, ctx))).toEqual([
+      "spec.LoadBalancerSourceRanges: Forbidden: may only be used when `type` is 'LoadBalancer'",
+      'spec.LoadBalancerSourceRanges[1]: Invalid value: "nope": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)',
+      "spec.allocateLoadBalancerNodePorts: Forbidden: may only be used when `type` is 'LoadBalancer'",
+    ]);
+    const lb = svc({ type: 'LoadBalancer', ports: [{ port: 80 }] });
+    delete specOf(lb).allocateLoadBalancerNodePorts;
+    expect(msgs(services.validate(lb, ctx))).toEqual(['allocateLoadBalancerNodePorts: Required value']);
+  });
+
+  it('checks traffic policies', () => {
+    const o = svc({ ports: [{ port: 80 }], externalTrafficPolicy: 'Local', internalTrafficPolicy: 'Nearby' });
+    expect(msgs(services.validate(o, ctx))).toEqual([
+      'spec.externalTrafficPolicy: Invalid value: "Local": may only be set for externally-accessible services',
+      'spec.internalTrafficPolicy: Unsupported value: "Nearby": supported values: "Cluster", "Local"',
+    ]);
+    const np = svc({ type: 'NodePort', ports: [{ port: 80 }], externalTrafficPolicy: 'Other', healthCheckNodePort: 30000 });
+    expect(msgs(services.validate(np, ctx))).toEqual([
+      'spec.externalTrafficPolicy: Unsupported value: "Other": supported values: "Cluster", "Local"',
+      "spec.healthCheckNodePort: Invalid value: 30000: may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
     ]);
   });
 
@@ -167,6 +189,31 @@ describe('services update', () => {
     expect(specOf(upd).clusterIPs).toEqual(['10.43.0.10']);
     expect(specOf(upd).ports![0]!.nodePort).toBe(30080);
     expect(services.validateUpdate(upd, old, ctx)).toEqual([]);
+  });
+
+  it('wipes type-dependent fields the client left unchanged when the type changes', () => {
+    const old = svc({ type: 'LoadBalancer', externalTrafficPolicy: 'Local', healthCheckNodePort: 31000, selector: { app: 'web' }, ports: [{ port: 80, nodePort: 30080 }], clusterIP: '10.43.0.10' });
+    old.metadata!.resourceVersion = '5';
+    const upd = deepCopy(old);
+    specOf(upd).type = 'ClusterIP';
+    services.prepareForUpdate!(upd, old);
+    services.applyDefaults!(upd, ctx);
+    const s = specOf(upd);
+    expect(s.ports![0]!.nodePort).toBeUndefined();
+    expect(s.healthCheckNodePort).toBeUndefined();
+    expect(s.allocateLoadBalancerNodePorts).toBeUndefined();
+    expect(s.externalTrafficPolicy).toBeUndefined();
+    expect(s.clusterIP).toBe('10.43.0.10');
+    expect(services.validateUpdate(upd, old, ctx)).toEqual([]);
+
+    const ext = deepCopy(old);
+    specOf(ext).type = 'ExternalName';
+    specOf(ext).externalName = 'example.com';
+    services.prepareForUpdate!(ext, old);
+    services.applyDefaults!(ext, ctx);
+    expect(specOf(ext).clusterIP).toBeUndefined();
+    expect(specOf(ext).ipFamilies).toBeUndefined();
+    expect(services.validateUpdate(ext, old, ctx)).toEqual([]);
   });
 
   it('does not re-check an existing nodePort against a shrunk range', () => {

@@ -22,7 +22,6 @@ const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
 const IP_FAMILY_POLICIES = ['PreferDualStack', 'RequireDualStack', 'SingleStack'];
 const IP_FAMILIES = ['IPv4', 'IPv6'];
 const TRAFFIC_POLICIES = ['Cluster', 'Local'];
-const KUBELET_PORT = 10250;
 const DEFAULT_CLIENT_IP_TIMEOUT = 10800;
 
 function specOf(obj: KubeObject): ServiceSpec {
@@ -172,15 +171,12 @@ export function validateService(obj: KubeObject, ctx: RegistryContext): FieldErr
   switch (spec.type) {
     case 'LoadBalancer':
       if (headless) errs.push(field.invalid(specPath.child('clusterIPs').index(0).toString(), spec.clusterIPs?.[0] ?? 'None', "may not be set to 'None' for LoadBalancer services"));
-      ports.forEach((p, i) => {
-        if (p.port === KUBELET_PORT) errs.push(field.invalid(specPath.child('ports').index(i).toString(), p.port, `may not expose port ${KUBELET_PORT} externally since it is used by kubelet`));
-      });
       break;
     case 'NodePort':
       if (headless) errs.push(field.invalid(specPath.child('clusterIPs').index(0).toString(), spec.clusterIPs?.[0] ?? 'None', "may not be set to 'None' for NodePort services"));
       break;
     case 'ExternalName': {
-      if ((spec.clusterIPs?.length ?? 0) > 0 || spec.clusterIP) errs.push(field.forbidden(specPath.child('clusterIPs').toString(), 'may not be set for ExternalName services'));
+      if ((spec.clusterIPs?.length ?? 0) > 0) errs.push(field.forbidden(specPath.child('clusterIPs').toString(), 'may not be set for ExternalName services'));
       if ((spec.ipFamilies?.length ?? 0) > 0) errs.push(field.forbidden(specPath.child('ipFamilies').toString(), 'may not be set for ExternalName services'));
       if (spec.ipFamilyPolicy) errs.push(field.forbidden(specPath.child('ipFamilyPolicy').toString(), 'may not be set for ExternalName services'));
       const cname = (spec.externalName ?? '').replace(/\.$/, '');
@@ -238,12 +234,20 @@ export function validateService(obj: KubeObject, ctx: RegistryContext): FieldErr
     portKeys.add(key);
   });
 
-  (spec.loadBalancerSourceRanges ?? []).forEach((r, i) => {
-    const trimmed = r.trim();
-    for (const m of isValidCIDR(trimmed)) errs.push(field.invalid(specPath.child('loadBalancerSourceRanges').index(i).toString(), r, m));
-  });
-  if (spec.loadBalancerSourceRanges?.length && spec.type !== 'LoadBalancer') {
-    errs.push(field.forbidden(specPath.child('loadBalancerSourceRanges').toString(), 'may only be used when `type` is \'LoadBalancer\''));
+  if (spec.loadBalancerSourceRanges?.length) {
+    // upstream spells this path with a capital L
+    const p = specPath.child('LoadBalancerSourceRanges');
+    if (spec.type !== 'LoadBalancer') errs.push(field.forbidden(p.toString(), "may only be used when `type` is 'LoadBalancer'"));
+    spec.loadBalancerSourceRanges.forEach((r, i) => {
+      const trimmed = r.trim();
+      for (const m of isValidCIDR(trimmed)) errs.push(field.invalid(p.index(i).toString(), trimmed, m));
+    });
+  }
+  if (spec.allocateLoadBalancerNodePorts !== undefined && spec.allocateLoadBalancerNodePorts !== null && spec.type !== 'LoadBalancer') {
+    errs.push(field.forbidden(specPath.child('allocateLoadBalancerNodePorts').toString(), "may only be used when `type` is 'LoadBalancer'"));
+  }
+  if (spec.type === 'LoadBalancer' && (spec.allocateLoadBalancerNodePorts === undefined || spec.allocateLoadBalancerNodePorts === null)) {
+    errs.push(field.required('allocateLoadBalancerNodePorts', ''));
   }
 
   // external/internal traffic policies
@@ -261,10 +265,11 @@ export function validateService(obj: KubeObject, ctx: RegistryContext): FieldErr
       for (const m of isValidPortNum(spec.healthCheckNodePort)) errs.push(field.invalid(specPath.child('healthCheckNodePort').toString(), spec.healthCheckNodePort, m));
     }
   }
-  if (spec.internalTrafficPolicy !== undefined && spec.type !== 'ExternalName' && !TRAFFIC_POLICIES.includes(spec.internalTrafficPolicy)) {
-    errs.push(field.notSupported(specPath.child('internalTrafficPolicy').toString(), spec.internalTrafficPolicy, TRAFFIC_POLICIES));
-  } else if (!spec.internalTrafficPolicy && ['ClusterIP', 'NodePort', 'LoadBalancer'].includes(spec.type ?? '')) {
+  if (!spec.internalTrafficPolicy && ['ClusterIP', 'NodePort', 'LoadBalancer'].includes(spec.type ?? '')) {
     errs.push(field.required(specPath.child('internalTrafficPolicy').toString(), ''));
+  }
+  if (spec.internalTrafficPolicy && !TRAFFIC_POLICIES.includes(spec.internalTrafficPolicy)) {
+    errs.push(field.notSupported(specPath.child('internalTrafficPolicy').toString(), spec.internalTrafficPolicy, TRAFFIC_POLICIES));
   }
 
   // Requested values must lie in the configured ranges (the allocators' own wording).
@@ -303,6 +308,10 @@ export function validateServiceUpdate(obj: KubeObject, old: KubeObject, ctx: Reg
   const svc = as<Service>(obj), oldSvc = as<Service>(old);
   const errs = validateObjectMetaUpdate(svc.metadata, oldSvc.metadata);
   errs.push(...validateClusterIPUpdate(svc.spec ?? {}, oldSvc.spec ?? {}));
+  const needsHC = (sp: ServiceSpec) => sp.type === 'LoadBalancer' && sp.externalTrafficPolicy === 'Local';
+  if (needsHC(svc.spec ?? {}) && needsHC(oldSvc.spec ?? {}) && (svc.spec?.healthCheckNodePort ?? 0) !== (oldSvc.spec?.healthCheckNodePort ?? 0)) {
+    errs.push(field.forbidden('spec.healthCheckNodePort', 'field is immutable'));
+  }
   // Ranges are checked for new values only: a range may shrink under existing services.
   const withoutRanges = validateService(obj, ctx).filter(e => !(e.detail.startsWith('failed to allocate IP') || e.detail.startsWith('provided port is not in the valid range')));
   errs.push(...withoutRanges.filter(e => !e.field.startsWith('metadata.name') && !e.field.startsWith('metadata.generateName')));
@@ -344,6 +353,38 @@ export function patchAllocatedValues(obj: KubeObject, old: KubeObject): void {
       (n.externalTrafficPolicy ?? 'Local') === 'Local' && !n.healthCheckNodePort && o.healthCheckNodePort) {
     n.healthCheckNodePort = o.healthCheckNodePort;
   }
+}
+
+/**
+ * Upstream's dropTypeDependentFields: when the type changes so that an allocated or defaulted
+ * field no longer applies, and the client left it unchanged, it is wiped (so e.g. NodePort →
+ * ClusterIP does not fail on the leftover nodePorts).
+ */
+export function dropTypeDependentFields(obj: KubeObject, old: KubeObject): void {
+  const n = specOf(obj);
+  const o = (old['spec'] ?? {}) as ServiceSpec;
+  const typeOf = (s: ServiceSpec) => s.type || 'ClusterIP';
+  const withType = (s: ServiceSpec): ServiceSpec => ({ ...s, type: typeOf(s) });
+  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  if (typeOf(o) !== 'ExternalName' && typeOf(n) === 'ExternalName') {
+    if (same(n.clusterIP, o.clusterIP) && same(n.clusterIPs, o.clusterIPs)) { delete n.clusterIP; delete n.clusterIPs; }
+    if (same(n.ipFamilies, o.ipFamilies)) delete n.ipFamilies;
+    if (same(n.ipFamilyPolicy, o.ipFamilyPolicy)) delete n.ipFamilyPolicy;
+  }
+  const nodePortsOf = (s: ServiceSpec) => (s.ports ?? []).map(p => p.nodePort ?? 0);
+  if (wantsNodePorts(withType(o)) && !wantsNodePorts(withType(n)) && same(nodePortsOf(n), nodePortsOf(o))) {
+    for (const p of n.ports ?? []) delete p.nodePort;
+  }
+  const needsHC = (s: ServiceSpec) => typeOf(s) === 'LoadBalancer' && s.externalTrafficPolicy === 'Local';
+  if (needsHC(o) && !needsHC(n) && (n.healthCheckNodePort ?? 0) === (o.healthCheckNodePort ?? 0)) delete n.healthCheckNodePort;
+  if (typeOf(o) === 'LoadBalancer' && typeOf(n) !== 'LoadBalancer') {
+    if (n.allocateLoadBalancerNodePorts !== undefined && n.allocateLoadBalancerNodePorts === o.allocateLoadBalancerNodePorts) delete n.allocateLoadBalancerNodePorts;
+    if (n.loadBalancerClass !== undefined && n.loadBalancerClass === o.loadBalancerClass) delete n.loadBalancerClass;
+  }
+  if (externallyAccessible(withType(o)) && !externallyAccessible(withType(n)) && n.externalTrafficPolicy === o.externalTrafficPolicy) {
+    delete n.externalTrafficPolicy;
+  }
+  if (typeOf(n) !== 'LoadBalancer') obj['status'] = { loadBalancer: {} };
 }
 
 // ---------------------------------------------------------------- table
@@ -398,6 +439,7 @@ export const services: ResourceDef = {
   prepareForUpdate(obj, old) {
     keepOldStatus(obj, old);
     patchAllocatedValues(obj, old);
+    dropTypeDependentFields(obj, old);
   },
   validate: validateService,
   validateUpdate: validateServiceUpdate,

@@ -3,8 +3,7 @@
 //
 // Every cluster registers itself so that a test which fails before its own teardown still leaves
 // nothing behind: `stopAllEtcdClusters()` (call it from afterAll) and a process 'exit' hook kill
-// the members with SIGKILL and remove the dirs. Members run in their own process group so a kill
-// reaches nothing else.
+// the members with SIGKILL (by pid, nothing else) and remove the dirs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -116,7 +115,8 @@ export class EtcdCluster {
       ...(this.options.extraArgs ?? []),
     ];
     const log = createWriteStream(m.logFile, { flags: 'a' });
-    const child = spawn(ETCD_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.env['ETCD_UNSUPPORTED_ARCH'] ?? '' } });
+    // Not detached: a Ctrl-C on the test run reaches the members too.
+    const child = spawn(ETCD_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     child.on('exit', () => { if (m.process === child) delete m.process; });
