@@ -150,6 +150,23 @@ describe('applyPatch: merging and pruning', () => {
     expect(second.spec.replicas).toBeUndefined();
   });
 
+  it('keeps metadata when the applier stops stating every label', () => {
+    const first = apply(undefined, config({ labels: { app: 'web' } }));
+    const cfg = config();
+    delete cfg.metadata!.labels;
+    const out = apply({ ...first, metadata: { ...first.metadata!, uid: 'u1', resourceVersion: '7' } }, cfg, 'kubectl', false, T1);
+    expect(out.metadata).toMatchObject({ name: 'web', uid: 'u1', resourceVersion: '7' });
+    expect(out.metadata!.labels).toBeUndefined();
+  });
+
+  it('removes a container the applier stops stating, even if another manager changed its image', () => {
+    const first = apply(undefined, config({ containers: [{ name: 'a', image: 'a' }, { name: 'b', image: 'b' }] }));
+    const edited = update(first, { ...first, spec: { ...first.spec, template: { ...first.spec.template, spec: { containers: [{ name: 'a', image: 'a' }, { name: 'b', image: 'b2' }] } } } }, 'kubectl-edit', T1);
+    const out = apply(edited, config({ containers: [{ name: 'a', image: 'a' }] }), 'kubectl', false, T2);
+    expect(out.spec.template.spec.containers).toEqual([{ name: 'a', image: 'a' }]);
+    expect(managers(out)).toEqual(['kubectl/Apply']);
+  });
+
   it('keeps a dropped field that another manager also owns', () => {
     const first = apply(undefined, config({ replicas: 2 }), 'a');
     const shared = apply(first, config({ replicas: 2 }), 'b');
@@ -236,5 +253,17 @@ describe('applyPatch: invalid configurations', () => {
     const e = statusError(() => apply(undefined, config({ containers: [{ name: 'a' }, { name: 'a' }] })));
     expect(e.code).toBe(500);
     expect(e.message).toBe('failed to create typed patch object (apps/v1, Kind=Deployment): .spec.template.spec.containers: duplicate entries for key [name="a"]');
+  });
+});
+
+describe('applyPatch: atomic maps', () => {
+  it('replaces an atomic map whole and owns it as one field', () => {
+    const pod = (sel: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i' }], nodeSelector: sel } });
+    const first = applyPatch(undefined, pod({ zone: 'a', disk: 'ssd' }), 'a', false, fixtureSchemas, 'core.Pod', T0) as KubeObject & { spec: { nodeSelector: unknown } };
+    expect(decodeManagedFields(first.metadata!.managedFields).values().next().value!.fields.has(['f:spec', 'f:nodeSelector'])).toBe(true);
+    const e = statusError(() => applyPatch(first, pod({ zone: 'b' }), 'b', false, fixtureSchemas, 'core.Pod', T1));
+    expect(e.message).toBe('Apply failed with 1 conflict: conflict with "a": .spec.nodeSelector');
+    const forced = applyPatch(first, pod({ zone: 'b' }), 'b', true, fixtureSchemas, 'core.Pod', T1) as typeof first;
+    expect(forced.spec.nodeSelector).toEqual({ zone: 'b' });
   });
 });

@@ -139,22 +139,25 @@ function applyOnce(
   const { schemas, root } = ctx;
   const merged = (mergeValue(cloneJson(live) as Json | undefined, cloneJson(applied) as Json, rootCursor(schemas, root)) ?? {}) as JsonObject;
 
+  const stated = configFields(applied, ctx);
   const self: ManagerFields = {
     manager, operation: 'Apply', apiVersion: ctx.apiVersion, subresource: ctx.subresource, time: undefined,
-    fields: stripUntracked(configFields(applied, ctx), ctx.ignored),
+    fields: stripUntracked(stated, ctx.ignored),
   };
   const key = managerKey(self);
   const previous = managers.get(key);
   const working: Managers = new Map(managers);
   working.set(key, self);
 
-  // Prune what the applier dropped and nobody else holds.
+  // Prune what the applier dropped and nobody else holds. As upstream, the applier's own set
+  // counts here before the untracked metadata is stripped from it, so `metadata` (always stated
+  // through its name) stays; and untracked fields are never pruned at all.
   if (previous && !previous.fields.isEmpty()) {
-    let owned = new FieldSet();
+    let owned = stated;
     for (const m of working.values()) owned = owned.union(m.fields);
     const last = withNamedAncestors(previous.fields, schemas, root);
     const keep = withNamedAncestors(owned, schemas, root);
-    const doomed = allPaths(merged, schemas, root).intersection(last).difference(keep);
+    const doomed = stripUntracked(allPaths(merged, schemas, root).intersection(last).difference(keep));
     for (const p of doomed.paths()) removePath(merged, p, schemas, root);
   }
 

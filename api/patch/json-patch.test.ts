@@ -78,6 +78,10 @@ describe('applyJsonPatch', () => {
     expect(applyJsonPatch(doc(), [{ op: 'replace', path: '', value: { a: 1 } }])).toEqual({ a: 1 });
   });
 
+  it('cannot add at the document root, as upstream\'s library', () => {
+    expect(detail(() => applyJsonPatch(doc(), [{ op: 'add', path: '', value: {} }]))).toBe('add operation does not apply: doc is missing path: "": missing value');
+  });
+
   it('moves and copies values', () => {
     const out = applyJsonPatch(doc(), [
       { op: 'copy', from: '/metadata/labels', path: '/spec/selector' },

@@ -5,8 +5,8 @@
 // failed: test failed") is kept on the error for logging. A body that is not a list of operations
 // is a 400, as the apiserver's decode step answers.
 //
-// Like upstream's library, negative array indices count from the end, and `replace` at the
-// document root swaps the whole document. Unlike it, `replace` of a missing object member fails
+// Like upstream's library, negative array indices count from the end, `replace` at the document
+// root swaps the whole document, and `add`, `remove`, `move` and `copy` cannot target the root. Unlike it, `replace` of a missing object member fails
 // (RFC 6902 §4.3), which is what newer upstream releases do too.
 import { StatusError, errors } from '../errors.js';
 import { cloneJson, isJsonObject, jsonEqual, type Json } from './json.js';
@@ -197,7 +197,8 @@ function get(root: Json, pointer: string, missing: string): Json {
 }
 
 function add(root: Json, pointer: string, value: Json, missing: string): Json {
-  if (pointer === '') return value;
+  // Upstream's library cannot address the root for add (nor move/copy into it).
+  if (pointer === '') throw patchFailure(missing);
   const { parent, key } = locate(root, pointer, missing);
   if (Array.isArray(parent)) {
     if (key === '-') parent.push(value);

@@ -202,6 +202,17 @@ describe('updateManagedFields', () => {
     expect(entries(ignored).map(e => e.manager)).toEqual(['a']);
   });
 
+  it('keeps managedFields a client rewrites, as kubectl does when moving to server-side apply', () => {
+    const created = update(undefined, deployment(), 'kubectl-client-side-apply');
+    const [csa] = entries(created);
+    const rewritten: ManagedFieldsEntry[] = [{ ...csa!, manager: 'kubectl', operation: 'Apply' }];
+    delete rewritten[0]!.apiVersion;
+    rewritten[0]!.apiVersion = 'apps/v1';
+    const next = { ...created, metadata: { ...created.metadata!, managedFields: rewritten } } as KubeObject;
+    const out = update(created, next, 'kubectl', T1);
+    expect(entries(out)).toEqual(rewritten);
+  });
+
   it('uses the managedFields a client sends, and clears them on [{}]', () => {
     const created = update(undefined, deployment(), 'a');
     const cleared = update(created, { ...created, metadata: { ...created.metadata!, managedFields: [{}] } }, 'b');

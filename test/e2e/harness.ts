@@ -6,7 +6,9 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Agent, request as httpsRequest } from 'node:https';
 import { execa } from 'execa';
+import YAML from 'yaml';
 
 export interface CommandResult { exitCode: number; stdout: string; stderr: string }
 
@@ -69,6 +71,8 @@ export class TestServer {
 
   /** Sends a signal and waits for the process to exit. */
   async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    this.agent?.destroy(); // its keep-alive sockets die with the server
+    this.agent = undefined;
     const proc = this.proc;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     await new Promise<void>(resolveExit => {
@@ -78,7 +82,11 @@ export class TestServer {
     this.proc = undefined;
   }
 
+  get pid(): number | undefined { return this.proc?.pid; }
+
   async stop(): Promise<void> {
+    this.agent?.destroy();
+    this.agent = undefined;
     await this.kill('SIGKILL');
     rmSync(this.dataDir, { recursive: true, force: true });
     rmSync(this.cacheDir, { recursive: true, force: true });
@@ -92,6 +100,49 @@ export class TestServer {
       try { entries.push(JSON.parse(line) as RequestLogEntry); } catch { /* partial line */ }
     }
     return entries;
+  }
+
+  private agent: Agent | undefined;
+
+  /** The admin client certificate from the kubeconfig the server wrote, on a keep-alive agent. */
+  private adminAgent(): Agent {
+    if (this.agent) return this.agent;
+    const kc = YAML.parse(readFileSync(this.kubeconfig, 'utf8')) as {
+      clusters: { cluster: { 'certificate-authority-data': string } }[];
+      users: { user: { 'client-certificate-data': string; 'client-key-data': string } }[];
+    };
+    const b64 = (s: string) => Buffer.from(s, 'base64');
+    this.agent = new Agent({
+      keepAlive: true, maxSockets: 32,
+      ca: b64(kc.clusters[0]!.cluster['certificate-authority-data']),
+      cert: b64(kc.users[0]!.user['client-certificate-data']),
+      key: b64(kc.users[0]!.user['client-key-data']),
+    });
+    return this.agent;
+  }
+
+  /** One API request as the admin; resolves with the status and parsed JSON body. */
+  request(method: string, path: string, body?: unknown, port = this.port): Promise<{ status: number; body: unknown }> {
+    return new Promise((resolveRequest, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = httpsRequest({
+        host: '127.0.0.1', port, path, method, agent: this.adminAgent(),
+        headers: { Accept: 'application/json', ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}) },
+      }, res => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+          resolveRequest({ status: res.statusCode ?? 0, body: parsed });
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      if (payload) req.write(payload);
+      req.end();
+    });
   }
 
   adminToken(): string | undefined {

@@ -31,7 +31,6 @@ describe('configmaps', () => {
     expect(msgs(configmaps.validate(cm({ data: { 'a/b': 'x', k: 'v' }, binaryData: { k: 'AA', z: '!!' } }), ctx))).toEqual([
       "data[a/b]: Invalid value: \"a/b\": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
       'data[k]: Invalid value: "k": duplicate of key present in binaryData',
-      'binaryData[k]: Invalid value: "k": duplicate of key present in data',
       'binaryData[k]: Invalid value: "<binary>": illegal base64 data at input byte 0',
       'binaryData[z]: Invalid value: "<binary>": illegal base64 data at input byte 0',
     ]);

@@ -26,7 +26,6 @@ function validateConfigMap(obj: KubeObject): FieldError[] {
   for (const [key, value] of Object.entries(binary)) {
     const p = FieldPath.root('binaryData').key(key).toString();
     for (const m of isConfigMapKey(key)) errs.push(field.invalid(p, key, m));
-    if (key in data) errs.push(field.invalid(p, key, 'duplicate of key present in data'));
     const n = base64DecodedLength(value);
     if (n === undefined) errs.push(field.invalid(p, '<binary>', illegalBase64(value)));
     total += n ?? 0;

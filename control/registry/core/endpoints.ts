@@ -19,7 +19,7 @@ function validateAddress(a: EndpointAddress, path: FieldPath): FieldError[] {
   for (const m of msgs) errs.push(field.invalid(ipPath, a.ip ?? '', m));
   if (a.hostname) for (const m of isDNS1123Label(a.hostname)) errs.push(field.invalid(path.child('hostname').toString(), a.hostname, m));
   if (a.nodeName) for (const m of isDNS1123Subdomain(a.nodeName)) errs.push(field.invalid(path.child('nodeName').toString(), a.nodeName, m));
-  if (msgs.length === 0) errs.push(...validateNonSpecialIP(a.ip, ipPath));
+  errs.push(...validateNonSpecialIP(a.ip ?? '', ipPath));
   return errs;
 }
 

@@ -58,17 +58,21 @@ describe('namespaces', () => {
     expect(upd.spec!.finalizers).toEqual([]);
     expect(upd.status).toEqual({ phase: 'Active' });
     expect(validateNamespaceFinalizeUpdate(upd as unknown as KubeObject, old)).toEqual([]);
+    upd.spec!.finalizers = ['kubernetes', 'bad'];
+    expect(msgs(validateNamespaceFinalizeUpdate(upd as unknown as KubeObject, old))).toEqual([
+      'spec.finalizers[1]: Invalid value: "bad": name is neither a standard finalizer name nor is it fully qualified',
+    ]);
   });
 
   it('status phase must agree with deletionTimestamp', () => {
     const old = created();
     const upd = deepCopy(old);
     (upd as Record<string, unknown>)['status'] = { phase: 'Terminating' };
-    expect(msgs(namespaces.validateStatusUpdate!(upd, old, ctx))).toEqual(['status.phase: Invalid value: "Terminating": may only be \'Active\' if `deletionTimestamp` is empty']);
+    expect(msgs(namespaces.validateStatusUpdate!(upd, old, ctx))).toEqual(['status.Phase: Invalid value: "Terminating": may only be \'Active\' if `deletionTimestamp` is empty']);
     const deleting = deepCopy(old);
     deleting.metadata!.deletionTimestamp = '2024-01-02T00:00:00Z';
     const upd2 = deepCopy(deleting);
-    expect(msgs(namespaces.validateStatusUpdate!(upd2, deleting, ctx))).toEqual(['status.phase: Invalid value: "Active": may only be \'Terminating\' if `deletionTimestamp` is not empty']);
+    expect(msgs(namespaces.validateStatusUpdate!(upd2, deleting, ctx))).toEqual(['status.Phase: Invalid value: "Active": may only be \'Terminating\' if `deletionTimestamp` is not empty']);
   });
 
   it('prints NAME STATUS AGE', () => {

@@ -14,26 +14,27 @@ import { as, ensureRecord } from './common.js';
 export const METADATA_NAME_LABEL = 'kubernetes.io/metadata.name';
 const STANDARD_FINALIZERS = ['kubernetes', 'orphan', 'foregroundDeletion'];
 
-function validateSpecFinalizers(ns: Namespace): FieldError[] {
+/** Upstream reports create-time finalizer errors on `spec.finalizers`, finalize-time ones per index. */
+function validateSpecFinalizers(ns: Namespace, indexed: boolean): FieldError[] {
   const errs: FieldError[] = [];
   const path = FieldPath.root('spec').child('finalizers');
-  for (const f of ns.spec?.finalizers ?? []) {
-    for (const m of isQualifiedName(f)) errs.push(field.invalid(path.toString(), f, m));
+  (ns.spec?.finalizers ?? []).forEach((f, i) => {
+    const p = (indexed ? path.index(i) : path).toString();
+    for (const m of isQualifiedName(f)) errs.push(field.invalid(p, f, m));
     if (!f.includes('/') && !STANDARD_FINALIZERS.includes(f)) {
-      errs.push(field.invalid(path.toString(), f, 'name is neither a standard finalizer name nor is it fully qualified'));
+      errs.push(field.invalid(p, f, 'name is neither a standard finalizer name nor is it fully qualified'));
     }
-  }
+  });
   return errs;
 }
 
 function validateNamespace(obj: KubeObject): FieldError[] {
   const ns = as<Namespace>(obj);
-  return [...validateObjectMeta(ns.metadata, false, FieldPath.root('metadata'), nameIsDNSLabel), ...validateSpecFinalizers(ns)];
+  return [...validateObjectMeta(ns.metadata, false, FieldPath.root('metadata'), nameIsDNSLabel), ...validateSpecFinalizers(ns, false)];
 }
 
 function validateNamespaceUpdate(obj: KubeObject, old: KubeObject): FieldError[] {
-  const ns = as<Namespace>(obj), oldNs = as<Namespace>(old);
-  return [...validateObjectMetaUpdate(ns.metadata, oldNs.metadata), ...validateSpecFinalizers(ns)];
+  return validateObjectMetaUpdate(as<Namespace>(obj).metadata, as<Namespace>(old).metadata);
 }
 
 /** Upstream's ValidateNamespaceStatusUpdate: Active while alive, Terminating once deleted. */
@@ -41,7 +42,7 @@ export function validateNamespaceStatusUpdate(obj: KubeObject, old: KubeObject):
   const ns = as<Namespace>(obj), oldNs = as<Namespace>(old);
   const errs = validateObjectMetaUpdate(ns.metadata, oldNs.metadata);
   const phase = ns.status?.phase ?? '';
-  const path = FieldPath.root('status').child('phase').toString();
+  const path = 'status.Phase'; // sic: upstream capitalises it
   if (!ns.metadata?.deletionTimestamp) {
     if (phase !== 'Active') errs.push(field.invalid(path, phase, "may only be 'Active' if `deletionTimestamp` is empty"));
   } else if (phase !== 'Terminating') {
@@ -64,7 +65,7 @@ export function prepareForFinalize(obj: KubeObject, old: KubeObject): void {
 /** Upstream's ValidateNamespaceFinalizeUpdate. */
 export function validateNamespaceFinalizeUpdate(obj: KubeObject, old: KubeObject): FieldError[] {
   const ns = as<Namespace>(obj);
-  return [...validateObjectMetaUpdate(ns.metadata, as<Namespace>(old).metadata), ...validateSpecFinalizers(ns)];
+  return [...validateObjectMetaUpdate(ns.metadata, as<Namespace>(old).metadata), ...validateSpecFinalizers(ns, true)];
 }
 
 export const namespaces: ResourceDef = {

@@ -55,13 +55,21 @@ describe('nodes', () => {
     expect(msgs(nodes.validateUpdate(again as unknown as KubeObject, upd as unknown as KubeObject, ctx))).toEqual(['spec.podCIDRs: Forbidden: node updates may not change podCIDR except from "" to valid']);
   });
 
-  it('refuses other spec changes', () => {
+  it('keeps providerID and externalID once set', () => {
     const old = node({ spec: { providerID: 'k8ts://n1' } });
     const upd = deepCopy(old) as unknown as Node;
     upd.spec = { providerID: 'other', externalID: 'x' };
     expect(msgs(nodes.validateUpdate(upd as unknown as KubeObject, old, ctx))).toEqual([
       'spec.providerID: Forbidden: node updates may not change providerID except from "" to valid',
-      ': Forbidden: node updates may only change labels, taints, or capacity (or configSource, if the DynamicKubeletConfig feature gate is enabled)',
+      'spec.externalID: Forbidden: may not be updated',
+    ]);
+  });
+
+  it('validates capacity and allocatable quantities', () => {
+    const n = node({ status: { capacity: { cpu: '-1', pods: '110', 'example.com/gpu': '500m' } } });
+    expect(msgs(nodes.validate(n, ctx))).toEqual([
+      'status.capacity.cpu: Invalid value: "-1": must be greater than or equal to 0',
+      'status.capacity.example.com/gpu: Invalid value: "500m": must be an integer',
     ]);
   });
 

@@ -1,17 +1,16 @@
 // Nodes: cluster-scoped, registered by the agent with its status; `/status` carries heartbeats.
-// Updates may change labels, taints, unschedulable, a podCIDR not set before, providerID once,
-// and capacity/status; anything else in spec is refused with upstream's message.
+// Updates may set podCIDRs and providerID once; externalID never changes; taints, unschedulable,
+// labels and status may change freely (upstream's ValidateNodeUpdate).
 import type { Node, NodeSpec, Taint } from 'kubernetes-types/core/v1.js';
 import { field, FieldError, FieldPath } from '../../../api/errors.js';
 import type { KubeObject } from '../../../api/object.js';
-import { semanticEqual } from '../../../api/validation/immutable.js';
 import { parseCIDR } from '../../../api/validation/ip.js';
 import { validateLabelName, validateObjectMeta, validateObjectMetaUpdate } from '../../../api/validation/meta.js';
 import { isValidCIDR, isValidLabelValue, nameIsDNSSubdomain } from '../../../api/validation/names.js';
 import { ageColumn, column, nameColumn, translateTimestampSince } from '../printers.js';
 import type { ResourceDef } from '../types.js';
 import { ALL_VERBS, as, boolString, keepOldStatus } from './common.js';
-import { validateTaintEffect } from './podspec.js';
+import { validateResourceQuantityValue, validateTaintEffect } from './podspec.js';
 
 export const NODE_ROLE_PREFIX = 'node-role.kubernetes.io/';
 export const NODE_ROLE_LABEL = 'kubernetes.io/role';
@@ -56,7 +55,19 @@ function validateNode(obj: KubeObject): FieldError[] {
   const metaPath = FieldPath.root('metadata');
   const errs = validateObjectMeta(node.metadata, false, metaPath, nameIsDNSSubdomain);
   if (node.spec?.taints?.length) errs.push(...validateNodeTaints(node.spec.taints, metaPath.child('taints')));
+  errs.push(...validateNodeResources(node));
   errs.push(...validatePodCIDRs(node.spec));
+  return errs;
+}
+
+/** Upstream's ValidateNodeResources: capacity and allocatable quantities. */
+function validateNodeResources(node: Node): FieldError[] {
+  const errs: FieldError[] = [];
+  for (const key of ['capacity', 'allocatable'] as const) {
+    for (const [name, q] of Object.entries(node.status?.[key] ?? {})) {
+      errs.push(...validateResourceQuantityValue(name, q, `status.${key}.${name}`));
+    }
+  }
   return errs;
 }
 
@@ -66,6 +77,7 @@ function validateNodeUpdate(obj: KubeObject, old: KubeObject): FieldError[] {
   const node = as<Node>(obj), oldNode = as<Node>(old);
   const metaPath = FieldPath.root('metadata');
   const errs = validateObjectMetaUpdate(node.metadata, oldNode.metadata);
+  errs.push(...validateNodeResources(node));
   const seen = new Set<string>();
   (node.status?.addresses ?? []).forEach((a, i) => {
     const key = `${a.type}/${a.address}`;
@@ -82,15 +94,7 @@ function validateNodeUpdate(obj: KubeObject, old: KubeObject): FieldError[] {
     errs.push(field.forbidden('spec.providerID', 'node updates may not change providerID except from "" to valid'));
   }
   if (node.spec?.taints?.length) errs.push(...validateNodeTaints(node.spec.taints, metaPath.child('taints')));
-  errs.push(...validatePodCIDRs(node.spec));
-  const strip = (s: NodeSpec | undefined) => {
-    const rest: Record<string, unknown> = { ...(s ?? {}) };
-    for (const k of ['taints', 'podCIDRs', 'podCIDR', 'providerID', 'configSource', 'unschedulable']) delete rest[k];
-    return rest;
-  };
-  if (!semanticEqual(strip(node.spec), strip(oldNode.spec))) {
-    errs.push(field.forbidden('', 'node updates may only change labels, taints, or capacity (or configSource, if the DynamicKubeletConfig feature gate is enabled)'));
-  }
+  if ((node.spec?.externalID ?? '') !== (oldNode.spec?.externalID ?? '')) errs.push(field.forbidden('spec.externalID', 'may not be updated'));
   return errs;
 }
 

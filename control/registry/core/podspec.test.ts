@@ -192,7 +192,14 @@ describe('validatePodSpec', () => {
       'r.requests: Invalid value: "1Gi": must be less than or equal to memory limit of 512Mi',
     ]);
     expect(msgs(validateResourceRequirements({ requests: { 'example.com/gpu': '1' } }, path))).toEqual(['r.limits: Required value: Limit must be set for non overcommitable resources']);
-    expect(msgs(validateResourceRequirements({ limits: { disks: '1' } }, path))).toEqual(['r.limits[disks]: Invalid value: "disks": must be a standard resource for containers']);
+    expect(msgs(validateResourceRequirements({ limits: { disks: '1' } }, path))).toEqual([
+      'r.limits[disks]: Invalid value: "disks": must be a standard resource type or fully qualified',
+      'r.limits[disks]: Invalid value: "disks": must be a standard resource for containers',
+    ]);
+    expect(msgs(validateResourceRequirements({ limits: { 'example.com/gpu': '0.5' }, requests: { 'example.com/gpu': '0.5' } }, path))).toEqual([
+      'r.limits[example.com/gpu]: Invalid value: "500m": must be an integer',
+      'r.requests[example.com/gpu]: Invalid value: "500m": must be an integer',
+    ]);
     expect(msgs(validateResourceRequirements({ limits: { cpu: '-1' } }, path))).toEqual(['r.limits[cpu]: Invalid value: "-1": must be greater than or equal to 0']);
   });
 
@@ -216,6 +223,12 @@ describe('validatePodSpec', () => {
   it('checks node name, service account, hostname and activeDeadlineSeconds', () => {
     const s = validSpec({ nodeName: 'Node_1', serviceAccountName: 'a b', hostname: 'h.x', activeDeadlineSeconds: 0 });
     expect(validatePodSpec(s, spec).map(e => e.field)).toEqual(['spec.serviceAccountName', 'spec.nodeName', 'spec.activeDeadlineSeconds', 'spec.hostname']);
+  });
+
+  it('rejects host port conflicts across containers', () => {
+    const s = validSpec({}, { ports: [{ containerPort: 80, hostPort: 8080, protocol: 'TCP' }] });
+    s.containers.push({ ...s.containers[0]!, name: 'b' });
+    expect(msgs(validatePodSpec(s, spec))).toEqual(['spec.containers[1].ports[0].hostPort: Duplicate value: "/TCP/8080"']);
   });
 
   it('requires hostPort to match containerPort on the host network', () => {

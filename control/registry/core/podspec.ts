@@ -9,7 +9,7 @@ import type {
 } from 'kubernetes-types/core/v1.js';
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 import { field, FieldPath, type FieldError } from '../../../api/errors.js';
-import { compareQuantities, formatQuantity, tryParseQuantity } from '../../../api/quantity.js';
+import { compareQuantities, formatQuantity, scaledValue, tryParseQuantity } from '../../../api/quantity.js';
 import { validateAnnotations, validateLabelName, validateLabels, validateNonnegativeField } from '../../../api/validation/meta.js';
 import {
   inclusiveRangeError, isConfigMapKey, isDNS1123Label, isDNS1123Subdomain, isEnvVarName, isValidLabelValue,
@@ -363,6 +363,16 @@ function validateVolumeMounts(mounts: VolumeMount[] | undefined, volumes: Set<st
 }
 
 const STANDARD_CONTAINER_RESOURCES = ['cpu', 'memory', 'ephemeral-storage'];
+const STANDARD_RESOURCES = [
+  'cpu', 'memory', 'ephemeral-storage', 'requests.cpu', 'requests.memory', 'requests.ephemeral-storage',
+  'limits.cpu', 'limits.memory', 'limits.ephemeral-storage', 'pods', 'services', 'replicationcontrollers',
+  'resourcequotas', 'secrets', 'persistentvolumeclaims', 'configmaps', 'storage', 'requests.storage',
+  'services.nodeports', 'services.loadbalancers',
+];
+const INTEGER_RESOURCES = [
+  'pods', 'services', 'replicationcontrollers', 'resourcequotas', 'secrets', 'persistentvolumeclaims', 'configmaps',
+  'services.nodeports', 'services.loadbalancers',
+];
 
 function isNativeResource(name: string): boolean {
   return !name.includes('/') || name.startsWith('kubernetes.io/');
@@ -372,13 +382,34 @@ function isOvercommitAllowed(name: string): boolean {
   return isNativeResource(name) && !name.startsWith('hugepages-');
 }
 
-function validateContainerResourceName(name: string, path: FieldPath): FieldError[] {
-  const errs = validateLabelName(name, path); // qualified-name shape first
+/** Upstream's validateResourceName: qualified, and standard unless it has a domain. */
+export function validateResourceName(name: string, path: FieldPath): FieldError[] {
+  const errs = validateLabelName(name, path);
   if (errs.length > 0) return errs;
-  if (!name.includes('/') && !STANDARD_CONTAINER_RESOURCES.includes(name) && !name.startsWith('hugepages-')) {
-    return [field.invalid(path.toString(), name, 'must be a standard resource for containers')];
+  if (!name.includes('/') && !STANDARD_RESOURCES.includes(name) && !name.startsWith('hugepages-')) {
+    errs.push(field.invalid(path.toString(), name, 'must be a standard resource type or fully qualified'));
   }
-  return [];
+  return errs;
+}
+
+function validateContainerResourceName(name: string, path: FieldPath): FieldError[] {
+  const errs = validateResourceName(name, path);
+  if (!name.includes('/') && !STANDARD_CONTAINER_RESOURCES.includes(name) && !name.startsWith('hugepages-')) {
+    errs.push(field.invalid(path.toString(), name, 'must be a standard resource for containers'));
+  }
+  return errs;
+}
+
+/** Upstream's ValidateResourceQuantityValue: not negative, and whole for countable resources. */
+export function validateResourceQuantityValue(name: string, raw: unknown, path: FieldPath | string): FieldError[] {
+  const p = path.toString();
+  const q = tryParseQuantity(raw as string | number);
+  if (!q) return [field.invalid(p, raw, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")];
+  const errs: FieldError[] = [];
+  if (q.mantissa < 0n) errs.push(field.invalid(p, formatQuantity(q), 'must be greater than or equal to 0'));
+  const integer = INTEGER_RESOURCES.includes(name) || !isNativeResource(name);
+  if (integer && scaledValue(q, -3) % 1000n !== 0n) errs.push(field.invalid(p, formatQuantity(q), 'must be an integer'));
+  return errs;
 }
 
 export function validateResourceRequirements(req: ResourceRequirements | undefined, path: FieldPath): FieldError[] {
@@ -387,21 +418,19 @@ export function validateResourceRequirements(req: ResourceRequirements | undefin
   const reqPath = path.child('requests');
   const limits = req?.limits ?? {};
   const requests = req?.requests ?? {};
-  const quantity = (raw: unknown, p: FieldPath): ReturnType<typeof tryParseQuantity> => {
-    const q = tryParseQuantity(raw as string | number);
-    if (!q) errs.push(field.invalid(p.toString(), raw, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
-    else if (q.mantissa < 0n) errs.push(field.invalid(p.toString(), formatQuantity(q), 'must be greater than or equal to 0'));
-    return q;
+  const quantity = (name: string, raw: unknown, p: FieldPath): ReturnType<typeof tryParseQuantity> => {
+    errs.push(...validateResourceQuantityValue(name, raw, p));
+    return tryParseQuantity(raw as string | number);
   };
   for (const [name, raw] of Object.entries(limits)) {
     const p = limPath.key(name);
     errs.push(...validateContainerResourceName(name, p));
-    quantity(raw, p);
+    quantity(name, raw, p);
   }
   for (const [name, raw] of Object.entries(requests)) {
     const p = reqPath.key(name);
     errs.push(...validateContainerResourceName(name, p));
-    const q = quantity(raw, p);
+    const q = quantity(name, raw, p);
     const limRaw = limits[name];
     if (limRaw !== undefined) {
       const lim = tryParseQuantity(limRaw as string | number);
@@ -511,6 +540,19 @@ export function validateTolerations(tolerations: Toleration[] | undefined, path:
   return errs;
 }
 
+/** Upstream's checkHostPortConflicts: one hostIP/protocol/hostPort per pod. */
+function checkHostPortConflicts(containers: Container[], path: FieldPath): FieldError[] {
+  const errs: FieldError[] = [];
+  const seen = new Set<string>();
+  containers.forEach((c, ci) => (c.ports ?? []).forEach((port, pi) => {
+    if (!port.hostPort) return;
+    const key = `${port.hostIP ?? ''}/${port.protocol ?? ''}/${port.hostPort}`;
+    if (seen.has(key)) errs.push(field.duplicate(path.index(ci).child('ports').index(pi).child('hostPort').toString(), key));
+    else seen.add(key);
+  }));
+  return errs;
+}
+
 const RESTART_POLICIES = ['Always', 'OnFailure', 'Never'];
 const DNS_POLICIES = ['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None'];
 
@@ -537,6 +579,8 @@ export function validatePodSpec(spec: PodSpec | undefined, path: FieldPath): Fie
     if (c.restartPolicy !== undefined) errs.push(field.forbidden(p.child('restartPolicy').toString(), 'may not be set for non-init containers'));
   });
 
+  errs.push(...checkHostPortConflicts(containers, cPath));
+
   // init containers: names unique across both lists
   const iPath = path.child('initContainers');
   const allNames = new Set(containers.map(c => c.name));
@@ -549,6 +593,8 @@ export function validatePodSpec(spec: PodSpec | undefined, path: FieldPath): Fie
     }
     if (allNames.has(c.name)) errs.push(field.duplicate(p.child('name').toString(), c.name));
     else if (c.name) allNames.add(c.name);
+    // init containers run one by one, so only conflicts within one count (upstream reports them at index 0)
+    errs.push(...checkHostPortConflicts([c], iPath));
     if (sidecar) {
       errs.push(...validateProbe(c.livenessProbe, p.child('livenessProbe'), true));
       errs.push(...validateProbe(c.readinessProbe, p.child('readinessProbe'), false));
@@ -562,11 +608,13 @@ export function validatePodSpec(spec: PodSpec | undefined, path: FieldPath): Fie
 
   // ephemeral containers (kept light: names and common checks)
   const ePath = path.child('ephemeralContainers');
+  const otherNames = new Set([...containers, ...(s.initContainers ?? [])].map(c => c.name));
   (s.ephemeralContainers ?? []).forEach((c, i) => {
     const p = ePath.index(i);
     errs.push(...validateContainerCommon(c as Container, vols.names, p));
     if (allNames.has(c.name)) errs.push(field.duplicate(p.child('name').toString(), c.name));
-    else if (c.name) allNames.add(c.name);
+    else allNames.add(c.name);
+    if (c.targetContainerName && !otherNames.has(c.targetContainerName)) errs.push(field.notFound(p.child('targetContainerName').toString(), c.targetContainerName));
   });
 
   if (s.hostNetwork) {

@@ -41,10 +41,10 @@ function validateSecret(obj: KubeObject): FieldError[] {
       }
       break;
     case 'kubernetes.io/dockercfg':
-      if (!data['.dockercfg']) errs.push(field.required(dataPath.key('.dockercfg').toString(), ''));
+      if (!has('.dockercfg')) errs.push(field.required(dataPath.key('.dockercfg').toString(), ''));
       break;
     case 'kubernetes.io/dockerconfigjson':
-      if (!data['.dockerconfigjson']) errs.push(field.required(dataPath.key('.dockerconfigjson').toString(), ''));
+      if (!has('.dockerconfigjson')) errs.push(field.required(dataPath.key('.dockerconfigjson').toString(), ''));
       break;
     case 'kubernetes.io/basic-auth':
       if (!has('username') && !has('password')) {

@@ -23,7 +23,10 @@ export const serviceaccounts: ResourceDef = {
   tracksGeneration: false,
 
   validate: obj => validateObjectMeta(as<ServiceAccount>(obj).metadata, true, FieldPath.root('metadata'), nameIsDNSSubdomain),
-  validateUpdate: (obj, old) => validateObjectMetaUpdate(as<ServiceAccount>(obj).metadata, as<ServiceAccount>(old).metadata),
+  validateUpdate: (obj, old) => [
+    ...validateObjectMetaUpdate(as<ServiceAccount>(obj).metadata, as<ServiceAccount>(old).metadata),
+    ...validateObjectMeta(as<ServiceAccount>(obj).metadata, true, FieldPath.root('metadata'), nameIsDNSSubdomain),
+  ],
 
   tableColumns: [
     nameColumn(),
