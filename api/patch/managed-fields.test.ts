@@ -206,8 +206,6 @@ describe('updateManagedFields', () => {
     const created = update(undefined, deployment(), 'kubectl-client-side-apply');
     const [csa] = entries(created);
     const rewritten: ManagedFieldsEntry[] = [{ ...csa!, manager: 'kubectl', operation: 'Apply' }];
-    delete rewritten[0]!.apiVersion;
-    rewritten[0]!.apiVersion = 'apps/v1';
     const next = { ...created, metadata: { ...created.metadata!, managedFields: rewritten } } as KubeObject;
     const out = update(created, next, 'kubectl', T1);
     expect(entries(out)).toEqual(rewritten);
@@ -217,6 +215,10 @@ describe('updateManagedFields', () => {
     const created = update(undefined, deployment(), 'a');
     const cleared = update(created, { ...created, metadata: { ...created.metadata!, managedFields: [{}] } }, 'b');
     expect(cleared.metadata!.managedFields).toBeUndefined();
+    const clearedAndChanged = update(created, { ...created, metadata: { ...created.metadata!, managedFields: [{}] }, spec: { ...(created.spec as object), replicas: 9 } }, 'b');
+    expect(entries(clearedAndChanged).map(e => [e.manager, e.fieldsV1])).toEqual([['b', { 'f:spec': { 'f:replicas': {} } }]]);
+    const emptyList = update(created, { ...created, metadata: { ...created.metadata!, managedFields: [] } }, 'b');
+    expect(entries(emptyList)).toEqual(entries(created));
   });
 
   it('orders entries Apply first, then by time and manager', () => {

@@ -418,17 +418,15 @@ export function withoutManagedFields<T extends KubeObject | undefined>(obj: T): 
  * managers left with nothing disappear. Returns a copy of `next` with the new managedFields.
  *
  * As upstream: the base ownership is the one `next` carries when it carries any (a client may
- * rewrite managedFields), else `old`'s; a single empty entry (`[{}]`) clears managedFields; an
+ * rewrite managedFields), else `old`'s; so a single empty entry (`[{}]`) resets them, leaving only
+ * what this write itself changed; an
  * object that was never tracked first gets a `before-first-apply` owner for its existing fields
  * only when an apply comes (see apply.ts), not here.
  */
 export function updateManagedFields<T extends KubeObject>(old: KubeObject | undefined, next: T, opts: UpdateOptions): T {
   const result = cloneJson(next);
   const sent = next.metadata?.managedFields as unknown;
-  if (Array.isArray(sent) && sent.length === 1 && isJsonObject(sent[0]) && Object.keys(sent[0]).length === 0) {
-    if (result.metadata) delete result.metadata.managedFields;
-    return result;
-  }
+  // Entries the client sent replace the old ones; `[{}]` decodes to nothing and so resets them.
   const base = decodeManagedFields(Array.isArray(sent) && sent.length > 0 && !opts.subresource ? sent : old?.metadata?.managedFields);
   const managers = capUpdateManagers(recordUpdate(base, withoutManagedFields(old), withoutManagedFields(next), opts));
   const entries = encodeManagedFields(managers);

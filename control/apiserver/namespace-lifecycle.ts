@@ -26,6 +26,25 @@ export class NamespaceLifecycle {
     this.kick();
   }
 
+  /** Deletes every object in the namespace not already being deleted; returns how many remain. */
+  private async deleteContent(name: string): Promise<number> {
+    let remaining = 0;
+    for (const rest of this.api.rests.values()) {
+      if (!rest.def.namespaced) continue;
+      const { items } = await rest.list(name, { matches: () => true });
+      for (const item of items) {
+        remaining++;
+        if (item.metadata?.deletionTimestamp) continue;
+        try {
+          await rest.delete(name, item.metadata!.name!, { dryRun: false, propagationPolicy: 'Background' });
+        } catch (err) {
+          if (!(err instanceof StatusError && err.code === 404)) throw err;
+        }
+      }
+    }
+    return remaining;
+  }
+
   stop(): void {
     this.stopWatch?.();
     if (this.timer) clearInterval(this.timer);
@@ -49,21 +68,9 @@ export class NamespaceLifecycle {
   /** Deletes the namespace's content; finalizes the namespace once it is empty. */
   private async syncNamespace(ns: KubeObject): Promise<void> {
     const name = ns.metadata!.name!;
-    let remaining = 0;
-    for (const rest of this.api.rests.values()) {
-      if (!rest.def.namespaced) continue;
-      const { items } = await rest.list(name, { matches: () => true });
-      for (const item of items) {
-        remaining++;
-        if (item.metadata?.deletionTimestamp) continue;
-        try {
-          await rest.delete(name, item.metadata!.name!, { dryRun: false, propagationPolicy: 'Background' });
-        } catch (err) {
-          if (!(err instanceof StatusError && err.code === 404)) throw err;
-        }
-      }
-    }
-    if (remaining > 0) return;
+    await this.deleteContent(name);
+    // Most objects go at once; a second count sees only what waits on finalizers or grace.
+    if ((await this.deleteContent(name)) > 0) return;
     const namespaces = this.api.rest('', 'v1', 'namespaces');
     const finalizers = (ns.spec as { finalizers?: string[] } | undefined)?.finalizers ?? [];
     try {

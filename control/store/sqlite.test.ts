@@ -45,15 +45,18 @@ describe('SqliteStore on disk', () => {
     }
   });
 
-  it('refuses a second store on the same file while the first is open', async () => {
+  it('refuses a second store on the same file while the first is open, even before it writes', async () => {
     const path = join(tempDir(), 'state.db');
+    const s0 = new SqliteStore({ path });
+    await s0.create('/x', 'x');
+    await s0.close();
     const s1 = new SqliteStore({ path });
     try {
-      await s1.create('/x', 'x');
       let err: unknown;
       try { new SqliteStore({ path, lockTimeoutMs: 0 }); } catch (e) { err = e; }
       expect(err).toBeInstanceOf(StoreError);
       expect((err as StoreError).message).toContain(path);
+      expect((await s1.get('/x'))?.value).toBe('x');
     } finally {
       await s1.close();
     }

@@ -56,6 +56,15 @@ describe('deployments validation', () => {
     expect(messages(deployments.validate(defaulted(deployment()), ctx))).toEqual([]);
   });
 
+  it('accepts what `kubectl create deployment` sends', () => {
+    const body = JSON.parse(`{"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"nginx","namespace":"default","creationTimestamp":null,"labels":{"app":"nginx"}},
+      "spec":{"replicas":1,"selector":{"matchLabels":{"app":"nginx"}},"template":{"metadata":{"creationTimestamp":null,"labels":{"app":"nginx"}},
+      "spec":{"containers":[{"name":"nginx","image":"nginx","resources":{}}]}},"strategy":{}},"status":{}}`) as KubeObject;
+    const d = defaulted(body);
+    expect(messages(deployments.validate(d, ctx))).toEqual([]);
+    expect((d.spec as Record<string, unknown>).strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } });
+  });
+
   it('requires a selector and reports the template labels it cannot match, as kubectl shows', () => {
     const d = defaulted(deployment({ selector: undefined }));
     expect(messages(deployments.validate(d, ctx))).toEqual([
@@ -146,6 +155,19 @@ describe('deployments validation', () => {
     expect(messages(deployments.validateStatusUpdate!(next, old, ctx))).toEqual([
       'status.availableReplicas: Invalid value: -1: must be greater than or equal to 0',
       'status.readyReplicas: Invalid value: 2: cannot be greater than status.replicas',
+    ]);
+  });
+});
+
+describe('deployments status updates', () => {
+  it('refuses more updated replicas than replicas and a decremented collision count', () => {
+    const old = defaulted(deployment());
+    old.status = { replicas: 2, collisionCount: 2 };
+    const next = deepCopy(old);
+    next.status = { replicas: 2, updatedReplicas: 3, collisionCount: 1 };
+    expect(messages(deployments.validateStatusUpdate!(next, old, ctx))).toEqual([
+      'status.updatedReplicas: Invalid value: 3: cannot be greater than status.replicas',
+      'status.collisionCount: Invalid value: 1: cannot be decremented',
     ]);
   });
 });

@@ -91,8 +91,9 @@ function validateDeploymentUpdate(obj: KubeObject, old: KubeObject): FieldError[
   ];
 }
 
-const STATUS_COUNTERS = ['replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'unavailableReplicas', 'observedGeneration', 'terminatingReplicas'];
+const STATUS_COUNTERS = ['observedGeneration', 'replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'unavailableReplicas', 'terminatingReplicas'];
 
+/** Upstream's ValidateDeploymentStatusUpdate: counters non-negative and consistent. */
 function validateDeploymentStatusUpdate(obj: KubeObject, old: KubeObject): FieldError[] {
   const d = asDeployment(obj), o = asDeployment(old);
   const st = FieldPath.root('status');
@@ -101,12 +102,16 @@ function validateDeploymentStatusUpdate(obj: KubeObject, old: KubeObject): Field
   errs.push(...validateNonnegativeFields(status as Record<string, unknown>, STATUS_COUNTERS, st));
   if (status.collisionCount !== undefined) errs.push(...validateNonnegativeField(status.collisionCount, st.child('collisionCount')));
   const replicas = status.replicas ?? 0;
-  for (const [name, msg] of [['readyReplicas', 'cannot be greater than status.replicas'], ['availableReplicas', 'cannot be greater than status.replicas']] as const) {
+  for (const name of ['updatedReplicas', 'readyReplicas', 'availableReplicas'] as const) {
     const v = status[name] ?? 0;
-    if (v > replicas) errs.push(field.invalid(st.child(name).toString(), v, msg));
+    if (v > replicas) errs.push(field.invalid(st.child(name).toString(), v, 'cannot be greater than status.replicas'));
   }
   if ((status.availableReplicas ?? 0) > (status.readyReplicas ?? 0)) {
     errs.push(field.invalid(st.child('availableReplicas').toString(), status.availableReplicas ?? 0, 'cannot be greater than readyReplicas'));
+  }
+  const oldCollisions = o.status?.collisionCount;
+  if (oldCollisions !== undefined && (status.collisionCount === undefined || status.collisionCount < oldCollisions)) {
+    errs.push(field.invalid(st.child('collisionCount').toString(), status.collisionCount ?? 0, 'cannot be decremented'));
   }
   return errs;
 }

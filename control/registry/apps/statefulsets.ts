@@ -8,7 +8,7 @@ import { FieldPath, field, type FieldError } from '../../../api/errors.js';
 import { deepCopy, type KubeObject } from '../../../api/object.js';
 import { semanticEqual } from '../../../api/validation/immutable.js';
 import { validateNonnegativeField, validateObjectMeta, validateObjectMetaUpdate } from '../../../api/validation/meta.js';
-import { nameIsDNSLabel, nameIsDNSSubdomain } from '../../../api/validation/names.js';
+import { nameIsDNSLabel } from '../../../api/validation/names.js';
 import { ageColumn, ageOf, column, nameColumn } from '../printers.js';
 import type { ResourceDef } from '../types.js';
 import {
@@ -53,20 +53,6 @@ function applyClaimTemplateDefaults(claim: PersistentVolumeClaim): void {
 }
 
 const RETENTION = ['Retain', 'Delete'];
-
-function validateClaimTemplates(claims: PersistentVolumeClaim[] | undefined, path: FieldPath): FieldError[] {
-  const errs: FieldError[] = [];
-  (claims ?? []).forEach((claim, i) => {
-    const p = path.index(i);
-    const name = claim.metadata?.name;
-    if (!name) errs.push(field.required(p.child('metadata').child('name').toString(), 'name or generateName is required'));
-    else for (const m of nameIsDNSSubdomain(name, false)) errs.push(field.invalid(p.child('metadata').child('name').toString(), name, m));
-    const spec = claim.spec ?? {};
-    if ((spec.accessModes ?? []).length === 0) errs.push(field.required(p.child('spec').child('accessModes').toString(), 'at least 1 access mode is required'));
-    if (spec.resources?.requests?.storage === undefined) errs.push(field.required(p.child('spec').child('resources').key('storage').toString()));
-  });
-  return errs;
-}
 
 export function validateStatefulSetSpec(s: StatefulSetSpec | undefined): FieldError[] {
   const errs: FieldError[] = [];
@@ -121,7 +107,6 @@ export function validateStatefulSetSpec(s: StatefulSetSpec | undefined): FieldEr
   if (s?.template?.spec?.activeDeadlineSeconds !== undefined) {
     errs.push(field.forbidden(tPath.child('spec').child('activeDeadlineSeconds').toString(), 'activeDeadlineSeconds in StatefulSet is not Supported'));
   }
-  errs.push(...validateClaimTemplates(s?.volumeClaimTemplates, specPath.child('volumeClaimTemplates')));
   return errs;
 }
 

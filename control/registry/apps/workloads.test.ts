@@ -100,14 +100,13 @@ describe('statefulsets', () => {
     ]);
   });
 
-  it('rejects negative partitions and claim templates without access modes', () => {
+  it('rejects negative partitions and, like upstream, leaves claim templates to PVC creation', () => {
     const sts = defaulted(statefulsets, workload('StatefulSet', {
       updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: -1 } },
       volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { resources: { requests: { storage: '1Gi' } } } }],
     }));
     expect(messages(statefulsets.validate(sts, ctx))).toEqual([
       'spec.updateStrategy.rollingUpdate.partition: Invalid value: -1: must be greater than or equal to 0',
-      'spec.volumeClaimTemplates[0].spec.accessModes: Required value: at least 1 access mode is required',
     ]);
   });
 

@@ -85,3 +85,14 @@ describe('cronjobs table', () => {
     expect(cronjobs.tableRow(bare, ctx.now()).slice(2, 6)).toEqual(['<none>', 'False', 0, '<none>']);
   });
 });
+
+describe('cronjobs from kubectl', () => {
+  it('accepts what `kubectl create cronjob` sends', () => {
+    const body = JSON.parse(`{"kind":"CronJob","apiVersion":"batch/v1","metadata":{"name":"hello","namespace":"default","creationTimestamp":null},
+      "spec":{"schedule":"*/1 * * * *","jobTemplate":{"metadata":{"name":"hello","creationTimestamp":null},"spec":{"template":{"metadata":{"creationTimestamp":null},
+      "spec":{"containers":[{"name":"hello","image":"busybox","resources":{}}],"restartPolicy":"OnFailure"}}}}},"status":{}}`) as KubeObject;
+    cronjobs.prepareForCreate!(body);
+    cronjobs.applyDefaults!(body, ctx);
+    expect(cronjobs.validate(body, ctx)).toEqual([]);
+  });
+});

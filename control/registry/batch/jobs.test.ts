@@ -157,3 +157,14 @@ describe('jobs field selectors', () => {
     expect(jobs.fieldSelectorAttributes!(j)).toEqual({ 'status.successful': '2' });
   });
 });
+
+describe('jobs from kubectl', () => {
+  it('accepts what `kubectl create job` sends once the server has set the uid', () => {
+    const body = JSON.parse(`{"kind":"Job","apiVersion":"batch/v1","metadata":{"name":"pi","namespace":"default","creationTimestamp":null},
+      "spec":{"template":{"metadata":{"creationTimestamp":null},"spec":{"containers":[{"name":"pi","image":"perl","resources":{}}],"restartPolicy":"Never"}}},"status":{}}`) as KubeObject;
+    body.metadata!.uid = 'u-9';
+    created(body);
+    expect(jobs.validate(body, ctx)).toEqual([]);
+    expect((body.spec as Record<string, unknown>).selector).toEqual({ matchLabels: { 'batch.kubernetes.io/controller-uid': 'u-9' } });
+  });
+});

@@ -36,9 +36,9 @@ describe('events', () => {
   it('checks the reporting fields of new-style events', () => {
     const e = ev({ eventTime: '2024-01-01T00:00:00.000000Z' });
     expect(msgs(events.validate(obj(e), ctx))).toEqual([
-      'reportingComponent: Required value',
-      expect.stringMatching(/^reportingComponent: Invalid value: "": name part must be non-empty/),
-      expect.stringMatching(/^reportingComponent: Invalid value: "": name part must consist of/),
+      'reportingController: Required value',
+      expect.stringMatching(/^reportingController: Invalid value: "": name part must be non-empty/),
+      expect.stringMatching(/^reportingController: Invalid value: "": name part must consist of/),
       'reportingInstance: Required value',
       'action: Required value',
     ]);

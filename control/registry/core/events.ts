@@ -13,6 +13,7 @@ import { ALL_VERBS, as } from './common.js';
 
 const REPORTING_INSTANCE_LIMIT = 128;
 const ACTION_LIMIT = 128;
+const REASON_LIMIT = 128;
 const NOTE_LIMIT = 1024;
 
 /** Upstream's legacyValidateEvent for core/v1 requests. */
@@ -29,15 +30,19 @@ export function validateEventFields(ev: Event): FieldError[] {
     }
   } else {
     if (!involvedNs && ns !== 'default' && ns !== 'kube-system') errs.push(field.invalid(nsPath, involvedNs, 'does not match event.namespace'));
+    // upstream names these paths after the internal field (reportingController)
     const rc = ev.reportingComponent ?? '';
-    if (!rc) errs.push(field.required('reportingComponent', ''));
-    for (const m of isQualifiedName(rc)) errs.push(field.invalid('reportingComponent', rc, m));
+    if (!rc) errs.push(field.required('reportingController', ''));
+    for (const m of isQualifiedName(rc)) errs.push(field.invalid('reportingController', rc, m));
     const ri = ev.reportingInstance ?? '';
     if (!ri) errs.push(field.required('reportingInstance', ''));
     if (ri.length > REPORTING_INSTANCE_LIMIT) errs.push(field.invalid('reportingInstance', '', `can have at most ${REPORTING_INSTANCE_LIMIT} characters`));
     const action = ev.action ?? '';
     if (!action) errs.push(field.required('action', ''));
     if (action.length > ACTION_LIMIT) errs.push(field.invalid('action', '', `can have at most ${ACTION_LIMIT} characters`));
+    const reason = ev.reason ?? '';
+    if (!reason) errs.push(field.required('reason', ''));
+    if (reason.length > REASON_LIMIT) errs.push(field.invalid('reason', '', `can have at most ${REASON_LIMIT} characters`));
     if ((ev.message ?? '').length > NOTE_LIMIT) errs.push(field.invalid('message', '', `can have at most ${NOTE_LIMIT} characters`));
   }
   for (const m of isDNS1123Subdomain(ns)) errs.push(field.invalid('namespace', ns, m));

@@ -157,6 +157,31 @@ describe('services validation', () => {
     ]);
   });
 
+  it('validates clusterIPs against clusterIP and ipFamilies', () => {
+    const o = svc({ ports: [{ port: 80 }], clusterIP: '10.43.0.5', clusterIPs: ['10.43.0.6'] });
+    expect(msgs(services.validate(o, ctx))).toEqual(['spec.clusterIPs: Invalid value: ["10.43.0.6"]: first value must match `clusterIP`']);
+    const fam = svc({ ports: [{ port: 80 }], clusterIP: '10.43.0.5', ipFamilies: ['IPv6'] });
+    expect(msgs(services.validate(fam, ctx))).toEqual(['spec.clusterIPs[0]: Invalid value: "10.43.0.5": expected an IPv6 value as indicated by `ipFamilies[0]`']);
+    const none = svc({ clusterIPs: ['None', '10.43.0.1'], clusterIP: 'None' });
+    expect(msgs(services.validate(none, ctx))).toEqual([
+      'spec.ports: Required value', 'spec.clusterIPs: Invalid value: ["None","10.43.0.1"]: \'None\' must be the first and only value',
+    ]);
+    const pol = svc({ ports: [{ port: 80 }], ipFamilyPolicy: 'Triple', ipFamilies: ['IPv5', 'IPv5'] });
+    expect(msgs(services.validate(pol, ctx))).toEqual([
+      'spec.ipFamilies[0]: Unsupported value: "IPv5": supported values: "IPv4", "IPv6"',
+      'spec.ipFamilies[1]: Unsupported value: "IPv5": supported values: "IPv4", "IPv6"',
+      'spec.ipFamilies[1]: Duplicate value: "IPv5"',
+      'spec.ipFamilyPolicy: Unsupported value: "Triple": supported values: "PreferDualStack", "RequireDualStack", "SingleStack"',
+    ]);
+  });
+
+  it('allows loadBalancerClass only on load balancers', () => {
+    expect(msgs(services.validate(svc({ ports: [{ port: 80 }], loadBalancerClass: 'example.com/lb' }), ctx))).toEqual([
+      "spec.loadBalancerClass: Forbidden: may only be used when `type` is 'LoadBalancer'",
+    ]);
+    expect(services.validate(svc({ type: 'LoadBalancer', ports: [{ port: 80 }], loadBalancerClass: 'example.com/lb' }), ctx)).toEqual([]);
+  });
+
   it('validates session affinity', () => {
     const o = svc({ ports: [{ port: 80 }], sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 0 } } });
     expect(msgs(services.validate(o, ctx))).toEqual(['spec.sessionAffinityConfig.clientIP.timeoutSeconds: Invalid value: 0: must be greater than 0 and less than 86400']);

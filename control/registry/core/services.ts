@@ -28,8 +28,11 @@ function specOf(obj: KubeObject): ServiceSpec {
   return (obj['spec'] ??= {}) as ServiceSpec;
 }
 
+/** Upstream's isHeadlessService: clusterIPs is exactly ["None"] (clusterIP alone before defaulting). */
 export function isHeadless(spec: ServiceSpec | undefined): boolean {
-  return spec?.clusterIP === 'None' || spec?.clusterIPs?.[0] === 'None';
+  const ips = spec?.clusterIPs;
+  if (ips && ips.length > 0) return ips.length === 1 && ips[0] === 'None';
+  return spec?.clusterIP === 'None';
 }
 
 function externallyAccessible(spec: ServiceSpec): boolean {
@@ -106,39 +109,53 @@ function validateServicePort(sp: ServicePort, requireName: boolean, names: Set<s
   return errs;
 }
 
+/** Upstream's ValidateServiceClusterIPsRelatedFields. */
 function validateClusterIPsRelated(spec: ServiceSpec, specPath: FieldPath): FieldError[] {
+  if (spec.type === 'ExternalName') return [];
   const errs: FieldError[] = [];
   const ipsPath = specPath.child('clusterIPs');
   const ips = spec.clusterIPs ?? [];
-  if (spec.type === 'ExternalName') return errs;
-  if (spec.clusterIP && ips.length > 0 && ips[0] !== spec.clusterIP) {
-    errs.push(field.invalid(ipsPath.toString(), ips, 'first value must match `clusterIP`'));
-  }
-  if (spec.ipFamilyPolicy && !IP_FAMILY_POLICIES.includes(spec.ipFamilyPolicy)) {
-    errs.push(field.notSupported(specPath.child('ipFamilyPolicy').toString(), spec.ipFamilyPolicy, IP_FAMILY_POLICIES));
+  if (spec.clusterIP) {
+    if (ips.length === 0) errs.push(field.required(ipsPath.toString(), ''));
+    else if (ips[0] !== spec.clusterIP) errs.push(field.invalid(ipsPath.toString(), ips, 'first value must match `clusterIP`'));
+  } else if (ips.length > 0) {
+    errs.push(field.invalid(ipsPath.toString(), ips, 'must be empty when `clusterIP` is not specified'));
   }
   const seen = new Set<string>();
   (spec.ipFamilies ?? []).forEach((f, i) => {
     const p = specPath.child('ipFamilies').index(i).toString();
     if (!IP_FAMILIES.includes(f)) errs.push(field.notSupported(p, f, IP_FAMILIES));
-    else if (seen.has(f)) errs.push(field.duplicate(p, f));
+    if (seen.has(f)) errs.push(field.duplicate(p, f));
     seen.add(f);
   });
-  if ((spec.ipFamilies?.length ?? 0) > 2) errs.push(field.invalid(specPath.child('ipFamilies').toString(), spec.ipFamilies, 'may specify no more than two IP families'));
-  if (spec.ipFamilyPolicy === 'SingleStack' && (spec.ipFamilies?.length ?? 0) > 1) {
-    errs.push(field.invalid(specPath.child('ipFamilies').toString(), spec.ipFamilies, 'when spec.ipFamilyPolicy is SingleStack, only one IP family may be specified'));
+  if (spec.ipFamilyPolicy && !IP_FAMILY_POLICIES.includes(spec.ipFamilyPolicy)) {
+    errs.push(field.notSupported(specPath.child('ipFamilyPolicy').toString(), spec.ipFamilyPolicy, IP_FAMILY_POLICIES));
   }
+  let invalidIPs = false;
   ips.forEach((ip, i) => {
-    const p = ipsPath.index(i).toString();
-    if (ip === 'None') {
-      if (i !== 0 || ips.length > 1) errs.push(field.invalid(ipsPath.toString(), ips, "'None' must be the first and only value"));
+    if (i === 0 && ip === 'None') {
+      if (ips.length > 1) { invalidIPs = true; errs.push(field.invalid(ipsPath.toString(), ips, "'None' must be the first and only value")); }
       return;
     }
-    for (const m of isValidIP(ip)) errs.push(field.invalid(p, ip, m));
+    const msgs = isValidIP(ip);
+    if (msgs.length > 0) invalidIPs = true;
+    for (const m of msgs) errs.push(field.invalid(ipsPath.index(i).toString(), ip, m));
   });
   if (ips.length > 2) errs.push(field.invalid(ipsPath.toString(), ips, 'may only hold up to 2 values'));
-  if (spec.ipFamilyPolicy === 'SingleStack' && ips.length > 1) {
-    errs.push(field.invalid(specPath.child('ipFamilyPolicy').toString(), spec.ipFamilyPolicy, "must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified"));
+  if (invalidIPs) return errs;
+  if (ips.length > 1) {
+    const families = new Set(ips.map(ip => parseIP(ip)?.family));
+    if (families.size !== ips.length) errs.push(field.invalid(ipsPath.toString(), ips, 'may specify no more than one IP for each IP family'));
+  }
+  const headless = ips.length === 1 && ips[0] === 'None';
+  if (!headless && ips.length > 0 && (spec.ipFamilies?.length ?? 0) > 0) {
+    ips.forEach((ip, i) => {
+      const fam = spec.ipFamilies?.[i];
+      if (fam === undefined) return;
+      const v6 = parseIP(ip)?.family === 6;
+      if (fam === 'IPv4' && v6) errs.push(field.invalid(ipsPath.index(i).toString(), ip, `expected an IPv4 value as indicated by \`ipFamilies[${i}]\``));
+      if (fam === 'IPv6' && !v6) errs.push(field.invalid(ipsPath.index(i).toString(), ip, `expected an IPv6 value as indicated by \`ipFamilies[${i}]\``));
+    });
   }
   return errs;
 }
@@ -250,6 +267,11 @@ export function validateService(obj: KubeObject, ctx: RegistryContext): FieldErr
     errs.push(field.required('allocateLoadBalancerNodePorts', ''));
   }
 
+  if (spec.loadBalancerClass !== undefined && spec.loadBalancerClass !== null) {
+    if (spec.type === 'LoadBalancer') errs.push(...validateLabelName(spec.loadBalancerClass, specPath.child('loadBalancerClass')));
+    else errs.push(field.forbidden(specPath.child('loadBalancerClass').toString(), "may only be used when `type` is 'LoadBalancer'"));
+  }
+
   // external/internal traffic policies
   const etp = spec.externalTrafficPolicy;
   if (externallyAccessible(spec)) {
@@ -304,10 +326,30 @@ function validateClusterIPUpdate(newSpec: ServiceSpec, oldSpec: ServiceSpec): Fi
   return errs;
 }
 
+/** Upstream's validateUpgradeDowngradeIPFamilies (single-stack subset: the primary family is fixed). */
+function validateIPFamiliesUpdate(newSpec: ServiceSpec, oldSpec: ServiceSpec): FieldError[] {
+  if (newSpec.type === 'ExternalName' || oldSpec.type === 'ExternalName') return [];
+  if (isHeadless(newSpec) !== isHeadless(oldSpec) || isHeadless(newSpec)) return [];
+  const n = newSpec.ipFamilies ?? [], o = oldSpec.ipFamilies ?? [];
+  const p = 'spec.ipFamilies[0]';
+  if (n.length === o.length) return o.some((f, i) => f !== n[i]) ? [field.invalid(p, n, 'may not change once set')] : [];
+  if (o.length > n.length) {
+    const errs: FieldError[] = [];
+    if ((newSpec.clusterIPs ?? []).length === 0) errs.push(field.invalid(p, n, 'primary ipFamily can not be unset'));
+    if (n.length > 0 && n[0] !== o[0]) errs.push(field.invalid(p, newSpec.clusterIPs ?? [], 'may not change once set'));
+    return errs;
+  }
+  return o.length > 0 && n[0] !== o[0] ? [field.invalid(p, newSpec.clusterIPs ?? [], 'may not change once set')] : [];
+}
+
 export function validateServiceUpdate(obj: KubeObject, old: KubeObject, ctx: RegistryContext): FieldError[] {
   const svc = as<Service>(obj), oldSvc = as<Service>(old);
   const errs = validateObjectMetaUpdate(svc.metadata, oldSvc.metadata);
   errs.push(...validateClusterIPUpdate(svc.spec ?? {}, oldSvc.spec ?? {}));
+  errs.push(...validateIPFamiliesUpdate(svc.spec ?? {}, oldSvc.spec ?? {}));
+  if (svc.spec?.type === 'LoadBalancer' && oldSvc.spec?.type === 'LoadBalancer' && (svc.spec.loadBalancerClass ?? null) !== (oldSvc.spec.loadBalancerClass ?? null)) {
+    errs.push(field.invalid('spec.loadBalancerClass', svc.spec.loadBalancerClass ?? null, 'may not change once set'));
+  }
   const needsHC = (sp: ServiceSpec) => sp.type === 'LoadBalancer' && sp.externalTrafficPolicy === 'Local';
   if (needsHC(svc.spec ?? {}) && needsHC(oldSvc.spec ?? {}) && (svc.spec?.healthCheckNodePort ?? 0) !== (oldSvc.spec?.healthCheckNodePort ?? 0)) {
     errs.push(field.forbidden('spec.healthCheckNodePort', 'field is immutable'));
