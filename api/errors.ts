@@ -81,7 +81,7 @@ export class FieldError {
       case 'FieldValueDuplicate': return `${f}: Duplicate value: ${render(this.value)}`;
       case 'FieldValueNotSupported': return `${f}: Unsupported value: ${render(this.value)}${this.detail ? ': ' + this.detail : ''}`;
       case 'FieldValueTooLong': return `${f}: Too long: ${this.detail}`;
-      case 'FieldValueTooMany': return `${f}: Too many: ${this.detail}`;
+      case 'FieldValueTooMany': return `${f}: Too many: ${render(this.value)}: ${this.detail}`;
       case 'FieldValueTypeInvalid': return `${f}: Invalid value: ${render(this.value)}: ${this.detail}`;
       case 'InternalError': return `${f}: Internal error: ${this.detail}`;
       default: return `${f}: Invalid value: ${render(this.value)}${this.detail ? ': ' + this.detail : ''}`;

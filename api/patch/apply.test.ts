@@ -267,3 +267,17 @@ describe('applyPatch: atomic maps', () => {
     expect(forced.spec.nodeSelector).toEqual({ zone: 'b' });
   });
 });
+
+describe('applyPatch: handing a field over to a controller (the documented replicas case)', () => {
+  it('lets the applier drop replicas after an autoscaler took them, without conflict or removal', () => {
+    const applied = apply(undefined, config({ replicas: 2 }));
+    const scaled = update(applied, { ...applied, spec: { ...applied.spec, replicas: 5 } }, 'hpa-controller', T1);
+    // The autoscaler's write took the field from the applier.
+    expect(statusError(() => apply(scaled, config({ replicas: 2 }), 'kubectl', false, T2)).message)
+      .toBe('Apply failed with 1 conflict: conflict with "hpa-controller" using apps/v1: .spec.replicas');
+    // Leaving replicas out of the configuration keeps the autoscaler's value.
+    const handedOver = apply(scaled, config(), 'kubectl', false, T2);
+    expect(handedOver.spec.replicas).toBe(5);
+    expect(managers(handedOver)).toEqual(['kubectl/Apply', 'hpa-controller/Update']);
+  });
+});

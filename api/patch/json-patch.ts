@@ -5,9 +5,10 @@
 // failed: test failed") is kept on the error for logging. A body that is not a list of operations
 // is a 400, as the apiserver's decode step answers.
 //
-// Like upstream's library, negative array indices count from the end, `replace` at the document
-// root swaps the whole document, and `add`, `remove`, `move` and `copy` cannot target the root. Unlike it, `replace` of a missing object member fails
-// (RFC 6902 §4.3), which is what newer upstream releases do too.
+// Like upstream's library (json-patch v4, which the apiserver pins), negative array indices count
+// from the end, `replace` at the document root swaps the whole document, `replace` of a missing
+// object member creates it (RFC 6902 would refuse), and `add`, `remove`, `move` and `copy` cannot
+// target the root.
 import { StatusError, errors } from '../errors.js';
 import { cloneJson, isJsonObject, jsonEqual, type Json } from './json.js';
 
@@ -115,9 +116,7 @@ function applyOperation(root: Json, op: JsonPatchOperation): Json {
         const i = arrayIndex(parent, key, false, `error in remove for path: '${p}'`);
         parent[i] = value;
       } else {
-        if (!Object.prototype.hasOwnProperty.call(parent, key)) {
-          throw patchFailure(`replace operation does not apply: doc is missing key: ${p}: missing value`);
-        }
+        // Upstream's library (json-patch v4) lets replace create a missing member, as add would.
         parent[key] = value;
       }
       return root;
@@ -125,7 +124,6 @@ function applyOperation(root: Json, op: JsonPatchOperation): Json {
     case 'move': {
       const from = needFrom();
       const p = needPath();
-      if (p !== from && p.startsWith(from + '/')) throw patchFailure(`move operation does not apply: "from" ${from} is a prefix of "path" ${p}`);
       const { doc, value } = remove(root, from, `move operation does not apply: doc is missing from path: ${from}: missing value`);
       return add(doc, p, value, `move operation does not apply: doc is missing destination path: ${p}: missing value`);
     }

@@ -1,5 +1,5 @@
 import type { FieldError } from '../errors.js';
-import { validateAnnotations, validateObjectMeta, validateObjectMetaUpdate } from './meta.js';
+import { validateAnnotations, validateObjectMeta, validateObjectMetaUpdate, validateResourceVersionForUpdate } from './meta.js';
 import { nameIsDNSSubdomain } from './names.js';
 
 const msgs = (errs: FieldError[]) => errs.map(e => e.message());
@@ -98,5 +98,12 @@ describe('validateObjectMetaUpdate', () => {
       'metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"a.io/x", "b.io/y"}',
     ]);
     expect(validateObjectMetaUpdate({ ...deleting, finalizers: [] }, deleting)).toEqual([]);
+  });
+});
+
+describe('validateResourceVersionForUpdate', () => {
+  it('requires a resourceVersion', () => {
+    expect(validateResourceVersionForUpdate({ resourceVersion: '5' })).toEqual([]);
+    expect(msgs(validateResourceVersionForUpdate({}))).toEqual(['metadata.resourceVersion: Invalid value: "": must be specified for an update']);
   });
 });

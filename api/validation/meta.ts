@@ -181,3 +181,13 @@ export function validateObjectMetaUpdate(
   });
   return errs;
 }
+
+/**
+ * The resourceVersion rule of upstream's ValidateObjectMetaUpdate, kept apart because the
+ * apiserver fills resourceVersion for unconditional updates (PUT without one, patches) before
+ * validating, as upstream's REST layer does.
+ */
+export function validateResourceVersionForUpdate(meta: ObjectMeta | undefined, path: FieldPath = FieldPath.root('metadata')): FieldError[] {
+  const rv = meta?.resourceVersion ?? '';
+  return rv ? [] : [field.invalid(path.child('resourceVersion').toString(), rv, 'must be specified for an update')];
+}

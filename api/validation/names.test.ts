@@ -27,6 +27,7 @@ describe('names', () => {
     expect(isDNS1123Label('my-name')).toEqual([]);
     expect(isDNS1123Label('123')).toEqual([]);
     expect(isDNS1123Label('a.b')).toEqual([LABEL_MSG]);
+    expect(isDNS1123Label('A_b')).toEqual([LABEL_MSG]);
     expect(isDNS1123Label('a'.repeat(64))).toEqual(['must be no more than 63 characters']);
   });
 

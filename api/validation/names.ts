@@ -59,6 +59,7 @@ export const inclusiveRangeError = (lo: number, hi: number) => `must be between 
 export function isDNS1123Label(value: string): string[] {
   const errs: string[] = [];
   if (value.length > DNS1123_LABEL_MAX_LENGTH) errs.push(maxLenError(DNS1123_LABEL_MAX_LENGTH));
+  // (upstream 1.33+ says "must not contain dots" for valid subdomains; we keep the 1.30-1.32 text)
   if (!dns1123LabelRe.test(value)) errs.push(regexError(dns1123LabelErrMsg, dns1123LabelFmt, 'my-name', '123-abc'));
   return errs;
 }

@@ -113,10 +113,9 @@ export class SqliteStore implements Store {
       this.db.pragma('locking_mode = EXCLUSIVE');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      // In WAL mode with EXCLUSIVE locking there is no shared-memory index, so the first access
+      // takes an exclusive lock and keeps it: a second server on the same file fails right here.
       this.db.exec(SCHEMA);
-      // Only a write takes (and, in EXCLUSIVE mode, keeps) the write lock, so write now: a second
-      // server on the same file must fail here, not at its first write.
-      this.db.prepare("INSERT INTO meta (name, value) VALUES ('opened_at', unixepoch()) ON CONFLICT (name) DO UPDATE SET value = excluded.value").run();
     } catch (err) {
       this.db.close();
       const reason = err instanceof Error ? err.message : String(err);

@@ -122,12 +122,17 @@ export class TestServer {
   }
 
   /** One API request as the admin; resolves with the status and parsed JSON body. */
-  request(method: string, path: string, body?: unknown, port = this.port): Promise<{ status: number; body: unknown }> {
+  request(method: string, path: string, body?: unknown, port = this.port): Promise<{ status: number; body: unknown; headers: Record<string, string | string[] | undefined> }> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return this.raw(method, path, { ...(payload !== undefined ? { body: payload, headers: { 'Content-Type': 'application/json' } } : {}), port });
+  }
+
+  /** A request with full control: raw body, headers, another agent (identity) or none. */
+  raw(method: string, path: string, opts: { body?: string | Buffer; headers?: Record<string, string>; agent?: Agent; port?: number } = {}): Promise<{ status: number; body: unknown; headers: Record<string, string | string[] | undefined> }> {
     return new Promise((resolveRequest, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = httpsRequest({
-        host: '127.0.0.1', port, path, method, agent: this.adminAgent(),
-        headers: { Accept: 'application/json', ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}) },
+        host: '127.0.0.1', port: opts.port ?? this.port, path, method, agent: opts.agent ?? this.adminAgent(),
+        headers: { Accept: 'application/json', ...(opts.body !== undefined ? { 'Content-Length': Buffer.byteLength(opts.body) } : {}), ...(opts.headers ?? {}) },
       }, res => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -135,14 +140,20 @@ export class TestServer {
           const text = Buffer.concat(chunks).toString('utf8');
           let parsed: unknown = text;
           try { parsed = JSON.parse(text); } catch { /* not JSON */ }
-          resolveRequest({ status: res.statusCode ?? 0, body: parsed });
+          resolveRequest({ status: res.statusCode ?? 0, body: parsed, headers: res.headers });
         });
         res.on('error', reject);
       });
       req.on('error', reject);
-      if (payload) req.write(payload);
+      if (opts.body !== undefined) req.write(opts.body);
       req.end();
     });
+  }
+
+  /** The cluster CA, for agents of other identities. */
+  caPem(): Buffer {
+    const kc = YAML.parse(readFileSync(this.kubeconfig, 'utf8')) as { clusters: { cluster: { 'certificate-authority-data': string } }[] };
+    return Buffer.from(kc.clusters[0]!.cluster['certificate-authority-data'], 'base64');
   }
 
   adminToken(): string | undefined {

@@ -12,7 +12,7 @@ import { inclusiveRangeError, isDNS1123Subdomain, isValidIP, nameIsDNSSubdomain 
 import { ageColumn, column, nameColumn, translateTimestampSince } from '../printers.js';
 import type { ResourceDef } from '../types.js';
 import { ALL_VERBS, as, boolString, keepOldStatus } from './common.js';
-import { applyPodAdmissionDefaults, applyPodSpecDefaults, validatePodSpec, validateTolerations } from './podspec.js';
+import { applyPodAdmissionDefaults, applyPodOnlyDefaults, applyPodSpecDefaults, validatePodSpec, validateTolerations } from './podspec.js';
 
 const MAX_INT32 = 2147483647;
 
@@ -346,12 +346,15 @@ export const pods: ResourceDef = {
   tracksGeneration: false,
 
   applyDefaults(obj) {
-    applyPodSpecDefaults(spec(obj));
+    const s = spec(obj);
+    applyPodSpecDefaults(s);
+    applyPodOnlyDefaults(s);
   },
   prepareForCreate(obj) {
     const s = spec(obj);
     applyPodAdmissionDefaults(s);
     applyPodSpecDefaults(s);
+    applyPodOnlyDefaults(s);
     obj['status'] = { phase: 'Pending', qosClass: podQOSClass(s) };
   },
   prepareForUpdate(obj, old) {

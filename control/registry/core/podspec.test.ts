@@ -1,7 +1,7 @@
 import type { Container, PodSpec, PodTemplateSpec } from 'kubernetes-types/core/v1.js';
 import { FieldPath, type FieldError } from '../../../api/errors.js';
 import {
-  applyPodAdmissionDefaults, applyPodSpecDefaults, defaultPullPolicy, validatePodSpec, validatePodTemplateSpec,
+  applyPodAdmissionDefaults, applyPodOnlyDefaults, applyPodSpecDefaults, defaultPullPolicy, validatePodSpec, validatePodTemplateSpec,
   validateResourceRequirements, validateTolerations,
 } from './podspec.js';
 
@@ -11,6 +11,7 @@ const msgs = (errs: FieldError[]) => errs.map(e => e.message());
 function validSpec(extra: Partial<PodSpec> = {}, container: Partial<Container> = {}): PodSpec {
   const s: PodSpec = { containers: [{ name: 'app', image: 'nginx:1.25', ...container }], ...extra };
   applyPodSpecDefaults(s);
+  applyPodOnlyDefaults(s);
   return s;
 }
 
@@ -31,12 +32,15 @@ describe('pod spec defaulting', () => {
         name: 'app', image: 'nginx', ports: [{ containerPort: 80 }],
         livenessProbe: { httpGet: { port: 80 } },
         readinessProbe: { tcpSocket: { port: 80 }, periodSeconds: 5 },
-        resources: { limits: { cpu: '1', memory: '1Gi' }, requests: { cpu: '500m' } },
+        resources: { limits: { cpu: '1', memory: '1Gi' }, requests: { cpu: '0.5' } },
         env: [{ name: 'N', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
       }],
       volumes: [{ name: 'a' }, { name: 's', secret: { secretName: 'x' } }, { name: 'c', configMap: { name: 'y' } }],
     };
     applyPodSpecDefaults(s);
+    expect(s.enableServiceLinks).toBeUndefined();
+    expect(s.containers[0]!.resources!.requests).toEqual({ cpu: '500m' });
+    applyPodOnlyDefaults(s);
     expect(s).toMatchObject({
       restartPolicy: 'Always', dnsPolicy: 'ClusterFirst', schedulerName: 'default-scheduler',
       terminationGracePeriodSeconds: 30, securityContext: {}, enableServiceLinks: true,
@@ -56,6 +60,7 @@ describe('pod spec defaulting', () => {
   it('defaults hostPort to containerPort on the host network', () => {
     const s: PodSpec = { hostNetwork: true, containers: [{ name: 'a', image: 'x', ports: [{ containerPort: 53 }] }] };
     applyPodSpecDefaults(s);
+    applyPodOnlyDefaults(s);
     expect(s.containers[0]!.ports![0]!.hostPort).toBe(53);
   });
 

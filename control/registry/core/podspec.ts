@@ -43,27 +43,30 @@ export function applyProbeDefaults(p: Probe | undefined): void {
   }
 }
 
-export function applyContainerDefaults(c: Container, hostNetwork: boolean): void {
-  c.terminationMessagePath ??= '/dev/termination-log';
-  c.terminationMessagePolicy ??= 'File';
+/** Quantities are stored in canonical form (`0.5` → `500m`), as upstream serializes them. */
+export function canonicalizeResourceList(list: Record<string, unknown> | undefined): void {
+  if (!list) return;
+  for (const [name, raw] of Object.entries(list)) {
+    const q = tryParseQuantity(raw as string | number);
+    if (q) list[name] = formatQuantity(q);
+  }
+}
+
+/** SetDefaults_Container, SetDefaults_Probe, SetDefaults_HTTPGetAction and friends. */
+export function applyContainerDefaults(c: Container): void {
+  c.terminationMessagePath ||= '/dev/termination-log';
+  c.terminationMessagePolicy ||= 'File';
   if (!c.imagePullPolicy && c.image !== undefined) c.imagePullPolicy = defaultPullPolicy(c.image);
   c.resources ??= {};
-  for (const port of c.ports ?? []) {
-    port.protocol ??= 'TCP';
-    if (hostNetwork && !port.hostPort) port.hostPort = port.containerPort;
-  }
+  canonicalizeResourceList(c.resources.limits as Record<string, unknown> | undefined);
+  canonicalizeResourceList(c.resources.requests as Record<string, unknown> | undefined);
+  for (const port of c.ports ?? []) port.protocol ||= 'TCP';
   for (const e of c.env ?? []) {
-    if (e.valueFrom?.fieldRef) e.valueFrom.fieldRef.apiVersion ??= 'v1';
+    if (e.valueFrom?.fieldRef) e.valueFrom.fieldRef.apiVersion ||= 'v1';
   }
   applyProbeDefaults(c.livenessProbe);
   applyProbeDefaults(c.readinessProbe);
   applyProbeDefaults(c.startupProbe);
-  // Requests default to limits (SetDefaults_Pod), so QoS and scheduling see them.
-  const limits = c.resources.limits;
-  if (limits && Object.keys(limits).length > 0) {
-    const requests = (c.resources.requests ??= {});
-    for (const [name, q] of Object.entries(limits)) if (requests[name] === undefined) requests[name] = q;
-  }
 }
 
 const VOLUME_SOURCES = [
@@ -79,26 +82,49 @@ export function applyVolumeDefaults(v: Volume): void {
   if (v.secret) v.secret.defaultMode ??= 420;
   if (v.configMap) v.configMap.defaultMode ??= 420;
   if (v.downwardAPI) v.downwardAPI.defaultMode ??= 420;
-  if (v.projected) v.projected.defaultMode ??= 420;
+  if (v.projected) {
+    v.projected.defaultMode ??= 420;
+    for (const src of v.projected.sources ?? []) if (src.serviceAccountToken) src.serviceAccountToken.expirationSeconds ??= 3600;
+  }
   if (v.hostPath) v.hostPath.type ??= '';
 }
 
-/** SetDefaults_PodSpec and the container/volume defaulters it implies. */
+/**
+ * SetDefaults_PodSpec and the container/volume defaulters it implies: what every pod spec gets,
+ * templates included.
+ */
 export function applyPodSpecDefaults(spec: PodSpec): void {
-  spec.dnsPolicy ??= 'ClusterFirst';
-  spec.restartPolicy ??= 'Always';
+  spec.dnsPolicy ||= 'ClusterFirst';
+  spec.restartPolicy ||= 'Always';
   spec.securityContext ??= {};
   spec.terminationGracePeriodSeconds ??= 30;
-  spec.schedulerName ??= 'default-scheduler';
-  spec.enableServiceLinks ??= true;
+  spec.schedulerName ||= 'default-scheduler';
   // The deprecated alias is kept in step, as the v1 conversion does.
   if (spec.serviceAccountName && !spec.serviceAccount) spec.serviceAccount = spec.serviceAccountName;
   else if (spec.serviceAccount && !spec.serviceAccountName) spec.serviceAccountName = spec.serviceAccount;
-  const hostNetwork = spec.hostNetwork === true;
-  for (const c of spec.initContainers ?? []) applyContainerDefaults(c, hostNetwork);
-  for (const c of spec.containers ?? []) applyContainerDefaults(c, hostNetwork);
-  for (const c of spec.ephemeralContainers ?? []) applyContainerDefaults(c as Container, hostNetwork);
+  for (const c of spec.initContainers ?? []) applyContainerDefaults(c);
+  for (const c of spec.containers ?? []) applyContainerDefaults(c);
+  for (const c of spec.ephemeralContainers ?? []) applyContainerDefaults(c as Container);
   for (const v of spec.volumes ?? []) applyVolumeDefaults(v);
+}
+
+/**
+ * SetDefaults_Pod: what only Pods get (not templates): requests default to limits,
+ * enableServiceLinks true, and on the host network every container port is a host port.
+ */
+export function applyPodOnlyDefaults(spec: PodSpec): void {
+  for (const c of [...(spec.containers ?? []), ...(spec.initContainers ?? [])]) {
+    const limits = c.resources?.limits;
+    if (!limits) continue;
+    const requests = ((c.resources ??= {}).requests ??= {});
+    for (const [name, q] of Object.entries(limits)) if (requests[name] === undefined) requests[name] = q;
+  }
+  spec.enableServiceLinks ??= true;
+  if (spec.hostNetwork) {
+    for (const c of [...(spec.containers ?? []), ...(spec.initContainers ?? [])]) {
+      for (const port of c.ports ?? []) if (!port.hostPort) port.hostPort = port.containerPort;
+    }
+  }
 }
 
 export function applyPodTemplateDefaults(template: PodTemplateSpec | undefined): void {
