@@ -10,9 +10,9 @@
 import { type Cidr, cidrsOverlap, formatCidr, parseCidr, parseIP, CidrError } from '../api/cidr.js';
 import { isDNS1123Subdomain } from '../api/validation/names.js';
 
-export type Datastore =
-  | { kind: 'sqlite'; path: string }
-  | { kind: 'etcd'; endpoints: string[] };
+import type { DatastoreConfig } from '../control/store/open.js';
+
+export type Datastore = DatastoreConfig;
 
 export interface PortRange { base: number; size: number } // ports base … base+size-1, as upstream
 

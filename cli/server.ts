@@ -59,7 +59,7 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
   let store: Store | undefined;
   const stops: (() => Promise<void> | void)[] = [];
   try {
-    store = await openStore(config.datastoreEndpoint || undefined, config.dataDir);
+    store = await openStore(config.datastore);
     stops.push(() => store!.close());
     const hostIPs = hostIPv4Addresses();
     // The `kubernetes` Service's endpoint must be a routable address: the bind address when it is

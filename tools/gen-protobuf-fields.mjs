@@ -41,7 +41,7 @@ function parsePackage(dir, tag, folder) {
         if (!m) continue;
         const [, goName, goType, tags] = m;
         const json = /json:"([^"]*)"/.exec(tags)?.[1];
-        const pb = /protobuf:"(\w+),(\d+),\w+(?:,[^"]*)?"/.exec(tags);
+        const pb = /protobuf:"(\w+),(\d+)(?:,[^"]*)?"/.exec(tags);
         if (json === undefined || !pb) continue;
         const [jsonName, ...opts] = json.split(',');
         fields.push({ goName, goType, json: jsonName, omitempty: opts.includes('omitempty'), wire: pb[1], num: Number(pb[2]) });
@@ -63,6 +63,8 @@ for (const name of names) {
   if (!packages.has(prefix)) packages.set(prefix, parsePackage(...src));
   const fields = packages.get(prefix).get(type);
   if (!fields) { out.unmatched.push(name); continue; }
+  // No tagged fields: a type with its own encoding (Time, Quantity, IntOrString, RawExtension,
+  // FieldsV1: see decode.ts) or one never sent as protobuf (version.Info).
   if (fields.length === 0) continue;
   const props = defs[name].properties ?? {};
   const table = {};

@@ -101,6 +101,11 @@ describe('applyJsonPatch', () => {
       .toBe('move operation does not apply: doc is missing destination path: /metadata/labels/x: missing value');
   });
 
+  it('reports a missing move source as upstream does', () => {
+    expect(detail(() => applyJsonPatch(doc(), [{ op: 'move', from: '/metadata/nope', path: '/x' }])))
+      .toBe("error in move for path: 'nope': Unable to remove nonexistent key: nope: missing value");
+  });
+
   it('passes a test of an equal value, whatever the key order', () => {
     const out = applyJsonPatch({ a: { x: 1, y: [1, { z: 2 }] } }, [{ op: 'test', path: '/a', value: { y: [1, { z: 2 }], x: 1 } }]);
     expect(out).toEqual({ a: { x: 1, y: [1, { z: 2 }] } });

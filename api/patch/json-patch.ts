@@ -124,7 +124,16 @@ function applyOperation(root: Json, op: JsonPatchOperation): Json {
     case 'move': {
       const from = needFrom();
       const p = needPath();
-      const { doc, value } = remove(root, from, `move operation does not apply: doc is missing from path: ${from}: missing value`);
+      const missing = `move operation does not apply: doc is missing from path: ${from}: missing value`;
+      if (from !== '') {
+        // Upstream names only the last token in this message.
+        const { parent, key } = locate(root, from, missing);
+        if (Array.isArray(parent)) arrayIndex(parent, key, false, `error in move for path: '${key}'`);
+        else if (!Object.prototype.hasOwnProperty.call(parent, key)) {
+          throw patchFailure(`error in move for path: '${key}': Unable to remove nonexistent key: ${key}: missing value`);
+        }
+      }
+      const { doc, value } = remove(root, from, missing);
       return add(doc, p, value, `move operation does not apply: doc is missing destination path: ${p}: missing value`);
     }
     case 'copy': {

@@ -20,7 +20,7 @@ describeStoreContract('EtcdStore', {
 describe('EtcdStore with a live etcd', () => {
   it('is what openStore returns for an etcd:// endpoint', async () => {
     const c = await etcd();
-    const store = await openStore(c.url, '/nonexistent');
+    const store = await openStore({ kind: 'etcd', endpoints: c.endpoints });
     try {
       expect(store).toBeInstanceOf(EtcdStore);
       const kv = await store.create(`/open/${Date.now()}`, 'v');
@@ -33,6 +33,6 @@ describe('EtcdStore with a live etcd', () => {
   it('openStore fails with the endpoint named when no etcd listens there', async () => {
     const { freePort } = await import('./testing/etcd-cluster.js');
     const port = await freePort();
-    await expect(openStore(`etcd://127.0.0.1:${port}`, '/nonexistent')).rejects.toThrow(`etcd://127.0.0.1:${port}`);
+    await expect(openStore({ kind: 'etcd', endpoints: [`127.0.0.1:${port}`] })).rejects.toThrow(`127.0.0.1:${port}`);
   }, 30_000);
 });

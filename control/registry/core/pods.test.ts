@@ -2,7 +2,7 @@ import type { Binding, Pod } from 'kubernetes-types/core/v1.js';
 import type { FieldError } from '../../../api/errors.js';
 import { deepCopy, type KubeObject } from '../../../api/object.js';
 import type { RegistryContext } from '../types.js';
-import { applyBinding, podQOSClass, podRow, pods } from './pods.js';
+import { applyBinding, podQOSClass, podRow, pods, validateBinding } from './pods.js';
 
 const ctx: RegistryContext = { serviceCIDR: '10.43.0.0/16', clusterCIDR: '10.42.0.0/16', nodePortRange: { min: 30000, max: 32767 }, now: () => new Date('2024-01-01T00:00:00Z') };
 const now = new Date('2024-01-01T01:00:00Z');
@@ -35,6 +35,13 @@ describe('pods registry', () => {
     expect(pod.spec!.serviceAccountName).toBe('default');
     expect(pod.spec!.containers[0]!.imagePullPolicy).toBe('IfNotPresent');
     expect(pods.validate(obj, ctx)).toEqual([]);
+  });
+
+  it('marks gated pods SchedulingGated on create', () => {
+    const obj = created({ spec: { containers: [{ name: 'app', image: 'x' }], schedulingGates: [{ name: 'example.com/wait' }] } as NonNullable<Pod['spec']> });
+    expect((obj as unknown as Pod).status!.conditions).toEqual([
+      { type: 'PodScheduled', status: 'False', reason: 'SchedulingGated', message: 'Scheduling is blocked due to non-empty scheduling gates' },
+    ]);
   });
 
   it('computes the QoS class', () => {
@@ -119,6 +126,14 @@ describe('pods registry', () => {
     expect((pod as unknown as Pod).spec!.nodeName).toBe('n1');
     expect((pod as unknown as Pod).status!.conditions).toEqual([{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: '2024-01-01T01:00:00Z' }]);
     expect(applyBinding(pod, { ...binding, target: { name: 'n2' } }, now)).toBe('pod web is already assigned to node "n1"');
+    expect(applyBinding(created(), { metadata: { uid: 'other' }, target: { name: 'n1' } }, now)).toBe('Precondition failed: UID in precondition: other, UID in object meta: u1');
+  });
+
+  it('validates bindings', () => {
+    expect(validateBinding({ metadata: {}, target: { kind: 'Node', name: 'n1' } })).toEqual([]);
+    expect(msgs(validateBinding({ metadata: {}, target: { kind: 'Pod' } }))).toEqual([
+      'target.kind: Unsupported value: "Pod": supported values: "Node", "<empty>"', 'target.name: Required value',
+    ]);
   });
 
   it('exposes the field selector attributes', () => {

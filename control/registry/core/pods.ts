@@ -162,7 +162,8 @@ export function validatePodStatusUpdate(obj: KubeObject, old: KubeObject): Field
   if (nominated && nominated !== (oldPod.status?.nominatedNodeName ?? '')) {
     for (const m of isDNS1123Subdomain(nominated)) errs.push(field.invalid(statusPath.child('nominatedNodeName').toString(), nominated, m));
   }
-  errs.push(...validateImmutableField(st.qosClass, oldPod.status?.qosClass, statusPath.child('qosClass').toString()));
+  // QoS is immutable; an omitted one is backfilled upstream, so only a different value is an error.
+  if (st.qosClass) errs.push(...validateImmutableField(st.qosClass, oldPod.status?.qosClass, statusPath.child('qosClass').toString()));
   // Containers that may not restart may not leave the terminated state (reported at the old index).
   const oldSpec = oldPod.spec;
   const sidecars = new Set((oldSpec?.initContainers ?? []).filter(c => c.restartPolicy === 'Always').map(c => c.name));
@@ -192,14 +193,25 @@ export function validatePodStatusUpdate(obj: KubeObject, old: KubeObject): Field
   return errs;
 }
 
+/** Upstream's ValidatePodBinding (a 422 before applyBinding is tried). */
+export function validateBinding(binding: Binding): FieldError[] {
+  const errs: FieldError[] = [];
+  const kind = binding.target?.kind ?? '';
+  if (kind && kind !== 'Node') errs.push(field.notSupported('target.kind', kind, ['Node', '<empty>']));
+  if (!binding.target?.name) errs.push(field.required('target.name', ''));
+  return errs;
+}
+
 /**
  * The `pods/binding` rule: a pod may be bound once. Returns the conflict message (for a 409)
- * or undefined after setting spec.nodeName (and the binding's annotations) on `pod`.
+ * or undefined after setting spec.nodeName, the binding's annotations and the PodScheduled
+ * condition on `pod`. Call validateBinding first.
  */
 export function applyBinding(pod: KubeObject, binding: Binding, now: Date): string | undefined {
   const p = as<Pod>(pod);
   const target = binding.target?.name ?? '';
-  if (!target) return 'target.name: Required value';
+  const uid = binding.metadata?.uid;
+  if (uid && uid !== p.metadata?.uid) return `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${p.metadata?.uid ?? ''}`;
   const s = spec(pod);
   if (p.metadata?.deletionTimestamp) return `pod ${p.metadata.name ?? ''} is being deleted, cannot be assigned to a host`;
   if (s.nodeName) return `pod ${p.metadata?.name ?? ''} is already assigned to node "${s.nodeName}"`;
@@ -349,13 +361,20 @@ export const pods: ResourceDef = {
     const s = spec(obj);
     applyPodSpecDefaults(s);
     applyPodOnlyDefaults(s);
+    // QoS is derived from the (immutable) resources: backfill it when a status write omits it.
+    const status = obj['status'] as Record<string, unknown> | undefined;
+    if (status && !status['qosClass']) status['qosClass'] = podQOSClass(s);
   },
   prepareForCreate(obj) {
     const s = spec(obj);
     applyPodAdmissionDefaults(s);
     applyPodSpecDefaults(s);
     applyPodOnlyDefaults(s);
-    obj['status'] = { phase: 'Pending', qosClass: podQOSClass(s) };
+    const status: PodStatus = { phase: 'Pending', qosClass: podQOSClass(s) };
+    if (s.schedulingGates?.length) {
+      status.conditions = [{ type: 'PodScheduled', status: 'False', reason: 'SchedulingGated', message: 'Scheduling is blocked due to non-empty scheduling gates' }];
+    }
+    obj['status'] = status;
   },
   prepareForUpdate(obj, old) {
     keepOldStatus(obj, old);
