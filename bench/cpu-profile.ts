@@ -21,7 +21,7 @@ export interface HotSpot {
   /** `functionName (file:line)`, the file relative to the repository when it is inside it. */
   name: string;
   selfMs: number;
-  /** Share of all sampled time, idle included. */
+  /** Share of all sampled time, idle included. (For `topTotal`, selfMs holds the total time.) */
   selfPercent: number;
 }
 
@@ -30,6 +30,8 @@ export interface ProfileSummary {
   idleMs: number;
   gcMs: number;
   top: HotSpot[];
+  /** By total time: the function or anything it called was on the stack (each sample counted once). */
+  topTotal: HotSpot[];
 }
 
 export function summarizeCpuProfile(profile: CpuProfile, repoRoot: string, topN = 15): ProfileSummary {
@@ -44,6 +46,22 @@ export function summarizeCpuProfile(profile: CpuProfile, repoRoot: string, topN 
     const dur = deltas[i + 1] ?? 0;
     selfUs.set(id, (selfUs.get(id) ?? 0) + Math.max(0, dur));
   }
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const keyOf = (f: CpuProfileNode['callFrame']) => {
+    const file = f.url.replace(/^file:\/\//, '').replace(`${repoRoot}/`, '');
+    return f.url ? `${f.functionName || '(anonymous)'} (${file}:${f.lineNumber + 1})` : f.functionName || '(anonymous)';
+  };
+  const totals = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const f = byId.get(cur)?.callFrame;
+      if (!f || f.functionName === '(root)' || f.functionName === '(idle)') continue;
+      seen.add(keyOf(f));
+    }
+    for (const k of seen) totals.set(k, (totals.get(k) ?? 0) + us);
+  }
   const merged = new Map<string, number>();
   let totalUs = 0;
   let idleUs = 0;
@@ -54,13 +72,12 @@ export function summarizeCpuProfile(profile: CpuProfile, repoRoot: string, topN 
     if (!f) continue;
     if (f.functionName === '(idle)') { idleUs += us; continue; }
     if (f.functionName === '(garbage collector)') gcUs += us;
-    const file = f.url.replace(/^file:\/\//, '').replace(`${repoRoot}/`, '');
-    const key = f.url ? `${f.functionName || '(anonymous)'} (${file}:${f.lineNumber + 1})` : f.functionName || '(anonymous)';
+    const key = keyOf(f);
     merged.set(key, (merged.get(key) ?? 0) + us);
   }
-  const top = [...merged.entries()]
+  const rank = (m: Map<string, number>) => [...m.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, topN)
     .map(([name, us]) => ({ name, selfMs: Math.round(us / 1000), selfPercent: totalUs ? Math.round((us / totalUs) * 1000) / 10 : 0 }));
-  return { totalMs: Math.round(totalUs / 1000), idleMs: Math.round(idleUs / 1000), gcMs: Math.round(gcUs / 1000), top };
+  return { totalMs: Math.round(totalUs / 1000), idleMs: Math.round(idleUs / 1000), gcMs: Math.round(gcUs / 1000), top: rank(merged), topTotal: rank(totals) };
 }

@@ -234,7 +234,10 @@ describe('applyPatch: migrating from client-side apply (manager "kubectl")', () 
     expect(out.spec.replicas).toBe(3);
     const csa = [...decodeManagedFields(out.metadata!.managedFields).values()].find(m => m.manager === 'kubectl-client-side-apply');
     expect(csa?.fields.has(['f:spec', 'f:replicas'])).toBeFalsy();
-    expect(JSON.parse(out.metadata!.annotations![lastAppliedAnnotation]!)).toEqual(config({ replicas: 3 }));
+    const annotation = out.metadata!.annotations![lastAppliedAnnotation]!;
+    expect(JSON.parse(annotation)).toEqual(config({ replicas: 3 }));
+    expect(annotation.startsWith('{"apiVersion":"apps/v1","kind":"Deployment","metadata":{')).toBe(true);
+    expect(annotation.endsWith('}\n')).toBe(true);
   });
 
   it('still conflicts on fields changed since the last client-side apply', () => {
@@ -279,5 +282,16 @@ describe('applyPatch: handing a field over to a controller (the documented repli
     const handedOver = apply(scaled, config(), 'kubectl', false, T2);
     expect(handedOver.spec.replicas).toBe(5);
     expect(managers(handedOver)).toEqual(['kubectl/Apply', 'hpa-controller/Update']);
+  });
+});
+
+describe('applyPatch: long lists', () => {
+  it('applies and prunes a container with thousands of env vars quickly', () => {
+    const env = Array.from({ length: 3000 }, (_, i) => ({ name: `V${i}`, value: String(i) }));
+    const started = Date.now();
+    const first = apply(undefined, config({ containers: [{ name: 'c', image: 'i', env }] }));
+    const out = apply(first, config({ containers: [{ name: 'c', image: 'i', env: env.slice(1) }] }), 'kubectl', false, T1);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(out.spec.template.spec.containers[0]!.env).toHaveLength(2999);
   });
 });

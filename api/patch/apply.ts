@@ -16,7 +16,7 @@
 import type { OpenAPISchema, SchemaSet } from '../schema/types.js';
 import { StatusError, errors } from '../errors.js';
 import type { KubeObject } from '../object.js';
-import { cloneJson, isJsonObject, jsonEqual, type Json, type JsonObject } from './json.js';
+import { cloneJson, goJsonStringify, isJsonObject, jsonEqual, type Json, type JsonObject } from './json.js';
 import { FieldSet, formatPath, indexElement, keyElement, valueElement, type FieldPathList, type PathElement } from './field-set.js';
 import {
   InvalidConfigError, allPaths, capUpdateManagers, compareObjects, decodeManagedFields, describeManager, encodeManagedFields, fieldSetOf, formatTime, managerKey,
@@ -74,7 +74,7 @@ export function applyPatch(
     ({ result, managers: next } = applyOnce(liveContent, applied, managers, manager, true, ctx));
   }
 
-  if (manager === 'kubectl' && live) syncLastApplied(live, applied, result);
+  if (manager === 'kubectl') syncLastApplied(applied, result);
   const entries = encodeManagedFields(capUpdateManagers(next));
   result.metadata = { ...(result.metadata ?? {}) };
   if (entries.length) result.metadata.managedFields = entries as never;
@@ -288,15 +288,17 @@ function allowedFromLastApplied(live: KubeObject, ctx: Ctx): FieldSet {
   }
 }
 
-/** When kubectl applies server-side to an object that has the annotation, keep it in step. */
-function syncLastApplied(live: KubeObject, applied: KubeObject, result: KubeObject): void {
-  if (live.metadata?.annotations?.[lastAppliedAnnotation] === undefined) return;
+/**
+ * When kubectl applies server-side to an object that has the annotation, keep it in step: the
+ * configuration without the annotation itself, encoded as Go encodes it (sorted keys, trailing
+ * newline), so a later client-side apply computes its patch from what was really applied.
+ */
+function syncLastApplied(applied: KubeObject, result: KubeObject): void {
+  // Upstream looks at the object the apply produced, not the one it started from.
+  if (result.metadata?.annotations?.[lastAppliedAnnotation] === undefined) return;
   const config = cloneJson(applied);
-  if (config.metadata?.annotations) {
-    delete config.metadata.annotations[lastAppliedAnnotation];
-    if (Object.keys(config.metadata.annotations).length === 0) delete config.metadata.annotations;
-  }
-  const value = JSON.stringify(config);
+  if (config.metadata?.annotations) delete config.metadata.annotations[lastAppliedAnnotation];
+  const value = goJsonStringify(config) + '\n';
   if (value.length > maxLastAppliedBytes) return;
   result.metadata = { ...(result.metadata ?? {}), annotations: { ...(result.metadata?.annotations ?? {}), [lastAppliedAnnotation]: value } };
 }

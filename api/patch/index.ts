@@ -11,7 +11,7 @@ export { applyMergePatch, decodeMergePatch } from './merge-patch.js';
 export { applyStrategicMergePatch } from './strategic.js';
 export { applyPatch, beforeFirstApplyManager, conflictFields, lastAppliedAnnotation, type ApplyExtras } from './apply.js';
 export {
-  ancientChangesManager, capUpdateManagers, compareObjects, decodeManagedFields, encodeManagedFields, fieldSetOf,
+  ancientChangesManager, capUpdateManagers, compareObjects, decodeManagedFields, decodeManagedFieldsStrict, encodeManagedFields, fieldSetOf,
   maxUpdateManagers, updateManagedFields, type ManagedFieldsEntry, type ManagerFields, type Managers, type UpdateOptions,
 } from './managed-fields.js';
 export { FieldSet, formatPath, keyElement } from './field-set.js';

@@ -40,3 +40,20 @@ export function goFormat(value: unknown): string {
   }
   return String(value);
 }
+
+/**
+ * JSON as Go's encoder writes a decoded value: object keys sorted, `<`, `>`, `&`, U+2028 and
+ * U+2029 escaped, no spaces. Used where upstream stores serialized JSON (annotations).
+ */
+export function goJsonStringify(value: unknown): string {
+  const escape = (s: string) => JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const write = (v: unknown): string => {
+    if (v === null || v === undefined) return 'null';
+    if (typeof v === 'string') return escape(v);
+    if (typeof v === 'number' || typeof v === 'boolean') return JSON.stringify(v);
+    if (Array.isArray(v)) return `[${v.map(write).join(',')}]`;
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).filter(k => o[k] !== undefined).sort().map(k => `${escape(k)}:${write(o[k])}`).join(',')}}`;
+  };
+  return write(value);
+}

@@ -211,14 +211,21 @@ describe('updateManagedFields', () => {
     expect(entries(out)).toEqual(rewritten);
   });
 
-  it('uses the managedFields a client sends, and clears them on [{}]', () => {
+  it('uses the managedFields a client sends, resets them on [] or [{}], and ignores invalid ones', () => {
     const created = update(undefined, deployment(), 'a');
     const cleared = update(created, { ...created, metadata: { ...created.metadata!, managedFields: [{}] } }, 'b');
     expect(cleared.metadata!.managedFields).toBeUndefined();
-    const clearedAndChanged = update(created, { ...created, metadata: { ...created.metadata!, managedFields: [{}] }, spec: { ...(created.spec as object), replicas: 9 } }, 'b');
-    expect(entries(clearedAndChanged).map(e => [e.manager, e.fieldsV1])).toEqual([['b', { 'f:spec': { 'f:replicas': {} } }]]);
+    const stored: KubeObject = { ...created, metadata: { ...created.metadata!, uid: 'u1' } };
+    const clearedAndChanged = update(stored, { ...stored, metadata: { ...stored.metadata, managedFields: [{}] }, spec: { ...(stored.spec as object), replicas: 9 } }, 'b');
+    expect(clearedAndChanged.metadata!.managedFields).toBeUndefined();
+    expect(update(clearedAndChanged, { ...clearedAndChanged, spec: { ...(clearedAndChanged.spec as object), replicas: 10 } }, 'c').metadata!.managedFields).toBeUndefined();
     const emptyList = update(created, { ...created, metadata: { ...created.metadata!, managedFields: [] } }, 'b');
-    expect(entries(emptyList)).toEqual(entries(created));
+    expect(emptyList.metadata!.managedFields).toBeUndefined();
+    const { managedFields: _omitted, ...withoutEntries } = created.metadata!;
+    const notSent = update(created, { ...created, metadata: withoutEntries }, 'b');
+    expect(entries(notSent)).toEqual(entries(created));
+    const invalid = update(created, { ...created, metadata: { ...created.metadata!, managedFields: [{ manager: 'x', operation: 'Frob', apiVersion: 'v1', fieldsType: 'FieldsV1' }] } }, 'b');
+    expect(entries(invalid)).toEqual(entries(created));
   });
 
   it('orders entries Apply first, then by time and manager', () => {

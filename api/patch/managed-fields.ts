@@ -69,6 +69,31 @@ export function stripUntracked(set: FieldSet, ignored: readonly FieldPathList[] 
   return set.difference(FieldSet.of(strippedPaths)).withoutPrefixes(ignored);
 }
 
+/**
+ * Decodes entries as upstream validates them: every entry needs operation Apply or Update, an
+ * apiVersion and fieldsType FieldsV1; undefined when any entry fails.
+ */
+export function decodeManagedFieldsStrict(entries: unknown): Managers | undefined {
+  if (!Array.isArray(entries)) return entries === undefined || entries === null ? new Map() : undefined;
+  for (const raw of entries as unknown[]) {
+    if (!isJsonObject(raw)) return undefined;
+    const e = raw as ManagedFieldsEntry;
+    if (e.operation !== 'Apply' && e.operation !== 'Update') return undefined;
+    if (!e.apiVersion) return undefined;
+    if (e.fieldsType !== 'FieldsV1') return undefined;
+  }
+  return decodeManagedFields(entries);
+}
+
+/** A request that asks to reset ownership: an empty list, or one entry with nothing set. */
+function isResetManagedFields(sent: unknown): boolean {
+  if (!Array.isArray(sent)) return false;
+  if (sent.length === 0) return true;
+  const [only] = sent as unknown[];
+  return sent.length === 1 && isJsonObject(only) && Object.values(only).every(v => v === null || v === '' || (isJsonObject(v) && Object.keys(v).length === 0));
+}
+
+/** Lenient decoding: entries without a manager are skipped. */
 export function decodeManagedFields(entries: unknown): Managers {
   const out: Managers = new Map();
   if (!Array.isArray(entries)) return out;
@@ -343,18 +368,24 @@ export function allPaths(obj: unknown, schemas: SchemaSet | undefined, root: str
 /** Upstream's EnsureNamedFieldsAreMembers: the struct fields above every member become members too. */
 export function withNamedAncestors(set: FieldSet, schemas: SchemaSet | undefined, root: string | OpenAPISchema | undefined): FieldSet {
   const out = set.copy();
-  const rc = rootCursor(schemas, root);
-  for (const p of set.paths()) {
-    let at = rc;
+  // Schema positions by path prefix, so long lists walk their shared prefix once.
+  const cursors = new Map<string, SchemaCursor>([['', rootCursor(schemas, root)]]);
+  for (const p of set.unorderedPaths()) {
+    let key = '';
+    let at = cursors.get('')!;
     for (let i = 0; i < p.length - 1; i++) {
       const e = p[i]!;
+      const next = `${key}\u0000${e}`;
+      let child = cursors.get(next);
       if (e.startsWith('f:')) {
         const name = e.slice(2);
         if (declaresField(at, name)) out.add(p.slice(0, i + 1));
-        at = fieldCursor(at, name);
-      } else {
-        at = itemCursor(at);
+        if (!child) cursors.set(next, (child = fieldCursor(at, name)));
+      } else if (!child) {
+        cursors.set(next, (child = itemCursor(at)));
       }
+      key = next;
+      at = child;
     }
   }
   return out;
@@ -417,23 +448,41 @@ export function withoutManagedFields<T extends KubeObject | undefined>(obj: T): 
  * the write added or changed, every other manager loses those fields and any removed field, and
  * managers left with nothing disappear. Returns a copy of `next` with the new managedFields.
  *
- * As upstream: the base ownership is the one `next` carries when it carries any (a client may
- * rewrite managedFields), else `old`'s; so a single empty entry (`[{}]`) resets them, leaving only
- * what this write itself changed; an
+ * As upstream: the base ownership is the one `next` carries when it carries valid entries (a
+ * client may rewrite managedFields), else `old`'s; `[]` or `[{}]` resets it; and an object that
+ * ends up with no ownership on an update (as opposed to a create) stays untracked. An
  * object that was never tracked first gets a `before-first-apply` owner for its existing fields
  * only when an apply comes (see apply.ts), not here.
  */
 export function updateManagedFields<T extends KubeObject>(old: KubeObject | undefined, next: T, opts: UpdateOptions): T {
   const result = cloneJson(next);
   const sent = next.metadata?.managedFields as unknown;
-  // Entries the client sent replace the old ones; `[{}]` decodes to nothing and so resets them.
-  const base = decodeManagedFields(Array.isArray(sent) && sent.length > 0 && !opts.subresource ? sent : old?.metadata?.managedFields);
+  const base = chooseBase(sent, old?.metadata?.managedFields, !!opts.subresource);
+  // Upstream tracks an untracked object only from its creation (the live object has no uid yet):
+  // an update of an object without ownership, or one that reset it, leaves it untracked.
+  if (base.size === 0 && old?.metadata?.uid) {
+    if (result.metadata) delete result.metadata.managedFields;
+    return result;
+  }
   const managers = capUpdateManagers(recordUpdate(base, withoutManagedFields(old), withoutManagedFields(next), opts));
   const entries = encodeManagedFields(managers);
   result.metadata = { ...(result.metadata ?? {}) };
   if (entries.length) result.metadata.managedFields = entries as never;
   else delete result.metadata.managedFields;
   return result;
+}
+
+/**
+ * Upstream's choice of the ownership an Update starts from: on a subresource always the live
+ * object's; else a reset request (`[]` or `[{}]`) starts empty; else the client's entries when
+ * they decode and are not empty; else the live object's (empty if those do not decode).
+ */
+function chooseBase(sent: unknown, live: unknown, subresource: boolean): Managers {
+  const fromLive = () => decodeManagedFieldsStrict(live) ?? new Map<string, ManagerFields>();
+  if (subresource) return fromLive();
+  if (isResetManagedFields(sent)) return new Map();
+  const fromRequest = decodeManagedFieldsStrict(sent);
+  return fromRequest && fromRequest.size > 0 ? fromRequest : fromLive();
 }
 
 /** The Update step on decoded managers (shared with apply's before-first-apply). */

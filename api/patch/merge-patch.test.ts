@@ -1,6 +1,6 @@
 import { applyMergePatch } from './merge-patch.js';
 
-describe('applyMergePatch (RFC 7386)', () => {
+describe('applyMergePatch (RFC 7386, as upstream applies it)', () => {
   // The examples of RFC 7386 appendix A, as [target, patch, result].
   const cases: [unknown, unknown, unknown][] = [
     [{ a: 'b' }, { a: 'c' }, { a: 'c' }],
@@ -21,6 +21,15 @@ describe('applyMergePatch (RFC 7386)', () => {
   ];
   it.each(cases)('merges %j with %j', (target, patch, result) => {
     expect(applyMergePatch(target, patch)).toEqual(result);
+  });
+
+  it('drops null members inside a new value, arrays included, as upstream\'s library does', () => {
+    expect(applyMergePatch({ a: 1 }, { b: [{ c: null, d: 1 }, null] })).toEqual({ a: 1, b: [{ d: 1 }, null] });
+    expect(applyMergePatch({ a: 'x' }, { a: { b: null, c: { d: null } } })).toEqual({ a: { c: {} } });
+  });
+
+  it('takes an array replacing an object as sent', () => {
+    expect(applyMergePatch({ a: { x: 1 } }, { a: [{ c: null }] })).toEqual({ a: [{ c: null }] });
   });
 
   it('sets spec.replicas as kubectl scale does, leaving the rest alone', () => {

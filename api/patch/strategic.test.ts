@@ -233,3 +233,18 @@ describe('applyStrategicMergePatch: new lists', () => {
     expect(out).toEqual({ spec: { containers: [{ image: 'x' }] } });
   });
 });
+
+describe('applyStrategicMergePatch: long lists', () => {
+  it('merges and orders a list of thousands of items quickly', () => {
+    const env = Array.from({ length: 5000 }, (_, i) => ({ name: `V${i}`, value: String(i) }));
+    const live = { spec: { containers: [{ name: 'c', env }] } };
+    const order = env.map(e => ({ name: e.name })).reverse();
+    const started = Date.now();
+    const out = podSmp(live, { spec: { containers: [{ name: 'c', '$setElementOrder/env': order, env: [{ name: 'V7', value: 'x' }, { name: 'V9', $patch: 'delete' }] }] } });
+    expect(Date.now() - started).toBeLessThan(2000);
+    const got = out.spec.containers[0]!.env;
+    expect(got).toHaveLength(4999);
+    expect(got[0]).toEqual({ name: 'V4999', value: '4999' });
+    expect(got.find(e => e.name === 'V7')).toEqual({ name: 'V7', value: 'x' });
+  });
+});

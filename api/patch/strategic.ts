@@ -301,12 +301,20 @@ function mergeSlice(original: Json[], patch: Json[], item: SchemaCursor, mergeKe
     let orig = original;
     ({ original: orig, patch: patchWithout } = mergeSpecialElements(original, patch, mergeKey));
     merged = orig.slice();
+    const at = new Map<Json | undefined, number>();
+    merged.forEach((m, i) => {
+      const k = (m as JsonObject)[mergeKey];
+      if (!at.has(k)) at.set(k, i);
+    });
     for (const v of patchWithout) {
       const pv = v as JsonObject;
       if (!(mergeKey in pv)) throw ErrNoMergeKey(pv, mergeKey);
-      const i = merged.findIndex(m => (m as JsonObject)[mergeKey] === pv[mergeKey]);
-      if (i >= 0) merged[i] = mergeMap(merged[i] as JsonObject, pv, item);
-      else merged.push(mergeMap({}, pv, item));
+      const i = at.get(pv[mergeKey]);
+      if (i !== undefined) merged[i] = mergeMap(merged[i] as JsonObject, pv, item);
+      else {
+        at.set(pv[mergeKey], merged.length);
+        merged.push(mergeMap({}, pv, item));
+      }
     }
   }
   // Order: the patch's items in the patch's order, the server's other items in their old relative places.
@@ -341,14 +349,25 @@ function mergeSpecialElements(original: Json[], patch: Json[], mergeKey: string)
 function partition(list: Json[], by: Json[], mergeKey: string, kind: ElementKind): [Json[], Json[]] {
   const inBy: Json[] = [];
   const rest: Json[] = [];
-  for (const v of list) (indexIn(by, v, mergeKey, kind) >= 0 ? inBy : rest).push(v);
+  const index = positions(by, mergeKey, kind);
+  for (const v of list) (index(v) >= 0 ? inBy : rest).push(v);
   return [inBy, rest];
 }
 
-function indexIn(list: Json[], item: Json, mergeKey: string, kind: ElementKind): number {
-  if (kind === 'scalar') return list.findIndex(v => v === item);
-  const key = (item as JsonObject)[mergeKey];
-  return list.findIndex(v => isJsonObject(v) && v[mergeKey] === key);
+/**
+ * A lookup of each item's first position in `list`, matched by merge key (or by value for
+ * scalars), -1 when absent. Built once so ordering stays linear on long lists.
+ */
+function positions(list: Json[], mergeKey: string, kind: ElementKind): (item: Json) => number {
+  const first = new Map<Json | undefined, number>();
+  list.forEach((v, i) => {
+    const k = kind === 'scalar' ? v : isJsonObject(v) ? v[mergeKey] : undefined;
+    if (k !== undefined && !first.has(k)) first.set(k, i);
+  });
+  return item => {
+    const k = kind === 'scalar' ? item : isJsonObject(item) ? item[mergeKey] : undefined;
+    return k === undefined ? -1 : (first.get(k) ?? -1);
+  };
 }
 
 /**
@@ -360,14 +379,15 @@ function normalizeElementOrder(patchItems: Json[], serverOnly: Json[], patchOrde
   const right = sortByOrder(patchItems, patchOrder, mergeKey, kind);
   const left = sortByOrder(serverOnly, serverOrder, mergeKey, kind);
   const out: Json[] = [];
+  const serverIndex = positions(serverOrder, mergeKey, kind);
   let i = 0;
   let j = 0;
   while (i < left.length || j < right.length) {
     if (i >= left.length) out.push(right[j++]!);
     else if (j >= right.length) out.push(left[i++]!);
     else {
-      const li = indexIn(serverOrder, left[i]!, mergeKey, kind);
-      const ri = indexIn(serverOrder, right[j]!, mergeKey, kind);
+      const li = serverIndex(left[i]!);
+      const ri = serverIndex(right[j]!);
       if (li >= 0 && ri >= 0 && li < ri) out.push(left[i++]!);
       else out.push(right[j++]!);
     }
@@ -390,9 +410,16 @@ function sortByOrder(items: Json[], order: Json[], mergeKey: string, kind: Eleme
     for (const v of items) ((v as JsonObject)[directiveMarker] !== undefined ? deletions : list).push(v);
   }
   const a = list.slice();
+  const orderIndex = positions(order, mergeKey, kind);
+  if (a.every(v => orderIndex(v) >= 0)) {
+    // Every item has a place: any stable sort gives upstream's result, so take the fast one.
+    const keyed = a.map(v => ({ v, i: orderIndex(v) }));
+    keyed.sort((x, y) => x.i - y.i);
+    return [...keyed.map(k => k.v), ...deletions];
+  }
   const less = (x: Json, y: Json): boolean => {
-    const ix = indexIn(order, x, mergeKey, kind);
-    const iy = indexIn(order, y, mergeKey, kind);
+    const ix = orderIndex(x);
+    const iy = orderIndex(y);
     return ix >= 0 && iy >= 0 ? ix < iy : true;
   };
   for (let i = 1; i < a.length; i++) {

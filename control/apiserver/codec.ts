@@ -4,6 +4,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import YAML from 'yaml';
 import { errors, StatusError } from '../../api/errors.js';
+import { decodeKubernetesProtobuf, schemaNameForApiVersion } from '../../api/protobuf/decode.js';
+import { schemas } from '../../api/schema/index.js';
+
+export const protobufMediaType = 'application/vnd.kubernetes.protobuf';
 
 /** Upstream's limit for a request body (3 MiB). */
 export const maxBodyBytes = 3 * 1024 * 1024;
@@ -34,6 +38,9 @@ export function mediaType(contentType: string | undefined): string {
 
 /** JSON, or YAML for `application/yaml` and apply patches (which kubectl sends as JSON, a subset of YAML). */
 export function decodeBody(body: Buffer, type: string): unknown {
+  // Some kubectl commands (`create namespace|configmap|deployment…`) send protobuf, with no
+  // fallback to JSON: decode it into the same object the JSON path would carry.
+  if (type === protobufMediaType) return decodeKubernetesProtobuf(body, schemaNameForApiVersion, schemas);
   const text = body.toString('utf8');
   if (text.trim() === '') throw errors.badRequest('the request body is empty');
   if (type === 'application/yaml' || type === 'application/apply-patch+yaml') {

@@ -7,7 +7,7 @@ import { apiVersionOf, isPlainObject, type KubeObject } from '../../api/object.j
 import { fieldsMatch, labelsMatch, parseFieldSelectorParam, parseLabelSelectorParam } from '../../api/selectors.js';
 import { applyScale, scaleFor, validateScale } from '../registry/scale.js';
 import type { ResourceDef } from '../registry/types.js';
-import { decodeBody, mediaType, negotiate, readBody, send, type ResponseForm } from './codec.js';
+import { decodeBody, mediaType, negotiate, protobufMediaType, readBody, send, type ResponseForm } from './codec.js';
 import type { ResourceRequest } from './request-info.js';
 import type { DeleteOptions, FieldValidation, Rest, WriteOptions } from './rest.js';
 import { matchEverything, tooOld, type Filter, type ObjectEvent } from './storage.js';
@@ -262,7 +262,7 @@ export class ResourceHandler {
 
   private async readObject(req: IncomingMessage): Promise<{ body: unknown; raw: string }> {
     const type = mediaType(req.headers['content-type']);
-    if (type !== 'application/json' && type !== 'application/yaml' && type !== '*/*') {
+    if (type !== 'application/json' && type !== 'application/yaml' && type !== protobufMediaType && type !== '*/*') {
       throw errors.unsupportedMediaType(type);
     }
     const buf = await readBody(req);

@@ -174,6 +174,8 @@ export class Rest {
     const result = await this.storage.guaranteedUpdate(namespace, name, async current => {
       const requested = await change(deepCopy(current));
       const obj = this.checkTypeMeta(requested);
+      // Unknown fields are judged on the result of a patch as on a PUT body, as upstream does.
+      this.checkFields(obj, opts);
       const meta = { ...(obj.metadata ?? {}) };
       obj.metadata = meta;
       const old = current.metadata!;

@@ -44,6 +44,21 @@ describe('events', () => {
     ]);
   });
 
+  it('checks reason and lengths of new-style events', () => {
+    const e = ev({ eventTime: '2024-01-01T00:00:00.000000Z', reportingComponent: 'kubelet', reportingInstance: 'x'.repeat(129), action: 'Pull', reason: '' });
+    expect(msgs(events.validate(obj(e), ctx))).toEqual([
+      'reportingInstance: Invalid value: "": can have at most 128 characters',
+      'reason: Required value',
+    ]);
+  });
+
+  it('validates updates with the legacy rules only', () => {
+    const old = ev();
+    (old.metadata as Record<string, unknown>)['resourceVersion'] = '1';
+    const upd = { ...old, count: 4, lastTimestamp: '2024-01-01T00:09:00Z' } as Event;
+    expect(events.validateUpdate(obj(upd), obj(old), ctx)).toEqual([]);
+  });
+
   it('prints LAST SEEN TYPE REASON OBJECT MESSAGE with the wide columns after', () => {
     expect(events.tableColumns.map(c => [c.name, c.priority])).toEqual([
       ['Last Seen', 0], ['Type', 0], ['Reason', 0], ['Object', 0], ['Subobject', 1], ['Source', 1], ['Message', 0],

@@ -2,7 +2,7 @@ import type { Binding, Pod } from 'kubernetes-types/core/v1.js';
 import type { FieldError } from '../../../api/errors.js';
 import { deepCopy, type KubeObject } from '../../../api/object.js';
 import type { RegistryContext } from '../types.js';
-import { applyBinding, podQOSClass, podRow, pods, validateBinding } from './pods.js';
+import { applyBinding, podQOSClass, podRow, pods, validateBinding, validateEphemeralContainersUpdate } from './pods.js';
 
 const ctx: RegistryContext = { serviceCIDR: '10.43.0.0/16', clusterCIDR: '10.42.0.0/16', nodePortRange: { min: 30000, max: 32767 }, now: () => new Date('2024-01-01T00:00:00Z') };
 const now = new Date('2024-01-01T01:00:00Z');
@@ -97,6 +97,30 @@ describe('pods registry', () => {
     expect(msgs(pods.validateUpdate(unset, old, ctx))).toEqual(['spec.activeDeadlineSeconds: Invalid value: null: must not update from a positive integer to nil value']);
   });
 
+  it('lets a negative terminationGracePeriodSeconds become 1 and nothing else', () => {
+    const old = created({ spec: { containers: [{ name: 'app', image: 'x' }], terminationGracePeriodSeconds: -1 } as NonNullable<Pod['spec']> });
+    const ok = deepCopy(old);
+    (ok as unknown as Pod).spec!.terminationGracePeriodSeconds = 1;
+    expect(pods.validateUpdate(ok, old, ctx)).toEqual([]);
+    const bad = deepCopy(old);
+    (bad as unknown as Pod).spec!.terminationGracePeriodSeconds = 5;
+    expect(pods.validateUpdate(bad, old, ctx).map(e => e.field)).toEqual(['spec']);
+  });
+
+  it('allows changing tolerationSeconds of an existing toleration', () => {
+    const old = created();
+    const upd = deepCopy(old);
+    (upd as unknown as Pod).spec!.tolerations![0]!.tolerationSeconds = 10;
+    expect(pods.validateUpdate(upd, old, ctx)).toEqual([]);
+  });
+
+  it('rejects an emptied or padded image on update', () => {
+    const old = created();
+    const upd = deepCopy(old);
+    (upd as unknown as Pod).spec!.containers[0]!.image = ' nginx';
+    expect(msgs(pods.validateUpdate(upd, old, ctx))).toEqual(['spec.containers[0].image: Invalid value: " nginx": must not have leading or trailing whitespace']);
+  });
+
   it('keeps status on main-resource updates', () => {
     const old = created();
     (old as unknown as { status: unknown }).status = { phase: 'Running' };
@@ -127,6 +151,29 @@ describe('pods registry', () => {
     expect((pod as unknown as Pod).status!.conditions).toEqual([{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: '2024-01-01T01:00:00Z' }]);
     expect(applyBinding(pod, { ...binding, target: { name: 'n2' } }, now)).toBe('pod web is already assigned to node "n1"');
     expect(applyBinding(created(), { metadata: { uid: 'other' }, target: { name: 'n1' } }, now)).toBe('Precondition failed: UID in precondition: other, UID in object meta: u1');
+  });
+
+  it('lets ephemeral containers be added but not changed or removed', () => {
+    const old = created();
+    const added = deepCopy(old) as unknown as Pod;
+    added.spec!.ephemeralContainers = [{ name: 'debug', image: 'busybox', terminationMessagePolicy: 'File', imagePullPolicy: 'Always', targetContainerName: 'app' }];
+    expect(validateEphemeralContainersUpdate(added as unknown as KubeObject, old)).toEqual([]);
+    const changed = deepCopy(added);
+    changed.spec!.ephemeralContainers![0]!.image = 'alpine';
+    expect(msgs(validateEphemeralContainersUpdate(changed as unknown as KubeObject, added as unknown as KubeObject))).toEqual([
+      'spec.ephemeralContainers: Forbidden: existing ephemeral containers "debug" may not be changed\ndebug.image: "busybox" -> "alpine"',
+    ]);
+    const removed = deepCopy(added);
+    removed.spec!.ephemeralContainers = [];
+    expect(msgs(validateEphemeralContainersUpdate(removed as unknown as KubeObject, added as unknown as KubeObject))).toEqual([
+      'spec.ephemeralContainers: Forbidden: existing ephemeral containers "debug" may not be removed\n',
+    ]);
+    const withPorts = deepCopy(old) as unknown as Pod;
+    withPorts.spec!.ephemeralContainers = [{ name: 'dbg', image: 'b', terminationMessagePolicy: 'File', imagePullPolicy: 'Always', ports: [{ containerPort: 80, protocol: 'TCP' }], targetContainerName: 'nope' }];
+    expect(msgs(validateEphemeralContainersUpdate(withPorts as unknown as KubeObject, old))).toEqual([
+      'spec.ephemeralContainers[0].targetContainerName: Not found: "nope"',
+      'spec.ephemeralContainers[0].ports: Forbidden: cannot be set for an Ephemeral Container',
+    ]);
   });
 
   it('validates bindings', () => {

@@ -193,6 +193,30 @@ export function validatePodStatusUpdate(obj: KubeObject, old: KubeObject): Field
   return errs;
 }
 
+/**
+ * Upstream's ValidatePodEphemeralContainersUpdate, for the `ephemeralcontainers` subresource:
+ * the pod stays valid and existing ephemeral containers are neither removed nor changed.
+ */
+export function validateEphemeralContainersUpdate(obj: KubeObject, old: KubeObject): FieldError[] {
+  const pod = as<Pod>(obj), oldPod = as<Pod>(old);
+  const errs = [...validateObjectMetaUpdate(pod.metadata, oldPod.metadata), ...validatePod(obj)];
+  if (oldPod.metadata?.annotations?.['kubernetes.io/config.mirror'] !== undefined) {
+    return [field.forbidden('', 'static pods do not support ephemeral containers')];
+  }
+  const path = 'spec.ephemeralContainers';
+  const byName = new Map((pod.spec?.ephemeralContainers ?? []).map(c => [c.name, c]));
+  for (const o of oldPod.spec?.ephemeralContainers ?? []) {
+    const n = byName.get(o.name);
+    if (!n) errs.push(field.forbidden(path, `existing ephemeral containers ${JSON.stringify(o.name)} may not be removed\n`));
+    else if (!semanticEqual(o, n)) {
+      const diff: string[] = [];
+      diffPaths(o, n, o.name, diff);
+      errs.push(field.forbidden(path, `existing ephemeral containers ${JSON.stringify(o.name)} may not be changed\n${diff.join('\n')}`));
+    }
+  }
+  return errs;
+}
+
 /** Upstream's ValidatePodBinding (a 422 before applyBinding is tried). */
 export function validateBinding(binding: Binding): FieldError[] {
   const errs: FieldError[] = [];

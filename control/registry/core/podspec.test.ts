@@ -1,7 +1,7 @@
 import type { Container, PodSpec, PodTemplateSpec } from 'kubernetes-types/core/v1.js';
 import { FieldPath, type FieldError } from '../../../api/errors.js';
 import {
-  applyPodAdmissionDefaults, applyPodOnlyDefaults, applyPodSpecDefaults, defaultPullPolicy, validatePodSpec, validatePodTemplateSpec,
+  addServiceAccountTokenVolume, applyPodAdmissionDefaults, applyPodOnlyDefaults, applyPodSpecDefaults, defaultPullPolicy, validatePodSpec, validatePodTemplateSpec,
   validateResourceRequirements, validateTolerations,
 } from './podspec.js';
 
@@ -82,6 +82,25 @@ describe('pod spec defaulting', () => {
   });
 });
 
+describe('addServiceAccountTokenVolume', () => {
+  it('adds the projected kube-api-access volume and mounts it read-only', () => {
+    const s = validSpec();
+    s.initContainers = [{ name: 'init', image: 'x', terminationMessagePolicy: 'File', imagePullPolicy: 'Always', volumeMounts: [{ name: 'own', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }] }];
+    s.volumes = [{ name: 'own', emptyDir: {} }];
+    expect(addServiceAccountTokenVolume(s, 'abcde')).toBe('kube-api-access-abcde');
+    expect(s.volumes[1]!.projected!.sources!.map(x => Object.keys(x)[0])).toEqual(['serviceAccountToken', 'configMap', 'downwardAPI']);
+    expect(s.containers[0]!.volumeMounts).toEqual([{ name: 'kube-api-access-abcde', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true }]);
+    expect(s.initContainers[0]!.volumeMounts).toHaveLength(1);
+    expect(validatePodSpec(s, spec)).toEqual([]);
+  });
+
+  it('does nothing when automount is off', () => {
+    const s = validSpec({ automountServiceAccountToken: false });
+    expect(addServiceAccountTokenVolume(s, 'abcde')).toBeUndefined();
+    expect(s.volumes).toBeUndefined();
+  });
+});
+
 describe('validatePodSpec', () => {
   it('accepts a defaulted minimal spec', () => {
     expect(validatePodSpec(validSpec(), spec)).toEqual([]);
@@ -132,6 +151,30 @@ describe('validatePodSpec', () => {
     ]);
     expect(errs[2]!.detail).toBe('may not be specified when `value` is not empty');
     expect(errs[3]!.detail).toBe('must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`');
+  });
+
+  it('validates envFrom', () => {
+    const s = validSpec({}, { envFrom: [{ configMapRef: { name: 'cfg' }, prefix: 'APP_' }, {}, { configMapRef: { name: 'a' }, secretRef: { name: 'b' } }, { prefix: '1X', secretRef: { name: 'S' } }] });
+    expect(validatePodSpec(s, spec).map(e => [e.field, e.detail.slice(0, 40)])).toEqual([
+      ['spec.containers[0].envFrom[1]', 'must specify one of: `configMapRef` or `'],
+      ['spec.containers[0].envFrom[2]', 'may not have more than one field specifi'],
+      ['spec.containers[0].envFrom[3].prefix', 'a valid environment variable name must c'],
+      ['spec.containers[0].envFrom[3].secretRef.name', 'a lowercase RFC 1123 subdomain must cons'],
+    ]);
+  });
+
+  it('validates downward API env field paths', () => {
+    const s = validSpec({}, { env: [
+      { name: 'A', valueFrom: { fieldRef: { fieldPath: 'metadata.labels[\'app\']' } } },
+      { name: 'B', valueFrom: { fieldRef: { fieldPath: 'spec.hostname' } } },
+      { name: 'C', valueFrom: { fieldRef: { fieldPath: 'metadata.labels' } } },
+      { name: 'D', valueFrom: { fieldRef: { fieldPath: 'metadata.name[\'x\']' } } },
+    ] });
+    expect(msgs(validatePodSpec(s, spec))).toEqual([
+      'spec.containers[0].env[1].valueFrom.fieldRef.fieldPath: Unsupported value: "spec.hostname": supported values: "metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName", "spec.serviceAccountName", "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs"',
+      'spec.containers[0].env[2].valueFrom.fieldRef.fieldPath: Unsupported value: "metadata.labels": supported values: "metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName", "spec.serviceAccountName", "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs"',
+      'spec.containers[0].env[3].valueFrom.fieldRef: Invalid value: "metadata.name": does not support subscript',
+    ]);
   });
 
   it('checks volume mounts against the volumes', () => {

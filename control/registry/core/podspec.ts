@@ -33,13 +33,14 @@ export function defaultPullPolicy(image: string): 'Always' | 'IfNotPresent' {
 
 export function applyProbeDefaults(p: Probe | undefined): void {
   if (!p) return;
-  p.timeoutSeconds ??= 1;
-  p.periodSeconds ??= 10;
-  p.successThreshold ??= 1;
-  p.failureThreshold ??= 3;
+  // upstream defaults zero values too (the fields are plain ints there)
+  p.timeoutSeconds ||= 1;
+  p.periodSeconds ||= 10;
+  p.successThreshold ||= 1;
+  p.failureThreshold ||= 3;
   if (p.httpGet) {
-    if (!p.httpGet.path) p.httpGet.path = '/';
-    p.httpGet.scheme ??= 'HTTP';
+    p.httpGet.path ||= '/';
+    p.httpGet.scheme ||= 'HTTP';
   }
 }
 
@@ -136,10 +137,9 @@ export const NOT_READY_TAINT = 'node.kubernetes.io/not-ready';
 export const UNREACHABLE_TAINT = 'node.kubernetes.io/unreachable';
 export const DEFAULT_TOLERATION_SECONDS = 300;
 
+/** As upstream's DefaultTolerationSeconds: any toleration of the key (or of every key) for NoExecute (or every effect). */
 function toleratesNoExecute(tolerations: Toleration[], key: string): boolean {
-  return tolerations.some(t =>
-    (t.effect === 'NoExecute' || !t.effect) &&
-    ((t.key === key && (t.operator === 'Exists' || !t.operator)) || (!t.key && t.operator === 'Exists')));
+  return tolerations.some(t => (t.key === key || !t.key) && (t.effect === 'NoExecute' || !t.effect));
 }
 
 /**
@@ -168,14 +168,11 @@ const FILE_MODE_ERROR = 'must be a number between 0 and 0777 (octal), both inclu
 const dns1123LabelErrs = (value: string, path: FieldPath): FieldError[] =>
   isDNS1123Label(value).map(m => field.invalid(path.toString(), value, m));
 
-/** A port given as number or IANA name (targetPort, probe ports). */
+/** A port given as number or IANA name (targetPort, probe ports); absent is the number 0, as in Go. */
 export function validatePortNumOrName(port: number | string | undefined, path: FieldPath): FieldError[] {
-  if (typeof port === 'number') return isValidPortNum(port).map(m => field.invalid(path.toString(), port, m));
-  if (typeof port === 'string') {
-    if (port === '') return [field.required(path.toString(), '')];
-    return isValidPortName(port).map(m => field.invalid(path.toString(), port, m));
-  }
-  return [field.required(path.toString(), '')];
+  if (typeof port === 'string') return isValidPortName(port).map(m => field.invalid(path.toString(), port, m));
+  const n = port ?? 0;
+  return isValidPortNum(n).map(m => field.invalid(path.toString(), n, m));
 }
 
 function validatePathNoBacksteps(target: string, path: FieldPath): FieldError[] {
@@ -308,8 +305,8 @@ function validateContainerPorts(ports: Container['ports'], path: FieldPath): Fie
 }
 
 const ENV_FIELD_PATHS = [
-  'metadata.annotations', 'metadata.labels', 'metadata.name', 'metadata.namespace', 'metadata.uid',
-  'spec.nodeName', 'spec.serviceAccountName', 'status.hostIP', 'status.hostIPs', 'status.podIP', 'status.podIPs',
+  'metadata.name', 'metadata.namespace', 'metadata.uid', 'spec.nodeName', 'spec.serviceAccountName',
+  'status.hostIP', 'status.hostIPs', 'status.podIP', 'status.podIPs',
 ];
 
 function validateKeySelector(sel: { name?: string; key: string }, path: FieldPath): FieldError[] {
@@ -320,6 +317,21 @@ function validateKeySelector(sel: { name?: string; key: string }, path: FieldPat
   return errs;
 }
 
+/** Upstream's validateObjectFieldSelector for env: a supported path, or labels/annotations with a valid subscript. */
+function validateObjectFieldSelector(fs: { apiVersion?: string; fieldPath: string }, path: FieldPath): FieldError[] {
+  if (!fs.apiVersion) return [field.required(path.child('apiVersion').toString(), '')];
+  if (!fs.fieldPath) return [field.required(path.child('fieldPath').toString(), '')];
+  const sub = /^([^[]+)\['(.*)'\]$/.exec(fs.fieldPath);
+  if (sub) {
+    const [, base = '', key = ''] = sub;
+    if (base === 'metadata.annotations') return validateLabelName(key.toLowerCase(), path);
+    if (base === 'metadata.labels') return validateLabelName(key, path);
+    return [field.invalid(path.toString(), base, 'does not support subscript')];
+  }
+  if (!ENV_FIELD_PATHS.includes(fs.fieldPath)) return [field.notSupported(path.child('fieldPath').toString(), fs.fieldPath, ENV_FIELD_PATHS)];
+  return [];
+}
+
 function validateEnvVarValueFrom(ev: EnvVar, path: FieldPath): FieldError[] {
   const vf = ev.valueFrom;
   if (!vf) return [];
@@ -327,20 +339,7 @@ function validateEnvVarValueFrom(ev: EnvVar, path: FieldPath): FieldError[] {
   let n = 0;
   if (vf.fieldRef) {
     n++;
-    const fp = path.child('fieldRef');
-    if (!vf.fieldRef.apiVersion) errs.push(field.required(fp.child('apiVersion').toString(), ''));
-    const fpath = vf.fieldRef.fieldPath;
-    if (!fpath) errs.push(field.required(fp.child('fieldPath').toString(), ''));
-    else {
-      const subscript = /^(metadata\.(?:labels|annotations))\['(.+)'\]$/.exec(fpath);
-      if (subscript) {
-        const key = subscript[2] ?? '';
-        if (subscript[1] === 'metadata.annotations') errs.push(...validateLabelName(key.toLowerCase(), fp.child('fieldPath')));
-        else errs.push(...validateLabelName(key, fp.child('fieldPath')));
-      } else if (!ENV_FIELD_PATHS.includes(fpath) || fpath === 'metadata.labels' || fpath === 'metadata.annotations') {
-        errs.push(field.notSupported(fp.child('fieldPath').toString(), fpath, ENV_FIELD_PATHS));
-      }
-    }
+    errs.push(...validateObjectFieldSelector(vf.fieldRef, path.child('fieldRef')));
   }
   if (vf.resourceFieldRef) {
     n++;
@@ -361,6 +360,25 @@ export function validateEnv(env: EnvVar[] | undefined, path: FieldPath): FieldEr
     if (!ev.name) errs.push(field.required(p.child('name').toString(), ''));
     else for (const m of isEnvVarName(ev.name)) errs.push(field.invalid(p.child('name').toString(), ev.name, m));
     errs.push(...validateEnvVarValueFrom(ev, p.child('valueFrom')));
+  });
+  return errs;
+}
+
+/** Upstream's ValidateEnvFrom: a valid prefix and exactly one of configMapRef / secretRef. */
+export function validateEnvFrom(envFrom: Container['envFrom'], path: FieldPath): FieldError[] {
+  const errs: FieldError[] = [];
+  (envFrom ?? []).forEach((ev, i) => {
+    const p = path.index(i);
+    if (ev.prefix) for (const m of isEnvVarName(ev.prefix)) errs.push(field.invalid(p.child('prefix').toString(), ev.prefix, m));
+    let n = 0;
+    for (const key of ['configMapRef', 'secretRef'] as const) {
+      const ref = ev[key];
+      if (!ref) continue;
+      n++;
+      if (ref.name) for (const m of isDNS1123Subdomain(ref.name)) errs.push(field.invalid(p.child(key).child('name').toString(), ref.name, m));
+    }
+    if (n === 0) errs.push(field.invalid(p.toString(), '', 'must specify one of: `configMapRef` or `secretRef`'));
+    else if (n > 1) errs.push(field.invalid(p.toString(), '', 'may not have more than one field specified at a time'));
   });
   return errs;
 }
@@ -490,6 +508,7 @@ function validateContainerCommon(c: Container, volumes: Set<string>, path: Field
   }
   errs.push(...validateContainerPorts(c.ports, path.child('ports')));
   errs.push(...validateEnv(c.env, path.child('env')));
+  errs.push(...validateEnvFrom(c.envFrom, path.child('envFrom')));
   errs.push(...validateVolumeMounts(c.volumeMounts, volumes, path.child('volumeMounts')));
   if (!c.imagePullPolicy) errs.push(field.required(path.child('imagePullPolicy').toString(), ''));
   else if (!PULL_POLICIES.includes(c.imagePullPolicy)) errs.push(field.notSupported(path.child('imagePullPolicy').toString(), c.imagePullPolicy, PULL_POLICIES));
@@ -641,6 +660,17 @@ export function validatePodSpec(spec: PodSpec | undefined, path: FieldPath): Fie
     if (allNames.has(c.name)) errs.push(field.duplicate(p.child('name').toString(), c.name));
     else allNames.add(c.name);
     if (c.targetContainerName && !otherNames.has(c.targetContainerName)) errs.push(field.notFound(p.child('targetContainerName').toString(), c.targetContainerName));
+    // Ephemeral containers may not take part in the pod's contract (upstream's allow list).
+    const rec = c as unknown as Record<string, unknown>;
+    for (const k of ['ports', 'resources', 'livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle', 'resizePolicy', 'restartPolicy']) {
+      const v = rec[k];
+      const empty = v === undefined || v === null || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0);
+      if (!empty) errs.push(field.forbidden(p.child(k).toString(), 'cannot be set for an Ephemeral Container'));
+    }
+    (c.volumeMounts ?? []).forEach((m, j) => {
+      if (m.subPath) errs.push(field.forbidden(p.child('volumeMounts').index(j).child('subPath').toString(), 'cannot be set for an Ephemeral Container'));
+      if (m.subPathExpr) errs.push(field.forbidden(p.child('volumeMounts').index(j).child('subPathExpr').toString(), 'cannot be set for an Ephemeral Container'));
+    });
   });
 
   if (s.hostNetwork) {
@@ -686,4 +716,35 @@ export function validatePodTemplateSpec(template: PodTemplateSpec | undefined, p
     errs.push(field.forbidden(path.child('spec').child('ephemeralContainers').toString(), 'ephemeral containers not allowed in pod template'));
   }
   return errs;
+}
+
+export const SERVICE_ACCOUNT_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
+export const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
+
+/**
+ * What upstream's ServiceAccount admission plugin adds for automounted tokens: a projected
+ * `kube-api-access-<suffix>` volume (token, ca.crt, namespace) mounted read-only in every
+ * container that does not already mount something at the service-account path. Opt-in: the
+ * agent must be able to serve projected service-account tokens. Returns the volume name, or
+ * undefined when nothing was added.
+ */
+export function addServiceAccountTokenVolume(spec: PodSpec, suffix: string): string | undefined {
+  if (spec.automountServiceAccountToken === false) return undefined;
+  const name = `kube-api-access-${suffix}`;
+  const containers = [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
+  const needing = containers.filter(c => !(c.volumeMounts ?? []).some(m => m.mountPath === SERVICE_ACCOUNT_MOUNT_PATH));
+  if (needing.length === 0) return undefined;
+  (spec.volumes ??= []).push({
+    name,
+    projected: {
+      defaultMode: 420,
+      sources: [
+        { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+        { configMap: { name: ROOT_CA_CONFIGMAP, items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+        { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+      ],
+    },
+  });
+  for (const c of needing) (c.volumeMounts ??= []).push({ name, mountPath: SERVICE_ACCOUNT_MOUNT_PATH, readOnly: true });
+  return name;
 }

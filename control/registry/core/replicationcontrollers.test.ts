@@ -46,6 +46,29 @@ describe('replicationcontrollers', () => {
     ]);
   });
 
+  it('validates updates like creates, with metadata rules', () => {
+    const old = rc({ template: template({ app: 'web' }) });
+    old.metadata!.resourceVersion = '3';
+    const upd = deepCopy(old);
+    (upd as unknown as ReplicationController).spec!.selector = { app: 'other' };
+    upd.metadata!.name = 'renamed';
+    expect(msgs(rcs.validateUpdate(upd, old, ctx))).toEqual([
+      'metadata.name: Invalid value: "renamed": field is immutable',
+      'spec.template.metadata.labels: Invalid value: {"app":"web"}: `selector` does not match template `labels`',
+    ]);
+  });
+
+  it('keeps status and labels the user gave', () => {
+    const o = rc({ template: template({ app: 'web' }) });
+    const labelled = { apiVersion: 'v1', kind: 'ReplicationController', metadata: { name: 'x', namespace: 'd', labels: { own: 'yes' } }, spec: { template: template({ app: 'web' }) } } as unknown as KubeObject;
+    rcs.applyDefaults!(labelled, ctx);
+    expect(labelled.metadata!.labels).toEqual({ own: 'yes' });
+    const upd = deepCopy(o);
+    upd['status'] = { replicas: 5 };
+    rcs.prepareForUpdate!(upd, o);
+    expect(upd['status']).toEqual({ replicas: 0 });
+  });
+
   it('validates status counts', () => {
     const old = rc({ template: template({ app: 'web' }) });
     const upd = deepCopy(old);

@@ -43,6 +43,12 @@ describe('services defaulting', () => {
     expect(needsClusterIP(s)).toBe(false);
   });
 
+  it('gives selectorless headless services RequireDualStack, as upstream', () => {
+    expect(specOf(svc({ clusterIP: 'None' })).ipFamilyPolicy).toBe('RequireDualStack');
+    expect(specOf(svc({ clusterIP: 'None', selector: { app: 'db' } })).ipFamilyPolicy).toBe('SingleStack');
+    expect(services.validate(svc({ clusterIP: 'None' }), ctx)).toEqual([]);
+  });
+
   it('leaves ExternalName services without families and IPs', () => {
     const s = specOf(svc({ type: 'ExternalName', externalName: 'example.com' }));
     expect(s.ipFamilies).toBeUndefined();

@@ -89,7 +89,9 @@ export function applyServiceDefaults(obj: KubeObject, ctx: RegistryContext): voi
   if (spec.clusterIP && !spec.clusterIPs?.length) spec.clusterIPs = [spec.clusterIP];
   else if (!spec.clusterIP && spec.clusterIPs?.length) spec.clusterIP = spec.clusterIPs[0] ?? '';
   if (spec.type !== 'ExternalName') {
-    spec.ipFamilyPolicy ||= 'SingleStack';
+    // upstream's quirk: selectorless headless services get RequireDualStack (families still single)
+    const selectorless = !spec.selector || Object.keys(spec.selector).length === 0;
+    spec.ipFamilyPolicy ||= isHeadless(spec) && selectorless ? 'RequireDualStack' : 'SingleStack';
     if (!spec.ipFamilies?.length) {
       const primary = spec.clusterIP && spec.clusterIP !== 'None' ? parseIP(spec.clusterIP) : undefined;
       spec.ipFamilies = [primary ? (primary.family === 6 ? 'IPv6' : 'IPv4') : familyOfCIDR(ctx.serviceCIDR)];
@@ -436,7 +438,7 @@ export function dropTypeDependentFields(obj: KubeObject, old: KubeObject): void 
 // ---------------------------------------------------------------- table
 
 function loadBalancerIngress(svc: Service): string {
-  return (svc.status?.loadBalancer?.ingress ?? []).map(i => i.ip || i.hostname || '').filter(Boolean).join(',');
+  return [...new Set((svc.status?.loadBalancer?.ingress ?? []).map(i => i.ip || i.hostname || '').filter(Boolean))].join(',');
 }
 
 function externalIP(svc: Service): string {
