@@ -400,6 +400,7 @@ const medianOf = (runs: CreateResult[]) => ({
   p99Ms: round2(median(runs.map(r => r.p99Ms))),
   serverCores: round2(median(runs.map(r => r.serverCores))),
   etcdCores: round2(median(runs.map(r => r.etcdCores ?? 0))),
+  clientCores: round2(median(runs.map(r => r.clientCores))),
   othersCores: round2(median(runs.map(r => r.othersCores))),
   /** Creates per CPU-second of the server: the figure least disturbed by other load. */
   perServerCpuSecond: Math.round(median(runs.map(r => r.perSecond / r.serverCores))),
@@ -492,8 +493,8 @@ async function runBackend(backend: 'sqlite' | 'etcd', rounds: number, profileDir
 // ---------------------------------------------------------------------------------------------
 // Report.
 
-const cpuCell = (c: { serverCores: number; etcdCores?: number; othersCores: number }) =>
-  `${c.serverCores} / ${c.etcdCores ? c.etcdCores : '–'} / ${c.othersCores}`;
+const cpuCell = (c: { serverCores: number; etcdCores?: number; clientCores: number; othersCores: number }) =>
+  `${c.serverCores} / ${c.etcdCores ? c.etcdCores : '–'} / ${c.clientCores} / ${c.othersCores}`;
 
 function table(results: BackendResult[]): string {
   const by = (b: 'sqlite' | 'etcd') => results.find(r => r.backend === b);
@@ -502,11 +503,11 @@ function table(results: BackendResult[]): string {
   const rows: [string, (r: BackendResult) => string, string][] = [
     ['ConfigMap creates/s, 1 client (sequential)', r => String(r.createSequentialMedian.perSecond), ''],
     ['  p50 / p99 latency (ms)', r => `${r.createSequentialMedian.p50Ms} / ${r.createSequentialMedian.p99Ms}`, 'p99 ≪ 1000 (SLO)'],
-    ['  CPU: server / etcd / other load (cores)', r => cpuCell(r.createSequentialMedian), ''],
+    ['  CPU: server / etcd / bench client / other (cores)', r => cpuCell(r.createSequentialMedian), ''],
     ['  creates per server CPU-second', r => String(r.createSequentialMedian.perServerCpuSecond), ''],
     [`ConfigMap creates/s, ${CONCURRENCY} clients`, r => String(r.createConcurrentMedian.perSecond), `≥ ${GOALS.sqliteCreatesPerSecond} (SQLite)`],
     ['  p50 / p99 latency (ms)', r => `${r.createConcurrentMedian.p50Ms} / ${r.createConcurrentMedian.p99Ms}`, 'p99 ≪ 1000 (SLO)'],
-    ['  CPU: server / etcd / other load (cores)', r => cpuCell(r.createConcurrentMedian), ''],
+    ['  CPU: server / etcd / bench client / other (cores)', r => cpuCell(r.createConcurrentMedian), ''],
     ['  creates per server CPU-second', r => String(r.createConcurrentMedian.perServerCpuSecond), ''],
     [`Pod creates/s, ${CONCURRENCY} clients (${LIST_PODS})`, r => String(r.podCreates.perSecond), ''],
     ['  p50 / p99 latency (ms)', r => `${r.podCreates.p50Ms} / ${r.podCreates.p99Ms}`, 'p99 ≪ 1000 (SLO)'],
@@ -515,7 +516,7 @@ function table(results: BackendResult[]): string {
     [`Watch delivery, ${WATCHERS} watchers, p50 (ms)`, r => String(r.watch.p50Ms), ''],
     [`Watch delivery p99 / max (ms)`, r => `${r.watch.p99Ms} / ${r.watch.maxMs}`, `p99 ≤ ${GOALS.watchP99Ms}`],
     ['  events delivered', r => `${r.watch.deliveries}/${r.watch.expectedDeliveries}`, 'all'],
-    ['  CPU: server / etcd / other load (cores)', r => cpuCell(r.watch), ''],
+    ['  CPU: server / etcd / bench client / other (cores)', r => cpuCell(r.watch), ''],
     ['Server RSS idle (MiB)', r => String(r.rssIdleMiB), ''],
     [`Server RSS after list, ${LIST_PODS} pods (MiB)`, r => String(r.rssAfterListMiB), 'k3s: 512–1024 (docs)'],
     ['Server peak RSS (MiB)', r => String(r.rssPeakMiB), ''],

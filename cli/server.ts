@@ -11,6 +11,7 @@ import { NamespaceLifecycle } from '../control/apiserver/namespace-lifecycle.js'
 import { ensureClusterPki, hostIPv4Addresses, renderKubeconfig } from '../control/apiserver/pki.js';
 import { buildApiServer } from '../control/apiserver/wiring.js';
 import { ensureServerTokens, createAuthenticator, authorizer } from '../control/apiserver/auth.js';
+import { AutoCompactor } from '../control/store/compactor.js';
 import { openStore } from '../control/store/open.js';
 import type { Store } from '../control/store/store.js';
 import { FlagError, parseServerFlags, serverUsage, type ServerConfig } from './server-flags.js';
@@ -61,6 +62,10 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
   try {
     store = await openStore(config.datastore);
     stops.push(() => store!.close());
+    // Upstream compacts the store's history every 5 minutes; watches older than that get 410.
+    const compactor = new AutoCompactor(store, { onError: err => logger.warn({ err }, 'compaction failed') });
+    compactor.start();
+    stops.push(() => compactor.stop());
     const hostIPs = hostIPv4Addresses();
     // The `kubernetes` Service's endpoint must be a routable address: the bind address when it is
     // one, else this host's first address (upstream refuses loopback advertise addresses too).
