@@ -6,6 +6,8 @@
 // - The load loops use raw `node:https` with one keep-alive Agent, not client-node: its per-call
 //   overhead (object (de)serialization, middleware, promise layers) would make the client the
 //   bottleneck on this 2-core machine, where client and server already share the cores.
+// - The harness's capture of the server's log is switched off once the server is ready (see
+//   quietHarnessOutput): it made the client, not the server, the bottleneck.
 // - Every phase records the CPU time the server (and etcd) used, from /proc/<pid>/stat, so the
 //   output shows who was saturated: a server near 100 % of one core is the bottleneck (Node runs
 //   the apiserver on one thread).
@@ -17,9 +19,9 @@
 //   no kube-apiserver on this machine. The goals from the issue stand beside the figures.
 //
 // Usage: npm run bench:apiserver [-- --backend sqlite|etcd] [--rounds N] [--cpu-prof]
-//   --cpu-prof profiles the server (V8 sampling profiler, see cpu-prof-preload.ts) and prints its hottest functions per backend
-//   (the figures of such a run are distorted by the profiler and are not written to results/).
-import { execFileSync } from 'node:child_process';
+//   --cpu-prof profiles the server (V8's sampling profiler, see cpu-prof-preload.ts) and prints its
+//   hottest functions per backend (such a run's figures are distorted and not written to results/).
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
@@ -406,6 +408,22 @@ const medianOf = (runs: CreateResult[]) => ({
   perServerCpuSecond: Math.round(median(runs.map(r => r.perSecond / r.serverCores))),
 });
 
+/**
+ * The harness keeps every line the server prints (it runs it at debug level: one line per request)
+ * by appending to one string and searching it on each chunk, which costs this process time that
+ * grows with the log: profiled, it was the bench client's top function. Once the server is ready
+ * the benchmark needs none of it, so the output is drained and dropped instead. TestServer keeps
+ * the child private; this reaches past that deliberately and only here.
+ */
+function quietHarnessOutput(server: TestServer): void {
+  const proc = (server as unknown as { proc?: ChildProcess }).proc;
+  if (!proc?.stdout || !proc.stderr) throw new Error('TestServer no longer exposes its child process as "proc"');
+  for (const stream of [proc.stdout, proc.stderr]) {
+    stream.removeAllListeners('data');
+    stream.on('data', () => { /* dropped */ });
+  }
+}
+
 /** Everything a run has started, stopped in reverse order even when a phase fails. */
 const cleanups: (() => Promise<void> | void)[] = [];
 
@@ -434,6 +452,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', rounds: number, profileDir
   cleanups.push(() => server.stop());
   if (profileDir) cleanups.push(() => server.kill('SIGTERM'));
   await server.start(60_000);
+  quietHarnessOutput(server);
   const pids: Pids = { server: serverPid(server.dataDir), ...(etcd?.members[0]?.process?.pid ? { etcd: etcd.members[0].process.pid } : {}) };
   log(`server pid ${pids.server} at ${server.url}, data dir ${server.dataDir}`);
   const creds = loadCredentials(server.kubeconfig);
@@ -624,7 +643,7 @@ async function main(): Promise<void> {
 
   console.log(`\nk8ts apiserver over HTTPS (admin client cert), ${startedAt.toISOString()}`);
   console.log(`machine: ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}${etcdVersion ? `, ${etcdVersion}` : ''}, load at start ${machine.loadavgAtStart.join(' ')}`);
-  console.log(`NOTE: ${machine.note}; the server logs every request at debug level (the e2e harness sets K8TS_LOG_LEVEL=debug).`);
+  console.log(`NOTE: ${machine.note}; the server still logs every request at debug level (the e2e harness sets K8TS_LOG_LEVEL=debug; the bench drains and drops that output).`);
   console.log(`creates: ${args.rounds} rounds × ${CREATE_COUNT} ConfigMaps per mode after a ${WARMUP_COUNT}-object warm-up, medians of the rounds; watch: ${WATCH_OBJECTS} creates at ${WATCH_RATE_PER_S}/s, latency from sending the create to the watcher parsing the event.\n`);
   console.log(table(results));
   console.log('');

@@ -12,7 +12,9 @@ import { crashValue } from './testing/sqlite-crash-writer.js';
 import { transpileForChild } from './testing/transpile.js';
 
 const ROUNDS = 5;
-const ROUND_LIMIT_MS = 10_000;
+// Generous: under a loaded 2-core machine the writer can be slowed a lot; the limit only turns a
+// hang into a failure with diagnostics.
+const ROUND_LIMIT_MS = 45_000;
 const cleanup: Array<() => void> = [];
 afterAll(() => {
   for (const fn of cleanup.splice(0).reverse()) fn();
@@ -60,7 +62,7 @@ describe('SqliteStore under kill -9', () => {
 
     const acknowledged: Array<{ round: number; keys: string[] }> = [];
     for (let round = 0; round < ROUNDS; round++) {
-      const minAcks = 50 + Math.floor(Math.random() * 1500);
+      const minAcks = 50 + Math.floor(Math.random() * 700);
       const extraMs = Math.floor(Math.random() * 50);
       const keys = await burstAndKill(childDir, dbPath, round, minAcks, extraMs);
       expect(keys.length).toBeGreaterThanOrEqual(minAcks);
@@ -91,5 +93,5 @@ describe('SqliteStore under kill -9', () => {
         await store.close();
       }
     }
-  }, 60_000);
+  }, 240_000);
 });

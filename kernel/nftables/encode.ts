@@ -1,0 +1,393 @@
+// nfnetlink encoder for nf_tables: turns a `Batch` into the bytes of one
+// NFNL_MSG_BATCH_BEGIN … NFNL_MSG_BATCH_END transaction, ready for a single sendmsg.
+//
+// Design notes. The encoder writes straight into one growing Buffer (no per-attribute objects), so a
+// 100 000-element full sync encodes in tens of milliseconds. Numbers follow linux/netfilter/
+// nf_tables.h and nfnetlink.h (uapi): nf_tables attributes are big-endian, netlink headers and
+// attribute headers host-endian (little-endian on every machine we run on). Every message asks for
+// an ACK, so the reader can tell which message the kernel refused (by sequence number) and knows
+// when the transaction is over. Set elements are split over several NEWSETELEM messages because an
+// attribute's length is 16 bits. Pure: no I/O, unit-tested by decoding what it writes.
+import type { Batch, Expr, FieldType, FieldValue, Op, SetElement, SetShape, Verdict } from './types.js';
+
+// nfnetlink / netlink
+const NLM_F_REQUEST = 0x1;
+const NLM_F_ACK = 0x4;
+const NLM_F_CREATE = 0x400;
+const NLM_F_APPEND = 0x800;
+const NLA_F_NESTED = 0x8000;
+const NFNL_MSG_BATCH_BEGIN = 0x10;
+const NFNL_MSG_BATCH_END = 0x11;
+const NFNL_SUBSYS_NFTABLES = 10;
+const NFPROTO_IPV4 = 2;
+
+// enum nf_tables_msg_types
+export const NFT_MSG = {
+  NEWTABLE: 0, DELTABLE: 2, NEWCHAIN: 3, DELCHAIN: 5, NEWRULE: 6, DELRULE: 8,
+  NEWSET: 9, DELSET: 11, NEWSETELEM: 12, DELSETELEM: 14,
+} as const;
+
+// attribute numbers (enum nft_*_attributes)
+const TABLE_NAME = 1;
+const CHAIN_TABLE = 1, CHAIN_NAME = 3, CHAIN_HOOK = 4, CHAIN_POLICY = 5, CHAIN_TYPE = 7;
+const HOOK_HOOKNUM = 1, HOOK_PRIORITY = 2;
+const RULE_TABLE = 1, RULE_CHAIN = 2, RULE_EXPRESSIONS = 4;
+const LIST_ELEM = 1;
+const EXPR_NAME = 1, EXPR_DATA = 2;
+const SET_TABLE = 1, SET_NAME = 2, SET_FLAGS = 3, SET_KEY_TYPE = 4, SET_KEY_LEN = 5, SET_DATA_TYPE = 6, SET_DATA_LEN = 7, SET_ID = 10;
+const SET_ELEM_LIST_TABLE = 1, SET_ELEM_LIST_SET = 2, SET_ELEM_LIST_ELEMENTS = 3;
+const SET_ELEM_KEY = 1, SET_ELEM_DATA = 2;
+const DATA_VALUE = 1, DATA_VERDICT = 2;
+const VERDICT_CODE = 1, VERDICT_CHAIN = 2;
+const NFT_SET_MAP = 0x8;
+const NFT_DATA_VERDICT = 0xffffff00;
+
+const HOOKNUM = { prerouting: 0, input: 1, forward: 2, output: 3, postrouting: 4 } as const;
+const VERDICT_NUM: Record<Verdict['code'], number> = { drop: 0, accept: 1, continue: -1, return: -5, jump: -3, goto: -4 };
+const META_KEY = { mark: 3, nfproto: 15, l4proto: 16 } as const;
+const CMP_OP = { eq: 0, neq: 1, lt: 2, lte: 3, gt: 4, gte: 5 } as const;
+const CT_KEY = { state: 0, status: 2 } as const;
+
+/** nft's datatype numbers (informational for the kernel, used by `nft list` to print). */
+const TYPE_ID: Record<FieldType, number> = { integer: 4, ipv4_addr: 7, inet_proto: 12, inet_service: 13, mark: 19 };
+const TYPE_LEN: Record<FieldType, number> = { integer: 4, ipv4_addr: 4, inet_proto: 1, inet_service: 2, mark: 4 };
+
+/** The largest element list we put in one message (attribute lengths are 16 bits). */
+const MAX_ELEMS_BYTES = 60_000;
+
+/** What each message of an encoded batch was, so a kernel error can name it. */
+export interface EncodedBatch {
+  readonly bytes: Buffer;
+  /** Sequence number of the first message (BATCH_BEGIN); message i has seq firstSeq + i. */
+  readonly firstSeq: number;
+  /** Human descriptions of each message, index = seq - firstSeq. */
+  readonly messages: readonly string[];
+}
+
+class Writer {
+  buf: Buffer;
+  pos = 0;
+  constructor(size: number) { this.buf = Buffer.allocUnsafe(size); }
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const b = Buffer.allocUnsafe(size);
+    this.buf.copy(b, 0, 0, this.pos);
+    this.buf = b;
+  }
+  pad(): void {
+    const p = (4 - (this.pos & 3)) & 3;
+    if (p) { this.ensure(p); this.buf.fill(0, this.pos, this.pos + p); this.pos += p; }
+  }
+  /** Starts a netlink message with an nfgenmsg header; returns its start for `end`. */
+  msg(type: number, flags: number, seq: number, family: number, resId: number): number {
+    this.ensure(20);
+    const start = this.pos;
+    const b = this.buf;
+    b.writeUInt32LE(0, start);
+    b.writeUInt16LE(type, start + 4);
+    b.writeUInt16LE(flags, start + 6);
+    b.writeUInt32LE(seq >>> 0, start + 8);
+    b.writeUInt32LE(0, start + 12);
+    b[start + 16] = family;
+    b[start + 17] = 0; // NFNETLINK_V0
+    b.writeUInt16BE(resId, start + 18);
+    this.pos += 20;
+    return start;
+  }
+  end(start: number): void { this.buf.writeUInt32LE(this.pos - start, start); }
+  nest(type: number): number {
+    this.ensure(4);
+    const start = this.pos;
+    this.buf.writeUInt16LE(type | NLA_F_NESTED, start + 2);
+    this.pos += 4;
+    return start;
+  }
+  endNest(start: number): void {
+    const len = this.pos - start;
+    if (len > 0xffff) throw new RangeError(`netlink attribute too long (${len} bytes)`);
+    this.buf.writeUInt16LE(len, start);
+  }
+  u32(type: number, v: number): void {
+    this.ensure(8);
+    this.buf.writeUInt16LE(8, this.pos);
+    this.buf.writeUInt16LE(type, this.pos + 2);
+    this.buf.writeUInt32BE(v >>> 0, this.pos + 4);
+    this.pos += 8;
+  }
+  str(type: number, s: string): void {
+    const n = Buffer.byteLength(s);
+    this.ensure(4 + n + 1 + 3);
+    this.buf.writeUInt16LE(4 + n + 1, this.pos);
+    this.buf.writeUInt16LE(type, this.pos + 2);
+    this.buf.write(s, this.pos + 4);
+    this.buf[this.pos + 4 + n] = 0;
+    this.pos += 4 + n + 1;
+    this.pad();
+  }
+  bytes(type: number, data: readonly number[] | Buffer): void {
+    const n = data.length;
+    this.ensure(4 + n + 3);
+    this.buf.writeUInt16LE(4 + n, this.pos);
+    this.buf.writeUInt16LE(type, this.pos + 2);
+    for (let i = 0; i < n; i++) this.buf[this.pos + 4 + i] = data[i]!;
+    this.pos += 4 + n;
+    this.pad();
+  }
+  /** An attribute whose value is a concatenation of fields, written in place. */
+  fields(type: number, types: readonly FieldType[], values: readonly FieldValue[]): void {
+    const len = fieldsLen(types);
+    this.ensure(4 + len + 3);
+    this.buf.writeUInt16LE(4 + len, this.pos);
+    this.buf.writeUInt16LE(type, this.pos + 2);
+    let p = this.pos + 4;
+    const padded = types.length > 1;
+    for (let i = 0; i < types.length; i++) p = writeField(this.buf, p, types[i]!, values[i], padded);
+    this.pos += 4 + len;
+    this.pad();
+  }
+}
+
+/** Length in bytes of a key or data made of these fields (each padded to 4 in a concatenation). */
+export function fieldsLen(types: readonly FieldType[]): number {
+  if (types.length === 1) return TYPE_LEN[types[0]!];
+  return types.length * 4;
+}
+
+function writeField(b: Buffer, p: number, t: FieldType, v: FieldValue | undefined, padded: boolean): number {
+  if (v === undefined) throw new TypeError(`missing value for a ${t} field`);
+  let n: number;
+  switch (t) {
+    case 'ipv4_addr': {
+      const parts = typeof v === 'string' ? v.split('.') : [];
+      if (parts.length !== 4) throw new TypeError(`invalid IPv4 address "${String(v)}"`);
+      for (let i = 0; i < 4; i++) {
+        const o = Number(parts[i]);
+        if (!(o >= 0 && o <= 255) || parts[i] === '') throw new TypeError(`invalid IPv4 address "${String(v)}"`);
+        b[p + i] = o;
+      }
+      n = 4;
+      break;
+    }
+    case 'inet_proto': b[p] = Number(v) & 0xff; n = 1; break;
+    case 'inet_service': b.writeUInt16BE(Number(v) & 0xffff, p); n = 2; break;
+    // Host byte order: numgen, meta mark and ct values sit in registers in CPU order.
+    case 'mark': case 'integer': b.writeUInt32LE(Number(v) >>> 0, p); n = 4; break;
+  }
+  if (padded && n < 4) { b.fill(0, p + n, p + 4); n = 4; }
+  return p + n;
+}
+
+function typeId(types: readonly FieldType[]): number {
+  let id = 0;
+  for (const t of types) id = (id * 64) + TYPE_ID[t]; // nft: concat type = type << 6 | subtype
+  return id >>> 0;
+}
+
+/** Encodes a batch into one nfnetlink transaction. `firstSeq` numbers its messages. */
+export function encodeBatch(batch: Batch, firstSeq: number): EncodedBatch {
+  const w = new Writer(64 * 1024);
+  const messages: string[] = [];
+  let seq = firstSeq;
+  const family = batch.family === 'ip' ? NFPROTO_IPV4 : NFPROTO_IPV4;
+  const table = batch.table;
+  let setId = 1;
+
+  const begin = (msgType: number, flags: number, what: string): number => {
+    messages.push(what);
+    return w.msg((NFNL_SUBSYS_NFTABLES << 8) | msgType, NLM_F_REQUEST | NLM_F_ACK | flags, seq++, family, 0);
+  };
+
+  messages.push('batch begin');
+  w.end(w.msg(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, seq++, 0, NFNL_SUBSYS_NFTABLES));
+
+  for (const op of batch.ops) encodeOp(op);
+
+  messages.push('batch end');
+  w.end(w.msg(NFNL_MSG_BATCH_END, NLM_F_REQUEST, seq++, 0, NFNL_SUBSYS_NFTABLES));
+  return { bytes: w.buf.subarray(0, w.pos), firstSeq, messages };
+
+  function encodeOp(op: Op): void {
+    switch (op.op) {
+      case 'addTable': case 'delTable': {
+        const m = begin(op.op === 'addTable' ? NFT_MSG.NEWTABLE : NFT_MSG.DELTABLE, op.op === 'addTable' ? NLM_F_CREATE : 0, `${op.op} ${table}`);
+        w.str(TABLE_NAME, table);
+        w.end(m);
+        return;
+      }
+      case 'addChain': {
+        const c = op.chain;
+        const m = begin(NFT_MSG.NEWCHAIN, NLM_F_CREATE, `addChain ${c.name}`);
+        w.str(CHAIN_TABLE, table);
+        w.str(CHAIN_NAME, c.name);
+        if (c.base) {
+          const h = w.nest(CHAIN_HOOK);
+          w.u32(HOOK_HOOKNUM, HOOKNUM[c.base.hook]);
+          w.u32(HOOK_PRIORITY, c.base.priority);
+          w.endNest(h);
+          w.u32(CHAIN_POLICY, 1); // NF_ACCEPT
+          w.str(CHAIN_TYPE, c.base.type);
+        }
+        w.end(m);
+        return;
+      }
+      case 'flushChain': case 'delChain': {
+        const isFlush = op.op === 'flushChain';
+        const m = begin(isFlush ? NFT_MSG.DELRULE : NFT_MSG.DELCHAIN, 0, `${op.op} ${op.name}`);
+        w.str(isFlush ? RULE_TABLE : CHAIN_TABLE, table);
+        w.str(isFlush ? RULE_CHAIN : CHAIN_NAME, op.name);
+        w.end(m);
+        return;
+      }
+      case 'addRule': {
+        const m = begin(NFT_MSG.NEWRULE, NLM_F_CREATE | NLM_F_APPEND, `addRule ${op.chain}: ${op.rule.text}`);
+        w.str(RULE_TABLE, table);
+        w.str(RULE_CHAIN, op.chain);
+        const l = w.nest(RULE_EXPRESSIONS);
+        for (const e of op.rule.exprs) encodeExpr(w, e);
+        w.endNest(l);
+        w.end(m);
+        return;
+      }
+      case 'addSet': {
+        const s = op.set;
+        const m = begin(NFT_MSG.NEWSET, NLM_F_CREATE, `addSet ${s.name}`);
+        w.str(SET_TABLE, table);
+        w.str(SET_NAME, s.name);
+        w.u32(SET_FLAGS, s.data ? NFT_SET_MAP : 0);
+        w.u32(SET_KEY_TYPE, typeId(s.key));
+        w.u32(SET_KEY_LEN, fieldsLen(s.key));
+        if (s.data === 'verdict') {
+          w.u32(SET_DATA_TYPE, NFT_DATA_VERDICT);
+        } else if (s.data) {
+          w.u32(SET_DATA_TYPE, typeId(s.data));
+          w.u32(SET_DATA_LEN, fieldsLen(s.data));
+        }
+        w.u32(SET_ID, setId++);
+        w.end(m);
+        return;
+      }
+      case 'delSet': {
+        const m = begin(NFT_MSG.DELSET, 0, `delSet ${op.name}`);
+        w.str(SET_TABLE, table);
+        w.str(SET_NAME, op.name);
+        w.end(m);
+        return;
+      }
+      case 'addElements': case 'delElements': {
+        const add = op.op === 'addElements';
+        const s = op.set;
+        let i = 0;
+        let chunk = 0;
+        while (i < op.elements.length) {
+          const m = begin(add ? NFT_MSG.NEWSETELEM : NFT_MSG.DELSETELEM, add ? NLM_F_CREATE : 0, `${op.op} ${s.name} (chunk ${chunk++}, from element ${i})`);
+          w.str(SET_ELEM_LIST_TABLE, table);
+          w.str(SET_ELEM_LIST_SET, s.name);
+          const l = w.nest(SET_ELEM_LIST_ELEMENTS);
+          while (i < op.elements.length && w.pos - l < MAX_ELEMS_BYTES) {
+            encodeElement(w, s, op.elements[i]!, add);
+            i++;
+          }
+          w.endNest(l);
+          w.end(m);
+        }
+        return;
+      }
+    }
+  }
+}
+
+function encodeElement(w: Writer, s: SetShape, e: SetElement, withData: boolean): void {
+  const el = w.nest(LIST_ELEM);
+  const k = w.nest(SET_ELEM_KEY);
+  w.fields(DATA_VALUE, s.key, e.key);
+  w.endNest(k);
+  if (withData && s.data !== undefined) {
+    if (e.data === undefined) throw new TypeError(`element of map "${s.name}" has no data`);
+    const d = w.nest(SET_ELEM_DATA);
+    if (s.data === 'verdict') {
+      encodeVerdict(w, e.data as Verdict);
+    } else {
+      w.fields(DATA_VALUE, s.data, e.data as readonly FieldValue[]);
+    }
+    w.endNest(d);
+  }
+  w.endNest(el);
+}
+
+function encodeVerdict(w: Writer, v: Verdict): void {
+  const n = w.nest(DATA_VERDICT);
+  w.u32(VERDICT_CODE, VERDICT_NUM[v.code]);
+  if (v.code === 'jump' || v.code === 'goto') {
+    if (!v.chain) throw new TypeError(`verdict "${v.code}" needs a chain`);
+    w.str(VERDICT_CHAIN, v.chain);
+  }
+  w.endNest(n);
+}
+
+function encodeExpr(w: Writer, e: Expr): void {
+  const el = w.nest(LIST_ELEM);
+  const name = e.op === 'metaSet' ? 'meta' : e.op === 'verdict' ? 'immediate' : e.op;
+  w.str(EXPR_NAME, name);
+  const d = w.nest(EXPR_DATA);
+  switch (e.op) {
+    case 'payload': // NFTA_PAYLOAD_DREG 1, BASE 2, OFFSET 3, LEN 4
+      w.u32(1, e.dreg); w.u32(2, e.base === 'network' ? 1 : 2); w.u32(3, e.offset); w.u32(4, e.len);
+      break;
+    case 'meta': // NFTA_META_DREG 1, KEY 2
+      w.u32(1, e.dreg); w.u32(2, META_KEY[e.key]);
+      break;
+    case 'metaSet': // NFTA_META_KEY 2, SREG 3
+      w.u32(2, META_KEY[e.key]); w.u32(3, e.sreg);
+      break;
+    case 'cmp': { // NFTA_CMP_SREG 1, OP 2, DATA 3 (nested nft_data)
+      w.u32(1, e.sreg); w.u32(2, CMP_OP[e.cmp]);
+      const n = w.nest(3); w.bytes(DATA_VALUE, e.data); w.endNest(n);
+      break;
+    }
+    case 'bitwise': { // NFTA_BITWISE_SREG 1, DREG 2, LEN 3, MASK 4, XOR 5
+      w.u32(1, e.sreg); w.u32(2, e.dreg); w.u32(3, e.mask.length);
+      let n = w.nest(4); w.bytes(DATA_VALUE, e.mask); w.endNest(n);
+      n = w.nest(5); w.bytes(DATA_VALUE, e.xor); w.endNest(n);
+      break;
+    }
+    case 'lookup': // NFTA_LOOKUP_SET 1, SREG 2, DREG 3, FLAGS 5
+      w.str(1, e.set); w.u32(2, e.sreg);
+      if (e.dreg !== undefined) w.u32(3, e.dreg);
+      if (e.invert) w.u32(5, 1);
+      break;
+    case 'immediate': { // NFTA_IMMEDIATE_DREG 1, DATA 2
+      w.u32(1, e.dreg);
+      const n = w.nest(2); w.bytes(DATA_VALUE, e.data); w.endNest(n);
+      break;
+    }
+    case 'verdict': {
+      w.u32(1, 0); // NFT_REG_VERDICT
+      const n = w.nest(2); encodeVerdict(w, e.verdict); w.endNest(n);
+      break;
+    }
+    case 'numgen': // NFTA_NG_DREG 1, MODULUS 2, TYPE 3 (0 incremental, 1 random)
+      w.u32(1, e.dreg); w.u32(2, e.modulus); w.u32(3, e.random ? 1 : 0);
+      break;
+    case 'nat': // NFTA_NAT_TYPE 1, FAMILY 2, REG_ADDR_MIN 3, REG_PROTO_MIN 5, FLAGS 7
+      w.u32(1, e.type === 'snat' ? 0 : 1); w.u32(2, NFPROTO_IPV4); w.u32(3, e.addrReg);
+      if (e.protoReg !== undefined) w.u32(5, e.protoReg);
+      if (e.flags) w.u32(7, e.flags);
+      break;
+    case 'masq': // NFTA_MASQ_FLAGS 1
+      if (e.flags) w.u32(1, e.flags);
+      break;
+    case 'reject': // NFTA_REJECT_TYPE 1 (0 icmp unreach, 1 tcp rst), ICMP_CODE 2 (u8)
+      w.u32(1, e.type === 'icmp' ? 0 : 1);
+      if (e.type === 'icmp') w.bytes(2, [e.code ?? 3]);
+      break;
+    case 'counter':
+      break;
+    case 'ct': // NFTA_CT_DREG 1, KEY 2
+      w.u32(1, e.dreg); w.u32(2, CT_KEY[e.key]);
+      break;
+  }
+  w.endNest(d);
+  w.endNest(el);
+}
