@@ -5,6 +5,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errors, field, StatusError } from '../../api/errors.js';
 import { apiVersionOf, isPlainObject, type KubeObject } from '../../api/object.js';
 import { fieldsMatch, labelsMatch, parseFieldSelectorParam, parseLabelSelectorParam } from '../../api/selectors.js';
+import type { Binding } from 'kubernetes-types/core/v1.js';
+import { applyBinding, validateBinding } from '../registry/core/pods.js';
 import { applyScale, scaleFor, validateScale } from '../registry/scale.js';
 import type { ResourceDef } from '../registry/types.js';
 import { decodeBody, mediaType, negotiate, protobufMediaType, readBody, send, type ResponseForm } from './codec.js';
@@ -412,18 +414,17 @@ export class ResourceHandler {
     const form = this.form(req, false);
     const body = decodeBody(await readBody(req), mediaType(req.headers['content-type']));
     if (!isPlainObject(body)) throw errors.badRequest('a Binding must be an object');
-    const target = (body.target ?? {}) as { name?: string; kind?: string };
-    if (!target.name) throw errors.invalid('Binding', '', info.name, [field.required('target.name')]);
-    const opts = writeOptions(q, req);
-    await this.ctx.rest.update(ns, info.name, '', current => {
-      const spec = (current.spec ?? {}) as { nodeName?: string };
-      if (current.metadata?.deletionTimestamp) throw errors.conflict('pods', '', info.name, 'pod is being deleted, cannot be assigned to a host');
-      if (spec.nodeName) throw errors.conflict('pods', '', info.name, `pod ${info.name} is already assigned to node "${spec.nodeName}"`);
-      const status = (current.status ?? {}) as { conditions?: { type: string }[] };
-      const conditions = (status.conditions ?? []).filter(c => c.type !== 'PodScheduled');
-      conditions.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: this.ctx.now().toISOString().replace(/\.\d{3}Z$/, 'Z') } as never);
-      return { ...current, spec: { ...spec, nodeName: target.name }, status: { ...status, conditions } };
-    }, opts, 'none');
+    const binding = body as unknown as Binding;
+    const causes = validateBinding(binding);
+    if (causes.length > 0) throw errors.invalid('Binding', '', info.name, causes);
+    // Binding sets spec.nodeName, which a pod update may never change: it writes through the
+    // store directly, once, as upstream's BindingREST does.
+    const dryRun = dryRunOf(q);
+    await this.ctx.rest.storage.guaranteedUpdate(ns, info.name, current => {
+      const conflict = applyBinding(current, binding, this.ctx.now());
+      if (conflict) throw errors.conflict('pods', '', info.name, conflict);
+      return current;
+    }, { dryRun });
     send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }, form);
   }
 

@@ -1,0 +1,218 @@
+// The controller runtime: a rate-limited work queue of keys (namespace/name) and a `Controller`
+// that drains it with bounded concurrency into `sync(key)`. As client-go's workqueue: a key is
+// queued at most once (dedupe), never processed by two workers at once (a key added while it is
+// being processed is re-queued when that sync ends), and a failing key comes back after an
+// exponential per-item delay (5 ms doubling to 1000 s upstream; we cap lower) that resets on
+// success. Syncs are level-triggered: handlers only enqueue keys, every sync recomputes from the
+// informer caches, and a periodic resync re-queues every key to repair anything missed.
+import type { KubeObject, MutableObjectMeta } from '../../api/object.js';
+import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
+import { keyOf } from '../../api/client/types.js';
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: h => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+export interface QueueOptions { baseDelayMs?: number; maxDelayMs?: number; clock?: Clock }
+
+export class WorkQueue {
+  private readonly queue: string[] = [];
+  private head = 0;
+  private readonly dirty = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly delayed = new Map<string, { at: number; handle: unknown }>();
+  private waiters: (() => void)[] = [];
+  private shuttingDown = false;
+  private readonly clock: Clock;
+
+  constructor(private readonly opts: QueueOptions = {}) {
+    this.clock = opts.clock ?? realClock;
+  }
+
+  get length(): number { return this.queue.length - this.head; }
+
+  add(key: string): void {
+    if (this.shuttingDown || this.dirty.has(key)) return;
+    this.dirty.add(key);
+    if (this.processing.has(key)) return; // re-queued by done()
+    this.queue.push(key);
+    const w = this.waiters.shift();
+    w?.();
+  }
+
+  /** Adds the key after `ms`; an earlier pending add for the key wins. */
+  addAfter(key: string, ms: number): void {
+    if (this.shuttingDown) return;
+    if (ms <= 0) { this.add(key); return; }
+    const at = this.clock.now() + ms;
+    const have = this.delayed.get(key);
+    if (have && have.at <= at) return;
+    if (have) this.clock.clearTimeout(have.handle);
+    const handle = this.clock.setTimeout(() => { this.delayed.delete(key); this.add(key); }, ms);
+    this.delayed.set(key, { at, handle });
+  }
+
+  /** Re-queues a key after its per-item exponential back-off. */
+  addRateLimited(key: string): void {
+    const n = this.failures.get(key) ?? 0;
+    this.failures.set(key, n + 1);
+    const delay = Math.min((this.opts.baseDelayMs ?? 5) * 2 ** n, this.opts.maxDelayMs ?? 300_000);
+    this.addAfter(key, delay);
+  }
+
+  numRequeues(key: string): number { return this.failures.get(key) ?? 0; }
+  forget(key: string): void { this.failures.delete(key); }
+
+  /** The next key, or undefined once shut down. */
+  async get(): Promise<string | undefined> {
+    while (this.length === 0) {
+      if (this.shuttingDown) return undefined;
+      await new Promise<void>(r => this.waiters.push(r));
+    }
+    const key = this.queue[this.head++]!;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) { this.queue.splice(0, this.head); this.head = 0; }
+    this.dirty.delete(key);
+    this.processing.add(key);
+    return key;
+  }
+
+  done(key: string): void {
+    this.processing.delete(key);
+    if (this.dirty.has(key)) {
+      this.queue.push(key);
+      this.waiters.shift()?.();
+    }
+  }
+
+  shutDown(): void {
+    this.shuttingDown = true;
+    for (const d of this.delayed.values()) this.clock.clearTimeout(d.handle);
+    this.delayed.clear();
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  get isShuttingDown(): boolean { return this.shuttingDown; }
+}
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  debug?(obj: object, msg?: string): void;
+}
+
+export const silentLogger: Logger = { info: () => undefined, warn: () => undefined };
+
+export interface ControllerOptions extends QueueOptions {
+  name: string;
+  workers?: number;
+  /** Period of the full resync; 0 disables it. */
+  resyncMs?: number;
+  /** Keys to re-queue on resync. */
+  resyncKeys?: () => string[];
+  logger?: Logger;
+}
+
+/** Drains a queue into `sync(key)`; errors re-queue the key with back-off and are logged. */
+export class Controller {
+  readonly queue: WorkQueue;
+  private running: Promise<void>[] = [];
+  private resyncTimer: unknown;
+  private readonly clock: Clock;
+  readonly stats = { syncs: 0, errors: 0 };
+
+  constructor(readonly opts: ControllerOptions, private readonly syncFn: (key: string) => Promise<void>) {
+    this.queue = new WorkQueue(opts);
+    this.clock = opts.clock ?? realClock;
+  }
+
+  enqueue(key: string): void { this.queue.add(key); }
+  enqueueObject(obj: KubeObject): void { this.queue.add(keyOf(obj)); }
+  enqueueAfter(key: string, ms: number): void { this.queue.addAfter(key, ms); }
+
+  start(): void {
+    for (let i = 0; i < (this.opts.workers ?? 2); i++) this.running.push(this.worker());
+    this.scheduleResync();
+  }
+
+  private scheduleResync(): void {
+    const every = this.opts.resyncMs ?? 0;
+    if (!every || !this.opts.resyncKeys) return;
+    this.resyncTimer = this.clock.setTimeout(() => {
+      if (this.queue.isShuttingDown) return;
+      for (const k of this.opts.resyncKeys!()) this.queue.add(k);
+      this.scheduleResync();
+    }, every);
+  }
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      try {
+        this.stats.syncs++;
+        await this.syncFn(key);
+        this.queue.forget(key);
+      } catch (err) {
+        this.stats.errors++;
+        this.opts.logger?.warn({ err, controller: this.opts.name, key, requeues: this.queue.numRequeues(key) }, `${this.opts.name}: sync of "${key}" failed: ${(err as Error).message}`);
+        this.queue.addRateLimited(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.resyncTimer !== undefined) this.clock.clearTimeout(this.resyncTimer);
+    this.queue.shutDown();
+    await Promise.all(this.running);
+    this.running = [];
+  }
+}
+
+// ---- ownerReferences -------------------------------------------------------------------------
+
+/** The owner reference with `controller: true`, if any. */
+export function controllerRef(obj: KubeObject): OwnerReference | undefined {
+  return obj.metadata?.ownerReferences?.find(r => r.controller === true);
+}
+
+export function newControllerRef(owner: KubeObject, apiVersion: string, kind: string): OwnerReference {
+  return { apiVersion, kind, name: owner.metadata?.name ?? '', uid: owner.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true };
+}
+
+/** True when `obj` is controlled by the object with this uid. */
+export function isControlledBy(obj: KubeObject, ownerUid: string | undefined): boolean {
+  return ownerUid !== undefined && controllerRef(obj)?.uid === ownerUid;
+}
+
+/**
+ * The metadata patch that adopts an orphan: adds our controller reference, with the object's uid
+ * and resourceVersion as preconditions so we never adopt something that changed under us.
+ */
+export function adoptPatch(obj: KubeObject, ref: OwnerReference): { metadata: Partial<MutableObjectMeta> } {
+  const refs = [...(obj.metadata?.ownerReferences ?? []).filter(r => r.uid !== ref.uid), ref];
+  return { metadata: { ownerReferences: refs, uid: obj.metadata?.uid ?? '', resourceVersion: obj.metadata?.resourceVersion ?? '' } };
+}
+
+/** The metadata patch that releases an object we control but no longer select. */
+export function releasePatch(obj: KubeObject, ownerUid: string): { metadata: Partial<MutableObjectMeta> } {
+  const refs = (obj.metadata?.ownerReferences ?? []).filter(r => r.uid !== ownerUid);
+  return { metadata: { ownerReferences: refs, uid: obj.metadata?.uid ?? '', resourceVersion: obj.metadata?.resourceVersion ?? '' } };
+}
+
+/** Sorts objects the way upstream's ReplicaSet controller picks pods to delete (first = delete first). */
+export function byCreation<T extends KubeObject>(a: T, b: T): number {
+  const ta = a.metadata?.creationTimestamp ?? '';
+  const tb = b.metadata?.creationTimestamp ?? '';
+  return ta < tb ? -1 : ta > tb ? 1 : (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? '');
+}
