@@ -21,15 +21,15 @@
 // Usage: npm run bench:apiserver [-- --backend sqlite|etcd] [--rounds N] [--cpu-prof]
 //   --cpu-prof profiles the server (V8's sampling profiler, see cpu-prof-preload.ts) and prints its
 //   hottest functions per backend (such a run's figures are distorted and not written to results/).
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { EtcdCluster, etcdAvailable, ETCD_BIN } from '../control/store/testing/etcd-cluster.js';
-import { k8tsBin, TestServer } from '../test/e2e/harness.js';
+import { TestServer } from '../test/e2e/harness.js';
 import { summarizeCpuProfile, type CpuProfile, type ProfileSummary } from './cpu-profile.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -361,7 +361,9 @@ async function watchLatency(client: Client, creds: Credentials, pids: Pids, ns: 
       inflight.push(client.expect('POST', `/api/v1/namespaces/${ns}/configmaps`, 201, body).then(() => { createLatencies.push(now() - t0); }));
     }
     await Promise.all(inflight);
-    await Promise.race([done, sleep(15_000)]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise<void>(r => { timer = setTimeout(r, 15_000); })]);
+    clearTimeout(timer);
     const cpu = cpuSince(pids, snap);
     return {
       watchers: WATCHERS, objects: WATCH_OBJECTS, ratePerSecond: WATCH_RATE_PER_S,
@@ -408,22 +410,6 @@ const medianOf = (runs: CreateResult[]) => ({
   perServerCpuSecond: Math.round(median(runs.map(r => r.perSecond / r.serverCores))),
 });
 
-/**
- * The harness keeps every line the server prints (it runs it at debug level: one line per request)
- * by appending to one string and searching it on each chunk, which costs this process time that
- * grows with the log: profiled, it was the bench client's top function. Once the server is ready
- * the benchmark needs none of it, so the output is drained and dropped instead. TestServer keeps
- * the child private; this reaches past that deliberately and only here.
- */
-function quietHarnessOutput(server: TestServer): void {
-  const proc = (server as unknown as { proc?: ChildProcess }).proc;
-  if (!proc?.stdout || !proc.stderr) throw new Error('TestServer no longer exposes its child process as "proc"');
-  for (const stream of [proc.stdout, proc.stderr]) {
-    stream.removeAllListeners('data');
-    stream.on('data', () => { /* dropped */ });
-  }
-}
-
 /** Everything a run has started, stopped in reverse order even when a phase fails. */
 const cleanups: (() => Promise<void> | void)[] = [];
 
@@ -448,11 +434,11 @@ async function runBackend(backend: 'sqlite' | 'etcd', rounds: number, profileDir
     cleanups.push(() => e.stop());
     log(`etcd ${ETCD_BIN} on ${etcd.url}`);
   }
-  const server = new TestServer(etcd ? ['--datastore-endpoint', etcd.url] : []);
+  const server = new TestServer(etcd ? ['--datastore-endpoint', etcd.url] : [], undefined, { logLevel: 'info' });
   cleanups.push(() => server.stop());
   if (profileDir) cleanups.push(() => server.kill('SIGTERM'));
   await server.start(60_000);
-  quietHarnessOutput(server);
+  server.discardOutput();
   const pids: Pids = { server: serverPid(server.dataDir), ...(etcd?.members[0]?.process?.pid ? { etcd: etcd.members[0].process.pid } : {}) };
   log(`server pid ${pids.server} at ${server.url}, data dir ${server.dataDir}`);
   const creds = loadCredentials(server.kubeconfig);
@@ -598,26 +584,9 @@ function parseArgs(argv: string[]): { backends: ('sqlite' | 'etcd')[]; rounds: n
   return { backends, rounds, cpuProf };
 }
 
-/**
- * The e2e harness finds ./bin/k8ts two folders above its own file; compiled into dist/ that is
- * dist/bin/k8ts, which the build does not produce. Until the harness learns where the repository
- * is, point that path at the real launcher for the duration of the run.
- */
-function ensureHarnessLauncher(): void {
-  if (existsSync(k8tsBin)) return;
-  const real = join(process.cwd(), 'bin', 'k8ts');
-  if (!existsSync(real)) throw new Error(`run the benchmark from the repository root: "${real}" does not exist`);
-  const dir = dirname(k8tsBin);
-  const createdDir = !existsSync(dir);
-  mkdirSync(dir, { recursive: true });
-  symlinkSync(real, k8tsBin);
-  cleanups.unshift(() => { rmSync(createdDir ? dir : k8tsBin, { recursive: true, force: true }); });
-}
-
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.backends.includes('etcd') && !etcdAvailable()) throw new Error(`etcd is not installed at "${ETCD_BIN}"`);
-  ensureHarnessLauncher();
   const startedAt = new Date();
   const load = loadavg();
   const results: BackendResult[] = [];
@@ -643,7 +612,7 @@ async function main(): Promise<void> {
 
   console.log(`\nk8ts apiserver over HTTPS (admin client cert), ${startedAt.toISOString()}`);
   console.log(`machine: ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}${etcdVersion ? `, ${etcdVersion}` : ''}, load at start ${machine.loadavgAtStart.join(' ')}`);
-  console.log(`NOTE: ${machine.note}; the server still logs every request at debug level (the e2e harness sets K8TS_LOG_LEVEL=debug; the bench drains and drops that output).`);
+  console.log(`NOTE: ${machine.note}; the server logs at info level (no per-request lines).`);
   console.log(`creates: ${args.rounds} rounds × ${CREATE_COUNT} ConfigMaps per mode after a ${WARMUP_COUNT}-object warm-up, medians of the rounds; watch: ${WATCH_OBJECTS} creates at ${WATCH_RATE_PER_S}/s, latency from sending the create to the watcher parsing the event.\n`);
   console.log(table(results));
   console.log('');

@@ -36,7 +36,8 @@ import {
   type ICompare, type IDuplexStream, type IKeyValue, type IRequestOp, type IWatchRequest, type IWatchResponse,
 } from 'etcd3';
 import { prefixEndBytes } from './keys.js';
-import { StoreError, type KeyValue, type ListOptions, type ListResult, type Store, type Watch, type WatchEvent, type WatchOptions } from './store.js';
+import { StoreError, type KeyValue, type ListOptions, type ListResult, type Store, type Watch, type WatchOptions } from './store.js';
+import { BaseWatch } from './watch.js';
 
 export interface EtcdStoreOptions {
   /** `host:port` or `http://host:port`, one per member. */
@@ -84,7 +85,9 @@ export class EtcdStore implements Store {
     this.client = new Etcd3({
       hosts: options.endpoints.map(e => (e.includes('://') ? e : `http://${e}`)),
       dialTimeout: options.dialTimeoutMs ?? 5_000,
-      grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1_000 },
+      // A list of many objects is one range response: lift gRPC's 4 MiB receive default, as
+      // kube-apiserver does for its etcd client.
+      grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 200, 'grpc.max_reconnect_backoff_ms': 1_000, 'grpc.max_receive_message_length': -1 },
       faultHandling: {
         host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1_000, breaker: new ConsecutiveBreaker(3) }),
       },
@@ -256,37 +259,29 @@ type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
 const RECONNECT_MIN_MS = 50;
 const RECONNECT_MAX_MS = 2_000;
 
-class EtcdWatch implements Watch {
+class EtcdWatch extends BaseWatch {
   /** The next revision this watch owes its consumer. */
   private next: number;
   private stream: WatchStream | undefined;
   private created = false;
-  private closed = false;
   private backoff = RECONNECT_MIN_MS;
   private reconnectTimer: NodeJS.Timeout | undefined;
-  private progressTimer: NodeJS.Timeout | undefined;
   private received = 0;
 
   constructor(
     private readonly client: Etcd3,
     private readonly prefix: string,
-    private readonly options: WatchOptions,
+    options: WatchOptions,
     private readonly onClosed: () => void,
   ) {
+    super(options);
     this.next = options.afterRevision + 1;
     void this.connect();
-    const every = options.progressIntervalMs ?? 0;
-    if (every > 0) {
-      let idleTicks = 0;
-      let seen = 0;
-      this.progressTimer = setInterval(() => {
-        if (this.received !== seen) { seen = this.received; idleTicks = 0; return; }
-        if (++idleTicks < 2 || !this.created || !this.stream) return;
-        idleTicks = 0;
-        this.stream.write({ progress_request: {} });
-      }, Math.max(1, Math.floor(every / 2)));
-      this.progressTimer.unref();
-    }
+    this.startProgressTimer({
+      activity: () => this.received,
+      ready: () => this.created && this.stream !== undefined,
+      onIdle: () => { void this.stream?.write({ progress_request: {} }); },
+    });
   }
 
   private async connect(): Promise<void> {
@@ -374,26 +369,8 @@ class EtcdWatch implements Watch {
     }
   }
 
-  private emit(event: WatchEvent): void {
-    if (this.closed) return;
-    try {
-      this.options.onEvent(event);
-    } catch (err) {
-      this.fail(new StoreError('Unavailable', `The watch handler threw: ${err instanceof Error ? err.message : String(err)}`));
-    }
-  }
-
-  fail(err: StoreError): void {
-    if (this.closed) return;
-    this.close();
-    this.options.onError?.(err);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
+  protected release(): void {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    if (this.progressTimer) clearInterval(this.progressTimer);
     const stream = this.stream;
     this.stream = undefined;
     stream?.cancel();

@@ -12,7 +12,16 @@ import YAML from 'yaml';
 
 export interface CommandResult { exitCode: number; stdout: string; stderr: string }
 
-export const repoRoot = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../..');
+/** The checkout: the nearest folder above this file with a package.json (works from dist/ too). */
+export const repoRoot = (() => {
+  let dir = import.meta.dirname ?? new URL('.', import.meta.url).pathname;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = resolve(dir, '..');
+    if (up === dir) throw new Error('cannot find the repository root above the test harness');
+    dir = up;
+  }
+  return dir;
+})();
 export const k8tsBin = join(repoRoot, 'bin/k8ts');
 
 export function kubectlPath(minor = 32): string {
@@ -37,9 +46,13 @@ export class TestServer {
   readonly cacheDir: string;
   port = 0;
   private proc: ChildProcess | undefined;
-  private output = '';
+  /** Server output in chunks: joined only when read, so a busy server costs the tests little. */
+  private chunks: string[] = [];
+  private get output(): string { return this.chunks.join(''); }
 
-  constructor(private readonly extraArgs: string[] = [], dataDir?: string) {
+  private capturing = true;
+
+  constructor(private readonly extraArgs: string[] = [], dataDir?: string, private readonly options: { logLevel?: string } = {}) {
     this.dataDir = dataDir ?? mkdtempSync(join(tmpdir(), 'k8ts-e2e-'));
     this.cacheDir = mkdtempSync(join(tmpdir(), 'k8ts-kubectl-cache-'));
   }
@@ -51,17 +64,21 @@ export class TestServer {
   /** Starts the server and resolves once it logs that it is ready. */
   async start(timeoutMs = 30_000): Promise<void> {
     if (!this.port) this.port = await freePort();
-    this.output = '';
+    this.chunks = [];
     const proc = spawn(k8tsBin, ['server', '--data-dir', this.dataDir, '--https-port', String(this.port), '--bind-address', '127.0.0.1', '--disable-agent', '--log-format', 'json', ...this.extraArgs], {
-      env: { ...process.env, K8TS_LOG_LEVEL: 'debug' },
+      // debug logs one line per request: tests read them back with requestLog().
+      env: { ...process.env, K8TS_LOG_LEVEL: this.options.logLevel ?? 'debug' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.proc = proc;
     await new Promise<void>((resolveReady, reject) => {
       const timer = setTimeout(() => reject(new Error(`server not ready after ${timeoutMs} ms:\n${this.output.slice(-4000)}`)), timeoutMs);
+      let tail = '';
       const onData = (chunk: Buffer) => {
-        this.output += chunk.toString();
-        if (this.output.includes('"msg":"k8ts server is ready"')) { clearTimeout(timer); resolveReady(); }
+        const text = chunk.toString();
+        if (this.capturing) this.chunks.push(text);
+        if ((tail + text).includes('"msg":"k8ts server is ready"')) { clearTimeout(timer); resolveReady(); }
+        tail = text.slice(-64);
       };
       proc.stdout!.on('data', onData);
       proc.stderr!.on('data', onData);
@@ -83,6 +100,9 @@ export class TestServer {
   }
 
   get pid(): number | undefined { return this.proc?.pid; }
+
+  /** Drops the server's output from now on (benchmarks: keeping it costs the client time). */
+  discardOutput(): void { this.capturing = false; this.chunks = []; }
 
   async stop(): Promise<void> {
     this.agent?.destroy();
