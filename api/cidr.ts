@@ -1,7 +1,13 @@
 // IP addresses and CIDR blocks as numbers, for flag validation (`--cluster-cidr`), the service
-// network's first address (the `kubernetes` Service and the serving certificate's SAN) and later
-// the allocators. Addresses are bigints so IPv4 and IPv6 share one code path; `node:net` is not
-// used because this folder is pure.
+// network's first address (the `kubernetes` Service and the serving certificate's SAN), API field
+// validation and the ClusterIP allocator. Addresses are bigints so IPv4 and IPv6 share one code
+// path; `node:net` is not used because this folder is pure.
+//
+// Two dialects, as upstream has: the strict one (`parseIP`, `parseCidr`) for our own flags, which
+// rejects IPv4 octets with leading zeros (Go's net.ParseIP since 1.17, octal ambiguity) and CIDRs
+// with host bits set; and the sloppy one (`parseIPSloppy`, `parseCidrSloppy`, as netutils'
+// ParseIPSloppy/ParseCIDRSloppy) for API objects, which reads leading zeros as decimal and masks
+// host bits, because upstream accepts such values in stored objects.
 
 export type IPFamily = 4 | 6;
 
@@ -17,15 +23,17 @@ export interface Cidr {
   prefix: number;
 }
 
-const bitsOf = (family: IPFamily) => (family === 4 ? 32 : 128);
+export const bitsOf = (family: IPFamily): number => (family === 4 ? 32 : 128);
 
-function parseIPv4(text: string): bigint | undefined {
+/** A decimal IPv4 octet or prefix length; sloppy allows leading zeros. */
+const decimal = (sloppy: boolean) => (sloppy ? /^[0-9]{1,3}$/ : /^(0|[1-9][0-9]{0,2})$/);
+
+function parseIPv4(text: string, sloppy: boolean): bigint | undefined {
   const parts = text.split('.');
   if (parts.length !== 4) return undefined;
   let value = 0n;
   for (const p of parts) {
-    // No leading zeros: Go's net.ParseIP rejects them since 1.17 (octal ambiguity).
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
+    if (!decimal(sloppy).test(p)) return undefined;
     const n = Number(p);
     if (n > 255) return undefined;
     value = (value << 8n) | BigInt(n);
@@ -33,14 +41,14 @@ function parseIPv4(text: string): bigint | undefined {
   return value;
 }
 
-function parseIPv6(text: string): bigint | undefined {
+function parseIPv6(text: string, sloppy: boolean): bigint | undefined {
   if (text.includes('%')) return undefined; // zones are not addresses
   let tail: bigint | undefined;
   let body = text;
   // An embedded IPv4 tail (`::ffff:1.2.3.4`) counts as two groups.
   const lastColon = text.lastIndexOf(':');
   if (text.slice(lastColon + 1).includes('.')) {
-    tail = parseIPv4(text.slice(lastColon + 1));
+    tail = parseIPv4(text.slice(lastColon + 1), sloppy);
     if (tail === undefined) return undefined;
     body = text.slice(0, lastColon + 1) + '0:0';
   }
@@ -61,14 +69,26 @@ function parseIPv6(text: string): bigint | undefined {
   return value;
 }
 
-/** Parses a dotted IPv4 or an IPv6 address; `undefined` when it is neither. */
-export function parseIP(text: string): IP | undefined {
-  const v4 = parseIPv4(text);
+function parseAnyIP(text: string, sloppy: boolean): IP | undefined {
+  const v4 = parseIPv4(text, sloppy);
   if (v4 !== undefined) return { family: 4, value: v4 };
   if (!text.includes(':')) return undefined;
-  const v6 = parseIPv6(text);
+  const v6 = parseIPv6(text, sloppy);
   return v6 === undefined ? undefined : { family: 6, value: v6 };
 }
+
+/** Parses a dotted IPv4 or an IPv6 address; `undefined` when it is neither. */
+export function parseIP(text: string): IP | undefined {
+  return parseAnyIP(text, false);
+}
+
+/** As `parseIP`, but IPv4 octets may have leading zeros (read as decimal), as upstream's API. */
+export function parseIPSloppy(text: string): IP | undefined {
+  return parseAnyIP(text, true);
+}
+
+export function isIPv4(text: string): boolean { return parseIPSloppy(text)?.family === 4; }
+export function isIPv6(text: string): boolean { return parseIPSloppy(text)?.family === 6; }
 
 export function formatIP(ip: IP): string {
   if (ip.family === 4) {
@@ -103,20 +123,32 @@ export class CidrError extends Error {
  * almost always a typo, and the message suggests the intended network.
  */
 export function parseCidr(text: string): Cidr {
+  const parsed = parseAnyCidr(text, false);
+  if (!parsed) throw new CidrError(`invalid CIDR address: ${text}`);
+  const { ip, cidr } = parsed;
+  if (cidr.network !== ip.value) throw new CidrError(`${text} has host bits set; did you mean ${formatCidr(cidr)}?`);
+  return cidr;
+}
+
+/**
+ * `10.0.0.0/8` as upstream's API reads it: leading zeros allowed and the address part masked (as
+ * Go's net.ParseCIDR returns the network); `undefined` when it is not a CIDR.
+ */
+export function parseCidrSloppy(text: string): Cidr | undefined {
+  return parseAnyCidr(text, true)?.cidr;
+}
+
+function parseAnyCidr(text: string, sloppy: boolean): { ip: IP; cidr: Cidr } | undefined {
   const slash = text.indexOf('/');
-  if (slash < 0) throw new CidrError(`invalid CIDR address: ${text}`);
-  const ip = parseIP(text.slice(0, slash));
+  if (slash < 0) return undefined;
+  const ip = parseAnyIP(text.slice(0, slash), sloppy);
   const prefixText = text.slice(slash + 1);
-  if (!ip || !/^(0|[1-9][0-9]{0,2})$/.test(prefixText)) throw new CidrError(`invalid CIDR address: ${text}`);
+  if (!ip || !decimal(sloppy).test(prefixText)) return undefined;
   const prefix = Number(prefixText);
   const bits = bitsOf(ip.family);
-  if (prefix > bits) throw new CidrError(`invalid CIDR address: ${text}`);
-  const mask = ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - prefix)) - 1n);
-  const network = ip.value & mask;
-  if (network !== ip.value) {
-    throw new CidrError(`${text} has host bits set; did you mean ${formatIP({ family: ip.family, value: network })}/${prefix}?`);
-  }
-  return { family: ip.family, network, prefix };
+  if (prefix > bits) return undefined;
+  const hostBits = BigInt(bits - prefix);
+  return { ip, cidr: { family: ip.family, network: (ip.value >> hostBits) << hostBits, prefix } };
 }
 
 export function formatCidr(c: Cidr): string {

@@ -3,7 +3,7 @@ import {
   checkSelectableFields, escapeFieldValue, fieldSelectorString, fieldsMatch, formatLabelSelector,
   fromMetaLabelSelector, isEverything, metaLabelSelectorString, labelSelectorString, labelsMatch, parseFieldSelector,
   parseFieldSelectorParam, parseLabelSelector, parseLabelSelectorParam, requiredFieldValue,
-  SelectorError, selectorFromSet,
+  labelsString, SelectorError, selectorFromSet, tryFromMetaLabelSelector,
 } from './selectors.js';
 
 const parse = (s: string) => parseLabelSelector(s);
@@ -205,5 +205,36 @@ describe('field selectors', () => {
     expect((err as StatusError).code).toBe(400);
     expect((err as StatusError).message).toBe('field label not supported: spec.bogus');
     expect(errorOf(() => parseFieldSelectorParam('a=b=c', []))).toBe('invalid field selector: unescaped character in value: =');
+  });
+});
+
+describe('metav1.LabelSelector rendering and matching', () => {
+  it('renders requirements sorted by key, as labels.Selector.String()', () => {
+    expect(metaLabelSelectorString({
+      matchLabels: { tier: 'web', app: 'x' },
+      matchExpressions: [{ key: 'env', operator: 'In', values: ['prod', 'dev'] }, { key: 'beta', operator: 'DoesNotExist' }, { key: 'zone', operator: 'Exists' }],
+    })).toBe('app=x,!beta,env in (dev,prod),tier=web,zone');
+  });
+
+  it('renders nil and empty selectors as empty, and formatLabelSelector as <none>', () => {
+    expect(metaLabelSelectorString(undefined)).toBe('');
+    expect(metaLabelSelectorString({})).toBe('');
+    expect(formatLabelSelector(undefined)).toBe('<none>');
+    expect(formatLabelSelector({ matchExpressions: [{ key: 'a', operator: 'Bad' }] })).toBe('<error>');
+    expect(labelsString({ b: '2', a: '1' })).toBe('a=1,b=2');
+  });
+
+  it('matches like upstream: nil selects nothing, empty selects everything', () => {
+    expect(labelsMatch(fromMetaLabelSelector(undefined), { a: '1' })).toBe(false);
+    expect(labelsMatch(fromMetaLabelSelector({}), { a: '1' })).toBe(true);
+    expect(labelsMatch(fromMetaLabelSelector({ matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['1'] }] }), {})).toBe(true);
+    expect(labelsMatch(fromMetaLabelSelector({ matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['1'] }] }), { a: '1' })).toBe(false);
+    expect(labelsMatch(fromMetaLabelSelector({ matchLabels: { a: '1' }, matchExpressions: [{ key: 'b', operator: 'Exists' }] }), { a: '1', b: '' })).toBe(true);
+  });
+
+  it('tryFromMetaLabelSelector returns undefined where the conversion fails', () => {
+    expect(tryFromMetaLabelSelector({ matchExpressions: [{ key: 'a', operator: 'Bad' }] })).toBeUndefined();
+    expect(tryFromMetaLabelSelector({ matchLabels: { 'bad key': 'v' } })).toBeUndefined();
+    expect(tryFromMetaLabelSelector(undefined)).toEqual(fromMetaLabelSelector(undefined));
   });
 });

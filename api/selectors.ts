@@ -35,6 +35,11 @@ export interface LabelSelector {
 
 export type Labels = Readonly<Record<string, string>> | undefined;
 
+/** `labels.Set(m).String()` (also `SelectorFromSet(m).String()`, unvalidated): `k=v` pairs sorted by key. */
+export function labelsString(labels: Labels | null): string {
+  return Object.keys(labels ?? {}).sort().map(k => `${k}=${(labels ?? {})[k] ?? ''}`).join(',');
+}
+
 export const everything = (): LabelSelector => ({ requirements: [] });
 export const nothing = (): LabelSelector => ({ requirements: [], nothing: true });
 
@@ -143,6 +148,20 @@ function requirementFromExpression(expr: LabelSelectorRequirement): LabelRequire
     case 'Exists': return newRequirement(expr.key, 'exists', values);
     case 'DoesNotExist': return newRequirement(expr.key, '!', values);
     default: throw new SelectorError(`${JSON.stringify(expr.operator)} is not a valid label selector operator`);
+  }
+}
+
+/**
+ * As `fromMetaLabelSelector`, but `undefined` where upstream's `LabelSelectorAsSelector` fails
+ * (unknown operator, bad key or value, values where none belong): the registries report those
+ * through validation and skip the checks that need a usable selector.
+ */
+export function tryFromMetaLabelSelector(ls: MetaLabelSelector | null | undefined): LabelSelector | undefined {
+  try {
+    return fromMetaLabelSelector(ls);
+  } catch (err) {
+    if (err instanceof SelectorError) return undefined;
+    throw err;
   }
 }
 

@@ -26,7 +26,7 @@ function libcSetns(fd: number): void {
   const r = load({
     library: 'libc', funcName: 'setns', retType: DataType.I32,
     paramsType: [DataType.I32, DataType.I32], paramsValue: [fd, CLONE_NEWNET], errno: true,
-  });
+  }) as unknown as { value: number; errnoCode: number; errnoMessage: string };
   if (r.value !== 0) throw new NetnsError('SetnsFailed', `setns failed: ${r.errnoMessage} (errno ${r.errnoCode})`);
 }
 
@@ -69,7 +69,7 @@ export async function run(cmd: string, args: string[], input?: string): Promise<
   const r = await execa(cmd, args, { reject: false, ...(input === undefined ? {} : { input }) });
   if (r.exitCode !== 0) {
     const err = String(r.stderr).trim().split('\n').slice(0, 20).join('\n');
-    throw new NetnsError('CommandFailed', `${cmd} ${args.join(' ').slice(0, 200)} failed (exit ${String(r.exitCode)}): ${err}`);
+    throw new NetnsError('CommandFailed', `${cmd} ${args.join(' ').slice(0, 200)} failed (${r.signal ? `signal ${r.signal}` : `exit ${String(r.exitCode)}`}): ${err}`);
   }
   return String(r.stdout);
 }
@@ -94,4 +94,19 @@ export function withNetnsSync<T>(name: string, fn: () => T): T {
     if (target !== undefined) closeSync(target);
     closeSync(home);
   }
+}
+
+/** A long-running process inside a namespace (a test server); `stop` kills it by its own pid. */
+export interface NetnsProcess { readonly pid: number | undefined; stop(): Promise<void> }
+
+export function spawnInNetns(name: string, cmd: string, args: string[]): NetnsProcess {
+  checkName(name);
+  const child = execa('ip', ['netns', 'exec', name, cmd, ...args], { reject: false, stdio: 'ignore' });
+  return {
+    pid: child.pid,
+    async stop() {
+      child.kill('SIGKILL');
+      await child;
+    },
+  };
 }

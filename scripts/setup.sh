@@ -10,6 +10,8 @@ packages=(
   openssl          # inspecting certificates in tests and by hand
   iproute2 nftables iptables conntrack ipset
   ca-certificates curl
+  containerd runc containernetworking-plugins   # the agent's container runtime and CNI plugins
+  busybox-static   # the test image (test/images/build-busybox-image.ts)
 )
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done

@@ -7,7 +7,7 @@
 // controllers (which only enqueue keys) need.
 import { StatusError } from '../errors.js';
 import type { KubeObject } from '../object.js';
-import { keyOf, type ClusterClient, type ResourceType, type WatchEvent, type WatchHandle } from './types.js';
+import { keyOf, type ObjectLike, type ClusterClient, type ResourceType, type WatchEvent, type WatchHandle } from './types.js';
 
 export type IndexFunc<T> = (obj: T) => string[];
 
@@ -30,7 +30,7 @@ export interface InformerHandlers<T> {
   delete?: (obj: T) => void;
 }
 
-export class Informer<T extends KubeObject = KubeObject> {
+export class Informer<T extends ObjectLike = KubeObject> {
   private readonly cache = new Map<string, T>();
   private readonly indices = new Map<string, Map<string, Set<string>>>();
   private readonly handlers: InformerHandlers<T>[] = [];
@@ -178,6 +178,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (this.stopped) return;
     this.stats.watches++;
     let gone = false;
+    let errored = false;
     const handle = this.client.watch<T>(this.type, this.opts.namespace, {
       resourceVersion: this.resourceVersion,
       allowWatchBookmarks: true,
@@ -194,7 +195,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         case 'ERROR': {
           const status = ev.object as unknown as { code?: number };
           if (status.code === 410) gone = true;
-          else this.fail(new StatusError(status.code ?? 500, 'InternalError', `watch error: ${JSON.stringify(ev.object)}`));
+          else { errored = true; this.fail(new StatusError(status.code ?? 500, 'InternalError', `watch error: ${JSON.stringify(ev.object)}`)); }
           handle.stop();
           return;
         }
@@ -208,6 +209,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       () => {
         if (this.stopped || this.watchHandle !== handle) return;
         if (gone) this.schedule(() => void this.relist(), 0);
+        else if (errored) this.backoff(() => this.startWatch());
         else this.schedule(() => this.startWatch(), 0);
       },
       err => {
@@ -221,4 +223,4 @@ export class Informer<T extends KubeObject = KubeObject> {
 }
 
 /** Index pods (or anything) by namespace; the most common indexer. */
-export const namespaceIndex = <T extends KubeObject>(obj: T): string[] => [obj.metadata?.namespace ?? ''];
+export const namespaceIndex = <T extends ObjectLike>(obj: T): string[] => [obj.metadata?.namespace ?? ''];

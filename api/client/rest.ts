@@ -4,7 +4,7 @@
 import { StatusError, type StatusReason } from '../errors.js';
 import type { KubeObject } from '../object.js';
 import {
-  apiVersionOfType, resourcePath,
+  apiVersionOfType, resourcePath, type ObjectLike,
   type ClusterClient, type DeleteOptions, type ListOptions, type ObjectList, type PatchOptions, type PatchType,
   type ResourceType, type WatchEvent, type WatchHandle, type WatchOptions, type WriteOptions,
 } from './types.js';
@@ -72,15 +72,15 @@ export class RestClusterClient implements ClusterClient {
     return (res.body ? JSON.parse(res.body) : undefined) as T;
   }
 
-  get<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T> {
+  get<T extends ObjectLike>(type: ResourceType, namespace: string | undefined, name: string): Promise<T> {
     return this.call<T>('GET', resourcePath(type, namespace, name));
   }
 
-  list<T extends KubeObject>(type: ResourceType, namespace: string | undefined, opts: ListOptions = {}): Promise<ObjectList<T>> {
+  list<T extends ObjectLike>(type: ResourceType, namespace: string | undefined, opts: ListOptions = {}): Promise<ObjectList<T>> {
     return this.call<ObjectList<T>>('GET', resourcePath(type, namespace) + query({ ...opts }));
   }
 
-  watch<T extends KubeObject>(type: ResourceType, namespace: string | undefined, opts: WatchOptions, onEvent: (e: WatchEvent<T>) => void): WatchHandle {
+  watch<T extends ObjectLike>(type: ResourceType, namespace: string | undefined, opts: WatchOptions, onEvent: (e: WatchEvent<T>) => void): WatchHandle {
     const path = resourcePath(type, namespace) + query({ watch: true, ...opts });
     const splitter = new LineSplitter(line => {
       let ev: WatchEvent<T>;
@@ -95,18 +95,18 @@ export class RestClusterClient implements ClusterClient {
     return { stop: () => s.stop(), done };
   }
 
-  create<T extends KubeObject>(type: ResourceType, namespace: string | undefined, obj: T, opts: WriteOptions = {}): Promise<T> {
+  create<T extends ObjectLike>(type: ResourceType, namespace: string | undefined, obj: T, opts: WriteOptions = {}): Promise<T> {
     const body = { apiVersion: apiVersionOfType(type), kind: type.kind, ...obj };
     return this.call<T>('POST', resourcePath(type, namespace) + query({ dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager }), body);
   }
 
-  update<T extends KubeObject>(type: ResourceType, obj: T, opts: WriteOptions & { subresource?: string } = {}): Promise<T> {
+  update<T extends ObjectLike>(type: ResourceType, obj: T, opts: WriteOptions & { subresource?: string } = {}): Promise<T> {
     const name = obj.metadata?.name ?? '';
     const body = { apiVersion: apiVersionOfType(type), kind: type.kind, ...obj };
     return this.call<T>('PUT', resourcePath(type, obj.metadata?.namespace, name, opts.subresource) + query({ dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager }), body);
   }
 
-  patch<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string, patchType: PatchType, patch: unknown, opts: PatchOptions = {}): Promise<T> {
+  patch<T extends ObjectLike>(type: ResourceType, namespace: string | undefined, name: string, patchType: PatchType, patch: unknown, opts: PatchOptions = {}): Promise<T> {
     const q = query({ dryRun: opts.dryRun ? 'All' : undefined, fieldManager: opts.fieldManager ?? (patchType === 'apply' ? 'k8ts' : undefined), force: opts.force });
     return this.call<T>('PATCH', resourcePath(type, namespace, name, opts.subresource) + q, patch, patchContentType[patchType]);
   }

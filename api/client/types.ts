@@ -5,7 +5,15 @@
 // for unit tests. We chose raw REST over `@kubernetes/client-node`'s generic object API: it is
 // several times cheaper per request (no per-call config plumbing, no model (de)serialisation),
 // which matters for the scheduler's binding rate, and the surface we need is small.
-import type { KubeObject } from '../object.js';
+import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
+import type { KubeObject, MutableObjectMeta } from '../object.js';
+
+/** Anything with object metadata: `KubeObject` and the typed kinds of `kubernetes-types`. */
+export interface ObjectLike {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: ObjectMeta | MutableObjectMeta;
+}
 
 export interface ResourceType {
   group: string; // '' for core
@@ -85,13 +93,13 @@ export interface DeleteOptions {
 }
 
 export interface ClusterClient {
-  get<T extends KubeObject = KubeObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T>;
-  list<T extends KubeObject = KubeObject>(type: ResourceType, namespace: string | undefined, opts?: ListOptions): Promise<ObjectList<T>>;
-  watch<T extends KubeObject = KubeObject>(type: ResourceType, namespace: string | undefined, opts: WatchOptions, onEvent: (e: WatchEvent<T>) => void): WatchHandle;
-  create<T extends KubeObject = KubeObject>(type: ResourceType, namespace: string | undefined, obj: T, opts?: WriteOptions): Promise<T>;
+  get<T extends ObjectLike = KubeObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T>;
+  list<T extends ObjectLike = KubeObject>(type: ResourceType, namespace: string | undefined, opts?: ListOptions): Promise<ObjectList<T>>;
+  watch<T extends ObjectLike = KubeObject>(type: ResourceType, namespace: string | undefined, opts: WatchOptions, onEvent: (e: WatchEvent<T>) => void): WatchHandle;
+  create<T extends ObjectLike = KubeObject>(type: ResourceType, namespace: string | undefined, obj: T, opts?: WriteOptions): Promise<T>;
   /** PUT of the whole object (or of a subresource such as `status`); 409 when resourceVersion is stale. */
-  update<T extends KubeObject = KubeObject>(type: ResourceType, obj: T, opts?: WriteOptions & { subresource?: string }): Promise<T>;
-  patch<T extends KubeObject = KubeObject>(type: ResourceType, namespace: string | undefined, name: string, patchType: PatchType, patch: unknown, opts?: PatchOptions): Promise<T>;
+  update<T extends ObjectLike = KubeObject>(type: ResourceType, obj: T, opts?: WriteOptions & { subresource?: string }): Promise<T>;
+  patch<T extends ObjectLike = KubeObject>(type: ResourceType, namespace: string | undefined, name: string, patchType: PatchType, patch: unknown, opts?: PatchOptions): Promise<T>;
   /** Resolves with the object when deletion is pending (finalizers, graceful pods), else undefined. */
   delete(type: ResourceType, namespace: string | undefined, name: string, opts?: DeleteOptions): Promise<KubeObject | undefined>;
   /** POST to a subresource: `pods/binding`, `pods/eviction`. */
@@ -99,7 +107,7 @@ export interface ClusterClient {
 }
 
 /** `namespace/name`, or `name` for cluster-scoped objects: the key queues and caches use. */
-export function keyOf(obj: KubeObject): string {
+export function keyOf(obj: ObjectLike): string {
   const ns = obj.metadata?.namespace;
   const name = obj.metadata?.name ?? '';
   return ns ? `${ns}/${name}` : name;

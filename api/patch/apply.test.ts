@@ -4,6 +4,7 @@ import { applyPatch, lastAppliedAnnotation } from './apply.js';
 import { keyElement } from './field-set.js';
 import { DEPLOYMENT, fixtureSchemas } from './fixtures.js';
 import { decodeManagedFields, updateManagedFields, type ManagedFieldsEntry } from './managed-fields.js';
+import { catchStatusError } from '../testing/status.js';
 
 const T0 = new Date('2026-01-01T00:00:00Z');
 const T1 = new Date('2026-01-01T00:05:00Z');
@@ -36,16 +37,6 @@ const apply = (live: KubeObject | undefined, cfg: KubeObject, manager = 'kubectl
 const update = (old: KubeObject | undefined, next: KubeObject, manager: string, now = T0) =>
   updateManagedFields(old, next, { manager, apiVersion: 'apps/v1', now, schemas: fixtureSchemas, root: DEPLOYMENT }) as Dep;
 
-function statusError(fn: () => unknown): StatusError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof StatusError) return e;
-    throw e;
-  }
-  throw new Error('expected a StatusError');
-}
-
 const managers = (o: KubeObject) => ((o.metadata?.managedFields ?? []) as ManagedFieldsEntry[]).map(e => `${e.manager}/${e.operation}`);
 const IMAGE = ['f:spec', 'f:template', 'f:spec', 'f:containers', keyElement({ name: 'nginx' }), 'f:image'];
 
@@ -71,7 +62,7 @@ describe('applyPatch: creating', () => {
   it('refuses a configuration that carries managedFields', () => {
     const cfg = config();
     cfg.metadata!.managedFields = [];
-    expect(statusError(() => apply(undefined, cfg)).code).toBe(400);
+    expect(catchStatusError(() => apply(undefined, cfg)).code).toBe(400);
   });
 });
 
@@ -79,7 +70,7 @@ describe('applyPatch: conflicts', () => {
   const csaCreated = () => update(undefined, { ...config({ replicas: 1 }), metadata: { name: 'web', labels: { app: 'web' } } }, 'kubectl-client-side-apply');
 
   it('fails with 409 when changing a field another manager set, in upstream\'s words', () => {
-    const e = statusError(() => apply(csaCreated(), config({ replicas: 3 }), 'my-applier'));
+    const e = catchStatusError(() => apply(csaCreated(), config({ replicas: 3 }), 'my-applier'));
     expect(e.code).toBe(409);
     expect(e.reason).toBe('Conflict');
     expect(e.message).toBe('Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas');
@@ -91,7 +82,7 @@ describe('applyPatch: conflicts', () => {
     live = update(live, { ...live, spec: { ...live.spec, paused: true } }, 'kubectl-edit', T1);
     const cfg = config({ replicas: 3, image: 'nginx:1.25' });
     cfg.spec.paused = false;
-    const e = statusError(() => apply(live, cfg, 'my-applier'));
+    const e = catchStatusError(() => apply(live, cfg, 'my-applier'));
     expect(e.message).toBe([
       'Apply failed with 3 conflicts: conflicts with "kubectl-client-side-apply" using apps/v1:',
       '- .spec.replicas',
@@ -123,14 +114,14 @@ describe('applyPatch: conflicts', () => {
     const applied = apply(undefined, config());
     const edited = update(applied, { ...applied, spec: { ...applied.spec, template: { ...applied.spec.template, spec: { containers: [{ name: 'nginx', image: 'nginx:edited' }] } } } }, 'kubectl-edit', T1);
     expect(decodeManagedFields(edited.metadata!.managedFields).get(JSON.stringify(['kubectl', 'Apply', '', '']))!.fields.has(IMAGE)).toBe(false);
-    const e = statusError(() => apply(edited, config({ image: 'nginx:1.25' }), 'kubectl', false, T2));
+    const e = catchStatusError(() => apply(edited, config({ image: 'nginx:1.25' }), 'kubectl', false, T2));
     expect(e.message).toBe('Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .spec.template.spec.containers[name="nginx"].image');
   });
 
   it('lets two appliers of the same value co-own, and a third value conflict with both', () => {
     const a = apply(undefined, config({ replicas: 2 }), 'a');
     const b = apply(a, config({ replicas: 2 }), 'b');
-    const e = statusError(() => apply(b, config({ replicas: 5 }), 'c'));
+    const e = catchStatusError(() => apply(b, config({ replicas: 5 }), 'c'));
     expect(e.details?.causes?.map(c => c.message)).toEqual(['conflict with "a"', 'conflict with "b"']);
   });
 });
@@ -215,7 +206,7 @@ describe('applyPatch: merging and pruning', () => {
 describe('applyPatch: objects never applied before', () => {
   it('records existing fields under before-first-apply', () => {
     const live = { ...config({ replicas: 1 }), metadata: { name: 'web', labels: { app: 'web' } } };
-    const e = statusError(() => apply(live, config({ replicas: 4 }), 'a'));
+    const e = catchStatusError(() => apply(live, config({ replicas: 4 }), 'a'));
     expect(e.message).toBe('Apply failed with 1 conflict: conflict with "before-first-apply" using apps/v1: .spec.replicas');
     const out = apply(live, config({ replicas: 1 }), 'a');
     expect(managers(out)).toEqual(['a/Apply', 'before-first-apply/Update']);
@@ -253,7 +244,7 @@ describe('applyPatch: migrating from client-side apply (manager "kubectl")', () 
 
 describe('applyPatch: invalid configurations', () => {
   it('fails like upstream on duplicate keys', () => {
-    const e = statusError(() => apply(undefined, config({ containers: [{ name: 'a' }, { name: 'a' }] })));
+    const e = catchStatusError(() => apply(undefined, config({ containers: [{ name: 'a' }, { name: 'a' }] })));
     expect(e.code).toBe(500);
     expect(e.message).toBe('failed to create typed patch object (apps/v1, Kind=Deployment): .spec.template.spec.containers: duplicate entries for key [name="a"]');
   });
@@ -264,7 +255,7 @@ describe('applyPatch: atomic maps', () => {
     const pod = (sel: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i' }], nodeSelector: sel } });
     const first = applyPatch(undefined, pod({ zone: 'a', disk: 'ssd' }), 'a', false, fixtureSchemas, 'core.Pod', T0) as KubeObject & { spec: { nodeSelector: unknown } };
     expect(decodeManagedFields(first.metadata!.managedFields).values().next().value!.fields.has(['f:spec', 'f:nodeSelector'])).toBe(true);
-    const e = statusError(() => applyPatch(first, pod({ zone: 'b' }), 'b', false, fixtureSchemas, 'core.Pod', T1));
+    const e = catchStatusError(() => applyPatch(first, pod({ zone: 'b' }), 'b', false, fixtureSchemas, 'core.Pod', T1));
     expect(e.message).toBe('Apply failed with 1 conflict: conflict with "a": .spec.nodeSelector');
     const forced = applyPatch(first, pod({ zone: 'b' }), 'b', true, fixtureSchemas, 'core.Pod', T1) as typeof first;
     expect(forced.spec.nodeSelector).toEqual({ zone: 'b' });
@@ -276,7 +267,7 @@ describe('applyPatch: handing a field over to a controller (the documented repli
     const applied = apply(undefined, config({ replicas: 2 }));
     const scaled = update(applied, { ...applied, spec: { ...applied.spec, replicas: 5 } }, 'hpa-controller', T1);
     // The autoscaler's write took the field from the applier.
-    expect(statusError(() => apply(scaled, config({ replicas: 2 }), 'kubectl', false, T2)).message)
+    expect(catchStatusError(() => apply(scaled, config({ replicas: 2 }), 'kubectl', false, T2)).message)
       .toBe('Apply failed with 1 conflict: conflict with "hpa-controller" using apps/v1: .spec.replicas');
     // Leaving replicas out of the configuration keeps the autoscaler's value.
     const handedOver = apply(scaled, config(), 'kubectl', false, T2);

@@ -15,8 +15,8 @@
 // annotation, when present, is rewritten to the new configuration.
 import type { OpenAPISchema, SchemaSet } from '../schema/types.js';
 import { StatusError, errors } from '../errors.js';
-import type { KubeObject } from '../object.js';
-import { cloneJson, goJsonStringify, isJsonObject, jsonEqual, type Json, type JsonObject } from './json.js';
+import { deepCopy, type KubeObject } from '../object.js';
+import { goJsonStringify, isJsonObject, jsonEqual, type Json, type JsonObject } from './json.js';
 import { FieldSet, formatPath, indexElement, keyElement, valueElement, type FieldPathList, type PathElement } from './field-set.js';
 import {
   InvalidConfigError, allPaths, capUpdateManagers, compareObjects, decodeManagedFields, describeManager, encodeManagedFields, fieldSetOf, formatTime, managerKey,
@@ -137,7 +137,7 @@ function applyOnce(
   ctx: Ctx,
 ): { result: KubeObject; managers: Managers } {
   const { schemas, root } = ctx;
-  const merged = (mergeValue(cloneJson(live) as Json | undefined, cloneJson(applied) as Json, rootCursor(schemas, root)) ?? {}) as JsonObject;
+  const merged = (mergeValue(deepCopy(live) as Json | undefined, deepCopy(applied) as Json, rootCursor(schemas, root)) ?? {}) as JsonObject;
 
   const stated = configFields(applied, ctx);
   const self: ManagerFields = {
@@ -296,7 +296,7 @@ function allowedFromLastApplied(live: KubeObject, ctx: Ctx): FieldSet {
 function syncLastApplied(applied: KubeObject, result: KubeObject): void {
   // Upstream looks at the object the apply produced, not the one it started from.
   if (result.metadata?.annotations?.[lastAppliedAnnotation] === undefined) return;
-  const config = cloneJson(applied);
+  const config = deepCopy(applied);
   if (config.metadata?.annotations) delete config.metadata.annotations[lastAppliedAnnotation];
   const value = goJsonStringify(config) + '\n';
   if (value.length > maxLastAppliedBytes) return;

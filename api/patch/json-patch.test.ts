@@ -1,19 +1,10 @@
 import { StatusError } from '../errors.js';
 import { PatchApplyError, applyJsonPatch, escapePointerToken, parsePointer } from './json-patch.js';
-
-function failure(fn: () => unknown): StatusError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof StatusError) return e;
-    throw e;
-  }
-  throw new Error('expected a StatusError');
-}
+import { catchStatusError } from '../testing/status.js';
 
 /** The library message behind a 422 (the client sees only the generic message). */
 function detail(fn: () => unknown): string {
-  const e = failure(fn);
+  const e = catchStatusError(fn);
   expect(e).toBeInstanceOf(PatchApplyError);
   return (e as PatchApplyError).detail;
 }
@@ -57,7 +48,7 @@ describe('applyJsonPatch', () => {
   });
 
   it('reports a missing member on remove as upstream does', () => {
-    const e = failure(() => applyJsonPatch(doc(), [{ op: 'remove', path: '/metadata/labels/nope' }]));
+    const e = catchStatusError(() => applyJsonPatch(doc(), [{ op: 'remove', path: '/metadata/labels/nope' }]));
     expect(e.code).toBe(422);
     expect(e.reason).toBe('Invalid');
     expect(e.message).toBe('the server rejected our request due to an error in our request');
@@ -112,7 +103,7 @@ describe('applyJsonPatch', () => {
   });
 
   it('fails a test with 422 and upstream\'s message, applying nothing', () => {
-    const e = failure(() => applyJsonPatch(doc(), [
+    const e = catchStatusError(() => applyJsonPatch(doc(), [
       { op: 'replace', path: '/metadata/name', value: 'changed' },
       { op: 'test', path: '/metadata/labels/app', value: 'api' },
     ]));
@@ -145,7 +136,7 @@ describe('applyJsonPatch', () => {
 
   it('rejects an unknown operation and a body that is not a list', () => {
     expect(detail(() => applyJsonPatch(doc(), [{ op: 'frob', path: '/a' }]))).toBe('Unexpected kind: frob');
-    const e = failure(() => applyJsonPatch(doc(), { op: 'add' }));
+    const e = catchStatusError(() => applyJsonPatch(doc(), { op: 'add' }));
     expect(e.code).toBe(400);
   });
 });

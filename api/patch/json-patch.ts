@@ -10,7 +10,8 @@
 // object member creates it (RFC 6902 would refuse), and `add`, `remove`, `move` and `copy` cannot
 // target the root.
 import { StatusError, errors } from '../errors.js';
-import { cloneJson, isJsonObject, jsonEqual, type Json } from './json.js';
+import { deepCopy } from '../object.js';
+import { isJsonObject, jsonEqual, type Json } from './json.js';
 
 export interface JsonPatchOperation {
   op: 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
@@ -74,7 +75,7 @@ function jsonKind(v: unknown): string {
 /** Applies the operations in order to a copy of `doc`; throws a StatusError on the first failure. */
 export function applyJsonPatch<T = unknown>(doc: T, patch: unknown): T {
   const ops = decodeJsonPatch(patch);
-  let root = cloneJson(doc) as unknown as Json;
+  let root = deepCopy(doc) as unknown as Json;
   for (const op of ops) root = applyOperation(root, op ?? ({} as JsonPatchOperation));
   return root as unknown as T;
 }
@@ -92,7 +93,7 @@ function applyOperation(root: Json, op: JsonPatchOperation): Json {
   };
   const needValue = (): Json => {
     if (!('value' in op)) throw patchFailure(`${kind} operation, missing value field: missing value`);
-    return cloneJson(op.value ?? null) as Json;
+    return deepCopy(op.value ?? null) as Json;
   };
   switch (kind) {
     case 'add': {
@@ -140,7 +141,7 @@ function applyOperation(root: Json, op: JsonPatchOperation): Json {
       const from = needFrom();
       const p = needPath();
       const value = get(root, from, `copy operation does not apply: doc is missing from path: ${from}: missing value`);
-      return add(root, p, cloneJson(value), `copy operation does not apply: doc is missing destination path: ${p}: missing value`);
+      return add(root, p, deepCopy(value), `copy operation does not apply: doc is missing destination path: ${p}: missing value`);
     }
     case 'test': {
       const p = needPath();

@@ -1,17 +1,13 @@
 // Small helpers over plain JSON values shared by every patch type. Objects here are always what
 // JSON.parse produces (no Dates, no undefined inside arrays), so structural equality and copying
-// can be exact and simple.
+// can be exact and simple. Copies are api/object.ts' deepCopy.
+import { isPlainObject } from '../object.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
 export function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A deep copy of a JSON value. */
-export function cloneJson<T>(value: T): T {
-  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+  return isPlainObject(value);
 }
 
 /** Structural equality of JSON values: key order in objects is not significant, array order is. */

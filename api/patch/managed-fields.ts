@@ -13,8 +13,8 @@
 // `template`, `strategy`, …) count as always present; every other map, list and list item that
 // appears is recorded. Leaves, which is what conflicts are about, are exact.
 import type { OpenAPISchema, SchemaSet } from '../schema/types.js';
-import type { KubeObject } from '../object.js';
-import { cloneJson, isJsonObject, jsonEqual, type Json, type JsonObject } from './json.js';
+import { deepCopy, type KubeObject } from '../object.js';
+import { isJsonObject, jsonEqual, type Json, type JsonObject } from './json.js';
 import { FieldSet, fieldElement, formatPath, indexElement, keyElement, valueElement, type FieldPathList, type PathElement } from './field-set.js';
 import { fieldCursor, isAtomicMap, itemCursor, listType, rootCursor, type SchemaCursor } from './schema-walk.js';
 
@@ -455,7 +455,7 @@ export function withoutManagedFields<T extends KubeObject | undefined>(obj: T): 
  * only when an apply comes (see apply.ts), not here.
  */
 export function updateManagedFields<T extends KubeObject>(old: KubeObject | undefined, next: T, opts: UpdateOptions): T {
-  const result = cloneJson(next);
+  const result = deepCopy(next);
   const sent = next.metadata?.managedFields as unknown;
   const base = chooseBase(sent, old?.metadata?.managedFields, !!opts.subresource);
   // Upstream tracks an untracked object only from its creation (the live object has no uid yet):

@@ -5,12 +5,13 @@
 // of the objects inside it (arrays included), while an array or scalar replacing an object is taken
 // as sent.
 import { errors } from '../errors.js';
-import { cloneJson, isJsonObject, type Json, type JsonObject } from './json.js';
+import { deepCopy } from '../object.js';
+import { isJsonObject, type Json, type JsonObject } from './json.js';
 
 /** Merges `patch` into a copy of `target`. */
 export function applyMergePatch<T = unknown>(target: T, patch: unknown): T {
-  const doc = cloneJson(target) as unknown as Json;
-  const p = cloneJson(patch) as Json;
+  const doc = deepCopy(target) as unknown as Json;
+  const p = deepCopy(patch) as Json;
   if (!isJsonObject(p)) return (Array.isArray(p) ? pruneNulls(p) : p) as unknown as T;
   if (!isJsonObject(doc)) return pruneNulls(p) as unknown as T;
   mergeInto(doc, p);

@@ -17,7 +17,8 @@
 import type { OpenAPISchema, SchemaSet } from '../schema/types.js';
 import { StatusError, errors } from '../errors.js';
 import { PatchApplyError } from './json-patch.js';
-import { cloneJson, goFormat, isJsonObject, type Json, type JsonObject } from './json.js';
+import { deepCopy } from '../object.js';
+import { goFormat, isJsonObject, type Json, type JsonObject } from './json.js';
 import { fieldCursor, itemCursor, patchMeta, rootCursor, type SchemaCursor } from './schema-walk.js';
 
 const directiveMarker = '$patch';
@@ -47,8 +48,8 @@ export function applyStrategicMergePatch<T = unknown>(
   root: string | OpenAPISchema | undefined,
 ): T {
   if (!isJsonObject(patch)) throw badRequest('json: cannot unmarshal array into Go value of type map[string]interface {}');
-  const o = isJsonObject(original) ? cloneJson(original) : {};
-  return mergeMap(o, cloneJson(patch), rootCursor(schemas, root)) as unknown as T;
+  const o = isJsonObject(original) ? deepCopy(original) : {};
+  return mergeMap(o, deepCopy(patch), rootCursor(schemas, root)) as unknown as T;
 }
 
 type Kind = 'object' | 'array' | 'string' | 'number' | 'boolean' | 'null';

@@ -3,6 +3,7 @@ import type { KubeObject } from '../object.js';
 import { schemas } from '../schema/index.js';
 import { decodeKubernetesProtobuf, readEnvelope, schemaNameForApiVersion as nameFor } from './decode.js';
 import { encodeKubernetesProtobuf, encodeMessage, ProtoWriter } from './encode.js';
+import { catchStatusError } from '../testing/status.js';
 
 const decode = (body: Uint8Array): KubeObject => decodeKubernetesProtobuf(body, nameFor, schemas);
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
@@ -23,16 +24,6 @@ function envelope(apiVersion: string, kind: string, raw: Uint8Array, contentType
   const typeMeta = new ProtoWriter().string(1, apiVersion).string(2, kind).finish();
   const unknown = new ProtoWriter().bytes(1, typeMeta).bytes(2, raw).string(3, '').string(4, contentType).finish();
   return Uint8Array.from([0x6b, 0x38, 0x73, 0x00, ...unknown]);
-}
-
-function errorOf(f: () => unknown): StatusError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof StatusError) return e;
-    throw e;
-  }
-  throw new Error('expected a StatusError');
 }
 
 // Request bodies captured from the real kubectl 1.32 (tools/capture-kubectl-body.mjs), each with
@@ -409,10 +400,10 @@ describe('decodeKubernetesProtobuf errors', () => {
   const ns = hex(KUBECTL_1_32[0]!.hex);
 
   it('rejects a body without the magic', () => {
-    const e = errorOf(() => decode(new TextEncoder().encode('{"kind":"Namespace"}')));
+    const e = catchStatusError(() => decode(new TextEncoder().encode('{"kind":"Namespace"}')));
     expect(e.code).toBe(400);
     expect(e.message).toBe('Invalid protobuf body: expected the magic prefix "k8s\\0" (6b387300), got "7b226b69"');
-    expect(errorOf(() => decode(new Uint8Array(0))).code).toBe(400);
+    expect(catchStatusError(() => decode(new Uint8Array(0))).code).toBe(400);
   });
 
   it('rejects truncated data at every length', () => {
@@ -429,23 +420,23 @@ describe('decodeKubernetesProtobuf errors', () => {
         expect((thrown as StatusError).code).toBe(400);
       }
     }
-    expect(errorOf(() => decode(ns.subarray(0, ns.length - 3))).message).toMatch(/^Invalid protobuf body: truncated data while reading /);
+    expect(catchStatusError(() => decode(ns.subarray(0, ns.length - 3))).message).toMatch(/^Invalid protobuf body: truncated data while reading /);
   });
 
   it('rejects a kind it does not know', () => {
-    const e = errorOf(() => decode(envelope('example.com/v1', 'Widget', new Uint8Array(0))));
+    const e = catchStatusError(() => decode(envelope('example.com/v1', 'Widget', new Uint8Array(0))));
     expect(e).toEqual(errors.badRequest('no kind "Widget" is registered for version "example.com/v1" in the protobuf decoder'));
   });
 
   it('rejects a field whose wire type does not match the schema', () => {
     const meta = new ProtoWriter().uint(1, 5).finish();
-    const e = errorOf(() => decode(envelope('v1', 'Namespace', new ProtoWriter().bytes(1, meta).finish())));
+    const e = catchStatusError(() => decode(envelope('v1', 'Namespace', new ProtoWriter().bytes(1, meta).finish())));
     expect(e.message).toBe('Invalid protobuf body: field "metadata.name" has wire type 0, expected 2');
   });
 
   it('rejects a RawExtension that is not JSON', () => {
     const data = new ProtoWriter().string(1, 'not json').finish();
-    const e = errorOf(() => decode(envelope('apps/v1', 'ControllerRevision', new ProtoWriter().bytes(2, data).finish())));
+    const e = catchStatusError(() => decode(envelope('apps/v1', 'ControllerRevision', new ProtoWriter().bytes(2, data).finish())));
     expect(e.message).toMatch(/^Invalid protobuf body: field "data" is not valid JSON/);
   });
 
@@ -453,7 +444,7 @@ describe('decodeKubernetesProtobuf errors', () => {
     const raw = encodeMessage(schemas, 'io.k8s.api.core.v1.Namespace', {});
     const typeMeta = new ProtoWriter().string(1, 'v1').string(2, 'Namespace').finish();
     const gz = Uint8Array.from([0x6b, 0x38, 0x73, 0x00, ...new ProtoWriter().bytes(1, typeMeta).bytes(2, raw).string(3, 'gzip').finish()]);
-    expect(errorOf(() => decode(gz)).message).toBe('Invalid protobuf body: unsupported content encoding "gzip"');
-    expect(errorOf(() => decode(envelope('v1', 'Namespace', raw, 'application/yaml'))).message).toBe('Invalid protobuf body: unsupported raw content type "application/yaml"');
+    expect(catchStatusError(() => decode(gz)).message).toBe('Invalid protobuf body: unsupported content encoding "gzip"');
+    expect(catchStatusError(() => decode(envelope('v1', 'Namespace', raw, 'application/yaml'))).message).toBe('Invalid protobuf body: unsupported raw content type "application/yaml"');
   });
 });

@@ -16,7 +16,7 @@
 // - Field numbers we do not know are skipped by wire type, as protobuf readers do; a message we
 //   have no table for is an error rather than silently dropped data.
 import { errors } from '../errors.js';
-import { parseApiVersion, type KubeObject } from '../object.js';
+import { isPlainObject, parseApiVersion, type KubeObject } from '../object.js';
 import { refOf, schemaNameFor as schemaNameForGvk } from '../schema/index.js';
 import type { OpenAPISchema, SchemaSet } from '../schema/types.js';
 import { BYTES, FIELDS, KEEP_ZERO } from './fields.js';
@@ -175,7 +175,7 @@ function decodeField(
     return;
   }
   if (isMap(resolved)) {
-    const map = isPlainRecord(out[name]) ? out[name] as Record<string, unknown> : (out[name] = {}) as Record<string, unknown>;
+    const map = isPlainObject(out[name]) ? out[name] as Record<string, unknown> : (out[name] = {}) as Record<string, unknown>;
     const valueSchema = resolved.additionalProperties as OpenAPISchema;
     const entry = new ProtoReader(lengthDelimited(r, wire, path));
     let k = '';
@@ -334,10 +334,6 @@ function zeroOf(ctx: Context, schema: OpenAPISchema): unknown {
 
 function isMap(schema: OpenAPISchema): boolean {
   return schema.type === 'object' && schema.properties === undefined && typeof schema.additionalProperties === 'object';
-}
-
-function isPlainRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function lengthDelimited(r: ProtoReader, wire: number, path: string): Uint8Array {

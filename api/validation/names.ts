@@ -3,7 +3,7 @@
 // plain strings, empty when the value is fine; callers wrap them in field errors with their path,
 // exactly as upstream's callers do, so one value can yield several messages.
 
-import { parseCIDR, parseIP } from './ip.js';
+import { parseCidrSloppy, parseIPSloppy } from '../cidr.js';
 
 const dns1123LabelFmt = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
 const dns1123LabelErrMsg = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
@@ -176,9 +176,9 @@ export const nameIsPathSegment: NameValidator = (name, prefix) => {
 
 /** An IP address in either family (upstream accepts IPv4 octets with leading zeros here). */
 export function isValidIP(value: string): string[] {
-  return parseIP(value) ? [] : ['must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)'];
+  return parseIPSloppy(value) ? [] : ['must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)'];
 }
 
 export function isValidCIDR(value: string): string[] {
-  return parseCIDR(value) ? [] : ['must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)'];
+  return parseCidrSloppy(value) ? [] : ['must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)'];
 }

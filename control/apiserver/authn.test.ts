@@ -1,18 +1,13 @@
-import { StatusError } from '../../api/errors.js';
 import {
   anonymousUser, authenticate, bearerToken, constantTimeEqual, formatToken, impersonate, parseToken,
   TokenTable, tokenUsers, userFromCertSubject,
 } from './authn.js';
+import { catchStatusError } from '../../api/testing/status.js';
 
 const hash = 'a'.repeat(64);
 const table = () => new TokenTable()
   .add(formatToken(hash, 'server', 'joinsecret'), tokenUsers.join.name, tokenUsers.join.groups)
   .add('adminsecret', tokenUsers.admin.name, tokenUsers.admin.groups);
-
-const statusOf = (fn: () => unknown): StatusError => {
-  try { fn(); } catch (err) { if (err instanceof StatusError) return err; throw err; }
-  throw new Error('expected a StatusError');
-};
 
 describe('userFromCertSubject', () => {
   it('maps CN to the user and every O to a group, adding system:authenticated', () => {
@@ -68,7 +63,7 @@ describe('authenticate', () => {
 
   it('falls back to anonymous without credentials and rejects unknown tokens with 401', () => {
     expect(authenticate({}, table())).toEqual({ name: 'system:anonymous', groups: ['system:unauthenticated'], via: 'anonymous' });
-    const err = statusOf(() => authenticate({ authorization: 'Bearer wrong' }, table()));
+    const err = catchStatusError(() => authenticate({ authorization: 'Bearer wrong' }, table()));
     expect(err.code).toBe(401);
     expect(err.message).toBe('Unauthorized');
   });
@@ -76,18 +71,18 @@ describe('authenticate', () => {
   it('lets join-token holders act as a node, and only as a node', () => {
     const u = authenticate({ authorization: 'Bearer joinsecret', impersonateUser: 'system:node:n1', impersonateGroups: ['system:nodes'] }, table());
     expect(u).toEqual({ name: 'system:node:n1', groups: ['system:nodes', 'system:authenticated'], via: 'impersonation' });
-    const err = statusOf(() => authenticate({ authorization: 'Bearer joinsecret', impersonateUser: 'system:admin' }, table()));
+    const err = catchStatusError(() => authenticate({ authorization: 'Bearer joinsecret', impersonateUser: 'system:admin' }, table()));
     expect(err.code).toBe(403);
     expect(err.message).toBe('users "system:admin" is forbidden: User "system:bootstrap:k8ts-join" cannot impersonate resource "users" in API group "" at the cluster scope');
-    expect(statusOf(() => authenticate({ authorization: 'Bearer joinsecret', impersonateUser: 'system:node:n1', impersonateGroups: ['system:masters'] }, table())).message)
+    expect(catchStatusError(() => authenticate({ authorization: 'Bearer joinsecret', impersonateUser: 'system:node:n1', impersonateGroups: ['system:masters'] }, table())).message)
       .toContain('groups "system:masters" is forbidden');
-    expect(statusOf(() => authenticate({ authorization: 'Bearer joinsecret', impersonateUser: 'system:node:Bad_Name' }, table())).code).toBe(403);
+    expect(catchStatusError(() => authenticate({ authorization: 'Bearer joinsecret', impersonateUser: 'system:node:Bad_Name' }, table())).code).toBe(403);
   });
 
   it('lets masters impersonate anyone and nobody else impersonate at all', () => {
     const admin = { name: 'system:admin', groups: ['system:masters', 'system:authenticated'], via: 'x509' as const };
     expect(impersonate(admin, 'alice', ['dev'])).toEqual({ name: 'alice', groups: ['dev', 'system:authenticated'], via: 'impersonation' });
-    expect(statusOf(() => impersonate(anonymousUser(), 'alice', [])).code).toBe(403);
-    expect(statusOf(() => impersonate(admin, undefined, ['dev'])).code).toBe(400);
+    expect(catchStatusError(() => impersonate(anonymousUser(), 'alice', [])).code).toBe(403);
+    expect(catchStatusError(() => impersonate(admin, undefined, ['dev'])).code).toBe(400);
   });
 });

@@ -16,6 +16,7 @@
 //   That makes the join token "node-capable" without a CSR flow; the flow can replace it later
 //   (pki.ts already issues node client certificates).
 import { errors, StatusError } from '../../api/errors.js';
+import { isDNS1123Subdomain } from '../../api/validation/names.js';
 
 export interface UserInfo {
   name: string;
@@ -163,8 +164,6 @@ export function authenticate(input: AuthnInput, tokens: TokenTable): UserInfo {
   return user;
 }
 
-const nodeNameRe = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 /** Upstream's impersonation filter, narrowed: masters may be anyone, bootstrappers only a node. */
 export function impersonate(requester: UserInfo, asUser: string | undefined, asGroups: readonly string[]): UserInfo {
   if (asUser === undefined || asUser === '') {
@@ -178,7 +177,7 @@ export function impersonate(requester: UserInfo, asUser: string | undefined, asG
   }
   if (requester.groups.includes(groups.bootstrappers)) {
     const nodeName = asUser.startsWith('system:node:') ? asUser.slice('system:node:'.length) : '';
-    if (nodeName.length === 0 || nodeName.length > 253 || !nodeNameRe.test(nodeName)) throw deny('users', asUser);
+    if (isDNS1123Subdomain(nodeName).length > 0) throw deny('users', asUser);
     for (const g of asGroups) if (g !== groups.nodes && g !== groups.authenticated) throw deny('groups', g);
     return { name: asUser, groups: withAuthenticated([groups.nodes]), via: 'impersonation' };
   }

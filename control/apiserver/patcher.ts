@@ -2,7 +2,7 @@
 // managedFields tracking, with the kind's schema looked up from its ResourceDef. Fields a
 // subresource resets are never recorded as owned (status on the main resource of kinds with a
 // /status subresource, and everything but status on /status), as upstream's field manager does.
-import type { KubeObject } from '../../api/object.js';
+import { apiVersionOf, type KubeObject } from '../../api/object.js';
 import { applyPatch } from '../../api/patch/apply.js';
 import { applyJsonPatch } from '../../api/patch/json-patch.js';
 import { updateManagedFields } from '../../api/patch/managed-fields.js';
@@ -24,11 +24,10 @@ export function createPatcher(schemas: SchemaSet): Patcher {
 }
 
 export function createManagedFieldsTracker(schemas: SchemaSet, defs: readonly ResourceDef[]): ManagedFieldsTracker {
-  const byApiVersionKind = new Map(defs.map(d => [`${d.group}/${d.kind}`, d]));
+  const byApiVersionKind = new Map(defs.map(d => [`${apiVersionOf(d)}/${d.kind}`, d]));
   return {
     update(old: KubeObject | undefined, obj: KubeObject, manager: string, apiVersion: string, subresource: string | undefined, now: Date): KubeObject {
-      const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
-      const def = byApiVersionKind.get(`${group}/${obj.kind ?? ''}`);
+      const def = byApiVersionKind.get(`${apiVersion}/${obj.kind ?? ''}`);
       const ignored = def?.hasStatusSubresource && !subresource ? [['f:status']] : [];
       return updateManagedFields(old, obj, { manager, apiVersion, now, schemas, root: def?.schemaName, ...(subresource ? { subresource } : {}), ignored });
     },

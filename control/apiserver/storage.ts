@@ -8,7 +8,7 @@
 // modRevision and is filled in on every read — so a stored object can never disagree with it.
 import { randomUUID } from 'node:crypto';
 import { errors, StatusError } from '../../api/errors.js';
-import type { KubeObject } from '../../api/object.js';
+import { apiVersionOf, type KubeObject } from '../../api/object.js';
 import type { ResourceDef } from '../registry/types.js';
 import { StoreError, type KeyValue, type Store, type WatchEvent } from '../store/store.js';
 
@@ -64,14 +64,19 @@ export class ResourceStorage {
   }
 
   decode(kv: KeyValue, revision = kv.modRevision): KubeObject {
-    const obj = JSON.parse(kv.value) as KubeObject;
+    const stored = JSON.parse(kv.value) as KubeObject;
+    const obj = this.def.conversion ? { ...this.def.conversion.fromStored(stored), apiVersion: apiVersionOf(this.def), kind: this.def.kind } : stored;
     obj.metadata = { ...(obj.metadata ?? {}), resourceVersion: String(revision) };
     return obj;
   }
 
-  static encode(obj: KubeObject): string {
+  /** The stored JSON of an object of this version (converted to the stored version if needed). */
+  encode(obj: KubeObject): string {
     const { resourceVersion: _drop, ...metadata } = obj.metadata ?? {};
-    return JSON.stringify({ ...obj, metadata });
+    const plain = { ...obj, metadata };
+    const conversion = this.def.conversion;
+    if (!conversion) return JSON.stringify(plain);
+    return JSON.stringify({ ...conversion.toStored(plain), apiVersion: apiVersionOf({ group: this.def.group, version: conversion.storedVersion }) });
   }
 
   private notFound(name: string): StatusError {
@@ -127,7 +132,7 @@ export class ResourceStorage {
     const meta = obj.metadata ?? {};
     const key = this.key(meta.namespace ?? '', meta.name ?? '');
     try {
-      const kv = await this.store.create(key, ResourceStorage.encode(obj));
+      const kv = await this.store.create(key, this.encode(obj));
       return this.decode(kv);
     } catch (err) {
       if (err instanceof StoreError && err.code === 'AlreadyExists') throw errors.alreadyExists(this.def.resource, this.def.group, meta.name ?? '');
@@ -154,7 +159,7 @@ export class ResourceStorage {
       const old = this.decode(kv);
       if (opts.expectedVersion && opts.expectedVersion !== String(kv.modRevision)) throw this.conflict(name);
       const wanted = await mutate(this.decode(kv));
-      const encoded = ResourceStorage.encode(wanted);
+      const encoded = this.encode(wanted);
       if (encoded === kv.value) return { object: old, old, changed: false };
       if (opts.dryRun) return { object: { ...wanted, metadata: { ...wanted.metadata, resourceVersion: String(kv.modRevision) } }, old, changed: true };
       try {

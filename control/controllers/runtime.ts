@@ -5,9 +5,9 @@
 // exponential per-item delay (5 ms doubling to 1000 s upstream; we cap lower) that resets on
 // success. Syncs are level-triggered: handlers only enqueue keys, every sync recomputes from the
 // informer caches, and a periodic resync re-queues every key to repair anything missed.
-import type { KubeObject, MutableObjectMeta } from '../../api/object.js';
+import type { MutableObjectMeta } from '../../api/object.js';
 import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
-import { keyOf } from '../../api/client/types.js';
+import { keyOf, type ObjectLike } from '../../api/client/types.js';
 
 export interface Clock {
   now(): number;
@@ -135,7 +135,7 @@ export class Controller {
   }
 
   enqueue(key: string): void { this.queue.add(key); }
-  enqueueObject(obj: KubeObject): void { this.queue.add(keyOf(obj)); }
+  enqueueObject(obj: ObjectLike): void { this.queue.add(keyOf(obj)); }
   enqueueAfter(key: string, ms: number): void { this.queue.addAfter(key, ms); }
 
   start(): void {
@@ -182,16 +182,16 @@ export class Controller {
 // ---- ownerReferences -------------------------------------------------------------------------
 
 /** The owner reference with `controller: true`, if any. */
-export function controllerRef(obj: KubeObject): OwnerReference | undefined {
+export function controllerRef(obj: ObjectLike): OwnerReference | undefined {
   return obj.metadata?.ownerReferences?.find(r => r.controller === true);
 }
 
-export function newControllerRef(owner: KubeObject, apiVersion: string, kind: string): OwnerReference {
+export function newControllerRef(owner: ObjectLike, apiVersion: string, kind: string): OwnerReference {
   return { apiVersion, kind, name: owner.metadata?.name ?? '', uid: owner.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true };
 }
 
 /** True when `obj` is controlled by the object with this uid. */
-export function isControlledBy(obj: KubeObject, ownerUid: string | undefined): boolean {
+export function isControlledBy(obj: ObjectLike, ownerUid: string | undefined): boolean {
   return ownerUid !== undefined && controllerRef(obj)?.uid === ownerUid;
 }
 
@@ -199,19 +199,19 @@ export function isControlledBy(obj: KubeObject, ownerUid: string | undefined): b
  * The metadata patch that adopts an orphan: adds our controller reference, with the object's uid
  * and resourceVersion as preconditions so we never adopt something that changed under us.
  */
-export function adoptPatch(obj: KubeObject, ref: OwnerReference): { metadata: Partial<MutableObjectMeta> } {
+export function adoptPatch(obj: ObjectLike, ref: OwnerReference): { metadata: Partial<MutableObjectMeta> } {
   const refs = [...(obj.metadata?.ownerReferences ?? []).filter(r => r.uid !== ref.uid), ref];
   return { metadata: { ownerReferences: refs, uid: obj.metadata?.uid ?? '', resourceVersion: obj.metadata?.resourceVersion ?? '' } };
 }
 
 /** The metadata patch that releases an object we control but no longer select. */
-export function releasePatch(obj: KubeObject, ownerUid: string): { metadata: Partial<MutableObjectMeta> } {
+export function releasePatch(obj: ObjectLike, ownerUid: string): { metadata: Partial<MutableObjectMeta> } {
   const refs = (obj.metadata?.ownerReferences ?? []).filter(r => r.uid !== ownerUid);
   return { metadata: { ownerReferences: refs, uid: obj.metadata?.uid ?? '', resourceVersion: obj.metadata?.resourceVersion ?? '' } };
 }
 
 /** Sorts objects the way upstream's ReplicaSet controller picks pods to delete (first = delete first). */
-export function byCreation<T extends KubeObject>(a: T, b: T): number {
+export function byCreation<T extends ObjectLike>(a: T, b: T): number {
   const ta = a.metadata?.creationTimestamp ?? '';
   const tb = b.metadata?.creationTimestamp ?? '';
   return ta < tb ? -1 : ta > tb ? 1 : (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? '');

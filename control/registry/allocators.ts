@@ -5,7 +5,7 @@
 // ClusterIP ranges follow upstream: the network address (and, for IPv4, the broadcast address) are
 // never handed out, and the first address (.1) is kept for the `kubernetes` service, which asks
 // for it explicitly. Large IPv6 ranges are capped as upstream does, so a random probe stays cheap.
-import { bitsOf, cidrContains, formatIP, parseCIDR, parseIP, type CIDR } from '../../api/validation/ip.js';
+import { cidrContains, cidrSize, formatCidr, formatIP, parseCidrSloppy, parseIPSloppy, type Cidr } from '../../api/cidr.js';
 
 export type Random = () => number; // in [0, 1), like Math.random
 
@@ -14,17 +14,17 @@ const MAX_RANGE_SIZE = 1n << 16n;
 
 interface Range { first: bigint; size: bigint; family: 4 | 6 } // usable addresses: first … first+size-1
 
-function usableRange(cidr: CIDR): Range {
-  const total = 1n << BigInt(bitsOf(cidr.family) - cidr.prefix);
+function usableRange(cidr: Cidr): Range {
+  const total = cidrSize(cidr);
   // network address out; broadcast out for IPv4 (tiny /31 and /32 have nothing usable).
   let size = total - (cidr.family === 4 ? 2n : 1n);
   if (size < 0n) size = 0n;
   if (size > MAX_RANGE_SIZE) size = MAX_RANGE_SIZE;
-  return { first: cidr.base + 1n, size, family: cidr.family };
+  return { first: cidr.network + 1n, size, family: cidr.family };
 }
 
-function mustParseCIDR(s: string): CIDR {
-  const c = parseCIDR(s);
+function mustParseCIDR(s: string): Cidr {
+  const c = parseCidrSloppy(s);
   if (!c) throw new Error(`Invalid service CIDR "${s}": expected e.g. 10.43.0.0/16`);
   return c;
 }
@@ -32,12 +32,12 @@ function mustParseCIDR(s: string): CIDR {
 /** The address of the `kubernetes` service: the first one of the range. */
 export function kubernetesServiceIP(serviceCIDR: string): string {
   const c = mustParseCIDR(serviceCIDR);
-  return formatIP({ family: c.family, value: c.base + 1n });
+  return formatIP({ family: c.family, value: c.network + 1n });
 }
 
 /** Canonical text of an IP (so `010.0.0.1` and `10.0.0.1` are one entry in a used set). */
 export function canonicalIP(ip: string): string | undefined {
-  const p = parseIP(ip);
+  const p = parseIPSloppy(ip);
   return p ? formatIP(p) : undefined;
 }
 
@@ -65,10 +65,10 @@ export function allocateClusterIP(serviceCIDR: string, used: ReadonlySet<string>
  */
 export function checkClusterIP(ip: string, serviceCIDR: string, used: ReadonlySet<string>): string | undefined {
   const c = mustParseCIDR(serviceCIDR);
-  const p = parseIP(ip);
+  const p = parseIPSloppy(ip);
   const r = usableRange(c);
   if (!p || !cidrContains(c, p) || p.value < r.first || p.value >= r.first + r.size) {
-    return `the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${formatIP({ family: c.family, value: c.base })}/${c.prefix}`;
+    return `the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${formatCidr(c)}`;
   }
   if (used.has(formatIP(p))) return 'provided IP is already allocated';
   return undefined;
@@ -105,6 +105,6 @@ export function checkNodePort(port: number, range: PortRange, used: ReadonlySet<
 
 /** Whether `ip` lies inside `cidr` (both as text); false when either does not parse. */
 export function ipInCIDR(ip: string, cidr: string): boolean {
-  const c = parseCIDR(cidr), p = parseIP(ip);
+  const c = parseCidrSloppy(cidr), p = parseIPSloppy(ip);
   return !!c && !!p && cidrContains(c, p);
 }

@@ -9,6 +9,7 @@ import { deployments } from './apps/deployments.js';
 import { replicasets } from './apps/replicasets.js';
 import { statefulsets } from './apps/statefulsets.js';
 import { horizontalpodautoscalers } from './autoscaling/horizontalpodautoscalers.js';
+import { horizontalpodautoscalersV1 } from './autoscaling/horizontalpodautoscalers-v1.js';
 import { cronjobs } from './batch/cronjobs.js';
 import { jobs } from './batch/jobs.js';
 import { leases } from './coordination/leases.js';
@@ -21,6 +22,7 @@ import { storageclasses } from './storage/storageclasses.js';
 export const groupResources: readonly ResourceDef[] = [
   controllerrevisions, daemonsets, deployments, replicasets, statefulsets,
   horizontalpodautoscalers,
+  horizontalpodautoscalersV1,
   cronjobs, jobs,
   networkpolicies,
   poddisruptionbudgets,

@@ -1,6 +1,9 @@
 // Helpers shared by every resource's `kubectl get` columns, following upstream's printers
 // (pkg/printers/internalversion): the NAME and AGE columns, HumanDuration for ages and
-// durations, and the small joins (`<none>`, `a,b,c + 2 more...`) the columns use.
+// durations, the container cells of workload tables, and the small joins (`<none>`,
+// `a,b,c + 2 more...`) the columns use.
+import type { Container } from 'kubernetes-types/core/v1.js';
+import { labelsString } from '../../api/selectors.js';
 import type { TableColumnDefinition } from './types.js';
 
 export const NAME_DESCRIPTION = 'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names';
@@ -81,9 +84,16 @@ export function translateTimestampUntil(timestamp: string | Date | undefined | n
 
 /** `key=value,key=value` sorted by key, or `<none>` (labels.FormatLabels / selector strings). */
 export function formatLabels(labels: Record<string, string> | undefined | null): string {
-  const keys = Object.keys(labels ?? {}).sort();
-  if (keys.length === 0) return '<none>';
-  return keys.map(k => `${k}=${(labels ?? {})[k] ?? ''}`).join(',');
+  return labelsString(labels) || '<none>';
+}
+
+export const CONTAINERS_DESCRIPTION = 'Names of each container in the template.';
+export const IMAGES_DESCRIPTION = 'Images referenced by each container in the template.';
+
+/** Upstream's layoutContainerCells: names and images, comma-joined. */
+export function containerCells(containers: readonly Container[] | undefined): [string, string] {
+  const list = containers ?? [];
+  return [list.map(c => c.name ?? '').join(','), list.map(c => c.image ?? '').join(',')];
 }
 
 /** `a,b,c`, or `a,b,c + N more...` past `max` items, or `<none>` (upstream's listWithMoreString). */

@@ -7,7 +7,9 @@ import type { Scale } from 'kubernetes-types/autoscaling/v1.js';
 import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
 import { errors, field, type FieldError } from '../../api/errors.js';
 import { deepCopy, type KubeObject } from '../../api/object.js';
-import { getPath, labelSelectorString, labelsString, setPath } from './apps/common.js';
+import { validateNonnegativeField } from '../../api/validation/meta.js';
+import { labelSelectorString, labelsString, tryFromMetaLabelSelector } from '../../api/selectors.js';
+import { getPath, setPath } from './apps/common.js';
 import type { ResourceDef, ScaleMapping } from './types.js';
 
 function mappingOf(def: ResourceDef): ScaleMapping {
@@ -19,7 +21,8 @@ function mappingOf(def: ResourceDef): ScaleMapping {
 export function scaleSelector(mapping: ScaleMapping, obj: KubeObject): string {
   const raw = getPath(obj, mapping.selector);
   if (mapping.selectorIsMap) return labelsString(raw as Record<string, string> | undefined);
-  return labelSelectorString(raw as LabelSelector | undefined) ?? '';
+  const selector = tryFromMetaLabelSelector(raw as LabelSelector | undefined);
+  return selector === undefined ? '' : labelSelectorString(selector);
 }
 
 /** The Scale of `obj`, as GET …/scale returns it. */
@@ -53,7 +56,7 @@ function numberAt(obj: KubeObject, path: string): number {
 export function validateScale(scale: Scale): FieldError[] {
   const r = scale.spec?.replicas ?? 0;
   if (typeof r !== 'number' || !Number.isInteger(r)) return [field.invalid('spec.replicas', r, 'must be an integer')];
-  return r < 0 ? [field.invalid('spec.replicas', r, 'must be greater than or equal to 0')] : [];
+  return validateNonnegativeField(r, 'spec.replicas');
 }
 
 /**

@@ -35,6 +35,17 @@ export interface ScaleMapping {
   selectorIsMap?: boolean;
 }
 
+/**
+ * A version served by converting to and from the version that is stored (upstream's storage
+ * version): objects are kept once, in `storedVersion`, and every read and write of this version
+ * converts at the storage boundary, so all versions see one object and one resourceVersion.
+ */
+export interface VersionConversion {
+  storedVersion: string;
+  toStored(obj: KubeObject): KubeObject;
+  fromStored(obj: KubeObject): KubeObject;
+}
+
 export interface ResourceDef {
   group: string;        // '' for core
   version: string;
@@ -76,4 +87,7 @@ export interface ResourceDef {
   fieldSelectorAttributes?(obj: KubeObject): Record<string, string>;
 
   scale?: ScaleMapping;
+
+  /** Set when this version is served by conversion from another stored version. */
+  conversion?: VersionConversion;
 }

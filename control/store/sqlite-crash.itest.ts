@@ -54,7 +54,7 @@ async function burstAndKill(childDir: string, dbPath: string, round: number, min
 
 describe('SqliteStore under kill -9', () => {
   it('keeps every acknowledged write and an intact database across repeated crashes', async () => {
-    const childDir = transpileForChild(['control/store/store.ts', 'control/store/keys.ts', 'control/store/sqlite.ts', 'control/store/testing/sqlite-crash-writer.ts']);
+    const childDir = transpileForChild(['control/store/store.ts', 'control/store/keys.ts', 'control/store/sqlite.ts', 'control/store/watch.ts', 'control/store/testing/sqlite-crash-writer.ts']);
     cleanup.push(() => rmSync(childDir, { recursive: true, force: true }));
     const dataDir = mkdtempSync(join(tmpdir(), 'k8ts-crash-'));
     cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));

@@ -32,6 +32,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { prefixEnd } from './keys.js';
 import { StoreError, type KeyValue, type ListOptions, type ListResult, type Store, type Watch, type WatchEvent, type WatchOptions } from './store.js';
+import { BaseWatch } from './watch.js';
 
 export interface SqliteStoreOptions {
   /** The database file; its directory is created if missing. ':memory:' for a throwaway store. */
@@ -358,29 +359,20 @@ export class SqliteStore implements Store {
   }
 }
 
-class SqliteWatch implements Watch {
+class SqliteWatch extends BaseWatch {
   /** Every event with revision <= last has been delivered (or did not match). */
   last: number;
-  closed = false;
   private live = false;
   private sent = 0;
-  private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly store: SqliteStore, readonly prefix: string, private readonly options: WatchOptions) {
+  constructor(private readonly store: SqliteStore, readonly prefix: string, options: WatchOptions) {
+    super(options);
     this.last = options.afterRevision;
-    const every = options.progressIntervalMs ?? 0;
-    if (every > 0) {
-      // Check twice per interval; send progress after a full interval without an event.
-      let idleTicks = 0;
-      let seen = 0;
-      this.timer = setInterval(() => {
-        if (this.sent !== seen) { seen = this.sent; idleTicks = 0; return; }
-        if (++idleTicks < 2 || !this.live) return;
-        idleTicks = 0;
-        this.emit({ type: 'progress', revision: Math.max(this.last, this.store.headRevision()) });
-      }, Math.max(1, Math.floor(every / 2)));
-      this.timer.unref();
-    }
+    this.startProgressTimer({
+      activity: () => this.sent,
+      ready: () => this.live,
+      onIdle: () => this.emit({ type: 'progress', revision: Math.max(this.last, this.store.headRevision()) }),
+    });
   }
 
   goLive(): void {
@@ -400,25 +392,7 @@ class SqliteWatch implements Watch {
     this.emit(toEvent(row));
   }
 
-  private emit(event: WatchEvent): void {
-    if (this.closed) return;
-    try {
-      this.options.onEvent(event);
-    } catch (err) {
-      this.fail(new StoreError('Unavailable', `The watch handler threw: ${err instanceof Error ? err.message : String(err)}`));
-    }
-  }
-
-  fail(err: StoreError): void {
-    if (this.closed) return;
-    this.close();
-    this.options.onError?.(err);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.timer) clearInterval(this.timer);
+  protected release(): void {
     this.store.removeWatch(this);
   }
 }

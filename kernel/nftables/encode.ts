@@ -160,13 +160,22 @@ function writeField(b: Buffer, p: number, t: FieldType, v: FieldValue | undefine
   let n: number;
   switch (t) {
     case 'ipv4_addr': {
-      const parts = typeof v === 'string' ? v.split('.') : [];
-      if (parts.length !== 4) throw new TypeError(`invalid IPv4 address "${String(v)}"`);
-      for (let i = 0; i < 4; i++) {
-        const o = Number(parts[i]);
-        if (!(o >= 0 && o <= 255) || parts[i] === '') throw new TypeError(`invalid IPv4 address "${String(v)}"`);
-        b[p + i] = o;
+      // Hand-rolled dotted-quad parser: this runs for every endpoint of a full sync.
+      const str = typeof v === 'string' ? v : '';
+      let octet = 0, digits = 0, idx = 0;
+      for (let i = 0; i <= str.length; i++) {
+        const c = i < str.length ? str.charCodeAt(i) : 46;
+        if (c === 46) {
+          if (digits === 0 || octet > 255 || idx > 3) throw new TypeError(`invalid IPv4 address "${String(v)}"`);
+          b[p + idx++] = octet;
+          octet = 0; digits = 0;
+        } else if (c >= 48 && c <= 57 && digits < 3) {
+          octet = octet * 10 + (c - 48); digits++;
+        } else {
+          throw new TypeError(`invalid IPv4 address "${String(v)}"`);
+        }
       }
+      if (idx !== 4) throw new TypeError(`invalid IPv4 address "${String(v)}"`);
       n = 4;
       break;
     }

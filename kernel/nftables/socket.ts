@@ -9,6 +9,8 @@
 // rather than splitting them, which would break atomicity). Every message carries NLM_F_ACK; the
 // kernel reports all results after processing the whole batch, so the commit waits for one answer
 // per message, or for an error naming the batch header itself (commit failure, out of memory).
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { DataType, load, open } from 'ffi-rs';
 import { RawNetlinkSocket } from 'netlink';
 import { withNetnsSync } from '../netns.js';
 import { encodeBatch } from './encode.js';
@@ -23,7 +25,7 @@ export interface KernelRefusal { readonly errno: number; readonly code: string; 
 /** The kernel refused a transaction; nothing of it was applied. */
 export class NftError extends Error {
   readonly code = 'KernelRefused';
-  constructor(readonly refusals: readonly KernelRefusal[], readonly cause2?: unknown) {
+  constructor(readonly refusals: readonly KernelRefusal[]) {
     super(`nf_tables refused the transaction (nothing applied): ${refusals.slice(0, 5).map((r) => `${r.message}: ${r.code}`).join('; ')}${refusals.length > 5 ? ` and ${refusals.length - 5} more` : ''}`);
     this.name = 'NftError';
   }
@@ -45,7 +47,6 @@ export class NfTablesSocket {
 
   private constructor(sock: RawNetlinkSocket) {
     this.sock = sock;
-    try { sock.setSendBufferSize(BUF_SIZE); sock.setRecvBufferSize(BUF_SIZE); } catch { /* keep the defaults */ }
     this.sendLimit = sock.getSendBufferSize() - 64;
     sock.on('message', (m) => this.pending?.(m));
     sock.unref();
@@ -53,7 +54,11 @@ export class NfTablesSocket {
 
   /** Opens a socket in the current network namespace, or in the named one. */
   static open(netns?: string): NfTablesSocket {
-    const make = (): RawNetlinkSocket => new RawNetlinkSocket(NETLINK_NETFILTER, { recvBufferSize: BUF_SIZE, sendBufferSize: BUF_SIZE });
+    const make = (): RawNetlinkSocket => {
+      const sock = new RawNetlinkSocket(NETLINK_NETFILTER, { recvBufferSize: BUF_SIZE, sendBufferSize: BUF_SIZE });
+      forceBufferSizes(sock);
+      return sock;
+    };
     return new NfTablesSocket(netns === undefined ? make() : withNetnsSync(netns, make));
   }
 
@@ -66,8 +71,19 @@ export class NfTablesSocket {
     this.sock.close();
   }
 
-  /** Sends the batch as one transaction; resolves when the kernel committed it, rejects with NftError. */
-  async commit(batch: Batch, timeoutMs = 60_000): Promise<CommitStats> {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Sends the batch as one transaction; resolves when the kernel committed it, rejects with
+   * NftError (nothing applied). Concurrent calls are serialized: one transaction in flight.
+   */
+  commit(batch: Batch, timeoutMs = 60_000): Promise<CommitStats> {
+    const run = this.queue.then(() => this.commitNow(batch, timeoutMs));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async commitNow(batch: Batch, timeoutMs: number): Promise<CommitStats> {
     const t0 = performance.now();
     if (batch.ops.length === 0) return { bytes: 0, messages: 0, encodeMs: 0, kernelMs: 0 };
     const firstSeq = this.seq;
@@ -121,4 +137,37 @@ export class NfTablesSocket {
     }
     return { bytes: enc.bytes.length, messages: enc.messages.length, encodeMs: t1 - t0, kernelMs: performance.now() - t1 };
   }
+}
+
+/**
+ * SO_SNDBUF/SO_RCVBUF are capped by net.core.{w,r}mem_max (4 MB here), which bounds one
+ * transaction to ~8 MB (≈ 10 000 services × 10 endpoints). As root, SO_*BUFFORCE lifts the cap,
+ * as `nft` does. The `netlink` package does not expose its descriptor, so we find it: the socket's
+ * inode from /proc/thread-self/net/netlink (this thread is in the socket's namespace right now) by
+ * protocol and port id, then the fd in /proc/self/fd that points at that inode. Best effort: on any
+ * failure the capped size stays and oversized batches are refused with a clear error.
+ */
+function forceBufferSizes(sock: RawNetlinkSocket): void {
+  try {
+    const port = sock.address().port;
+    let inode: string | undefined;
+    for (const line of readFileSync('/proc/thread-self/net/netlink', 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f[1] === String(NETLINK_NETFILTER) && Number(f[2]) === port) inode = f[9];
+    }
+    if (!inode) return;
+    const fd = readdirSync('/proc/self/fd').map(Number).find((n) => {
+      try { return readlinkSync(`/proc/self/fd/${n}`) === `socket:[${inode}]`; } catch { return false; }
+    });
+    if (fd === undefined) return;
+    open({ library: 'libc', path: '' });
+    const SOL_SOCKET = 1, SO_SNDBUFFORCE = 32, SO_RCVBUFFORCE = 33;
+    for (const opt of [SO_SNDBUFFORCE, SO_RCVBUFFORCE]) {
+      load({
+        library: 'libc', funcName: 'setsockopt', retType: DataType.I32,
+        paramsType: [DataType.I32, DataType.I32, DataType.I32, DataType.I32Array, DataType.I32],
+        paramsValue: [fd, SOL_SOCKET, opt, [BUF_SIZE], 4],
+      });
+    }
+  } catch { /* keep the capped sizes */ }
 }

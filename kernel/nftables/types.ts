@@ -53,17 +53,27 @@ export interface SetShape {
   readonly data?: readonly FieldType[] | 'verdict';
   /** How `nft` should print the type line (e.g. `typeof …`); defaults to `type k1 . k2 : d`. */
   readonly typeText?: string;
-  readonly comment?: string;
+  /** Elements may be contributed by several fragments; delete one only when no fragment wants it. */
+  readonly shared?: boolean;
 }
 export interface SetElement { readonly key: readonly FieldValue[]; readonly data?: readonly FieldValue[] | Verdict }
 export interface NftSet extends SetShape { readonly elements: readonly SetElement[] }
+
+/**
+ * The set elements one source (one service port) contributes, by set name. A compiler that reuses
+ * the same Fragment object for an unchanged source lets the planner skip it by identity, which is
+ * what makes an incremental sync cost O(changed sources) rather than O(all elements).
+ */
+export interface Fragment { readonly id: string; readonly elements: Readonly<Record<string, readonly SetElement[]>> }
 
 /** A whole table, the unit a compiler produces. Only family `ip` for now. */
 export interface Ruleset {
   readonly family: 'ip';
   readonly table: string;
   readonly chains: readonly Chain[];
+  /** Sets with their own elements; fragments add more. */
   readonly sets: readonly NftSet[];
+  readonly fragments: readonly Fragment[];
 }
 
 /** One step of a transaction. Order matters: objects must exist before they are referenced. */

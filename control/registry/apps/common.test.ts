@@ -1,33 +1,5 @@
 import { FieldPath } from '../../../api/errors.js';
-import {
-  formatLabelSelector, getPath, goLabelSelector, goStringMap, labelSelectorString, labelsString, selectorMatches,
-  setPath, validateLabelSelector,
-} from './common.js';
-
-describe('label selector rendering', () => {
-  it('renders requirements sorted by key, as labels.Selector.String()', () => {
-    expect(labelSelectorString({
-      matchLabels: { tier: 'web', app: 'x' },
-      matchExpressions: [{ key: 'env', operator: 'In', values: ['prod', 'dev'] }, { key: 'beta', operator: 'DoesNotExist' }, { key: 'zone', operator: 'Exists' }],
-    })).toBe('app=x,!beta,env in (dev,prod),tier=web,zone');
-  });
-
-  it('renders nil and empty selectors as empty, and formatLabelSelector as <none>', () => {
-    expect(labelSelectorString(undefined)).toBe('');
-    expect(labelSelectorString({})).toBe('');
-    expect(formatLabelSelector(undefined)).toBe('<none>');
-    expect(formatLabelSelector({ matchExpressions: [{ key: 'a', operator: 'Bad' }] })).toBe('<error>');
-    expect(labelsString({ b: '2', a: '1' })).toBe('a=1,b=2');
-  });
-
-  it('matches like upstream: nil selects nothing, empty selects everything', () => {
-    expect(selectorMatches(undefined, { a: '1' })).toBe(false);
-    expect(selectorMatches({}, { a: '1' })).toBe(true);
-    expect(selectorMatches({ matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['1'] }] }, {})).toBe(true);
-    expect(selectorMatches({ matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['1'] }] }, { a: '1' })).toBe(false);
-    expect(selectorMatches({ matchLabels: { a: '1' }, matchExpressions: [{ key: 'b', operator: 'Exists' }] }, { a: '1', b: '' })).toBe(true);
-  });
-});
+import { getPath, goLabelSelector, goStringMap, setPath, validateLabelSelector } from './common.js';
 
 describe('validateLabelSelector', () => {
   it('reports values with In, values with Exists and invalid keys and values', () => {

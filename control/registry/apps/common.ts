@@ -1,6 +1,6 @@
 // Helpers shared by the non-core resource definitions (apps, batch, autoscaling, networking, …):
-// label-selector rendering and matching as upstream's `labels` package prints them, upstream's
-// ValidateLabelSelector, the container cells of workload tables, dotted-path access for the scale
+// upstream's ValidateLabelSelector (selector conversion, matching and rendering live in
+// api/selectors.ts, table cells in ../printers.ts), dotted-path access for the scale
 // subresource, and field errors whose value is rendered the way Go's `%#v` prints it.
 //
 // Why a Go-style renderer: kubectl users (and tests written against real clusters) know messages
@@ -8,69 +8,13 @@
 // generic FieldError renders objects as JSON, so the few errors whose value is a map or a
 // LabelSelector use `GoValueFieldError` instead of changing the shared renderer for every kind.
 import type { LabelSelector, LabelSelectorRequirement } from 'kubernetes-types/meta/v1.js';
-import type { Container } from 'kubernetes-types/core/v1.js';
 import { FieldError, field, FieldPath } from '../../../api/errors.js';
-import { validateLabels, validateLabelName } from '../../../api/validation/meta.js';
+import { validateLabels, validateLabelName, validateNonnegativeField } from '../../../api/validation/meta.js';
 import { isValidLabelValue, regexError } from '../../../api/validation/names.js';
 import { isPlainObject } from '../../../api/object.js';
-import {
-  SelectorError, formatLabelSelector as formatMetaLabelSelector, fromMetaLabelSelector, labelSelectorString as selectorString, labelsMatch,
-  type LabelSelector as Selector,
-} from '../../../api/selectors.js';
-
-// ---------------------------------------------------------------------------------------------
-// Table columns
-
-export const CONTAINERS_DESCRIPTION = 'Names of each container in the template.';
-export const IMAGES_DESCRIPTION = 'Images referenced by each container in the template.';
-
-/** Upstream's layoutContainerCells: names and images, comma-joined. */
-export function containerCells(containers: readonly Container[] | undefined): [string, string] {
-  const list = containers ?? [];
-  return [list.map(c => c.name ?? '').join(','), list.map(c => c.image ?? '').join(',')];
-}
 
 // ---------------------------------------------------------------------------------------------
 // Label selectors
-
-/** `LabelSelectorAsSelector(sel)`, or undefined when upstream's conversion would fail. */
-function convert(sel: LabelSelector | null | undefined): Selector | undefined {
-  try {
-    return fromMetaLabelSelector(sel);
-  } catch (err) {
-    if (err instanceof SelectorError) return undefined;
-    throw err;
-  }
-}
-
-/**
- * `LabelSelectorAsSelector(sel).String()`: '' for nil and empty selectors, `undefined` when the
- * selector cannot be converted (unknown operator, bad key or value, values where none belong).
- */
-export function labelSelectorString(sel: LabelSelector | null | undefined): string | undefined {
-  const s = convert(sel);
-  return s === undefined ? undefined : selectorString(s);
-}
-
-/** metav1.FormatLabelSelector: the selector string, `<none>` when empty, `<error>` when invalid. */
-export const formatLabelSelector = (sel: LabelSelector | null | undefined): string => formatMetaLabelSelector(sel);
-
-/** labels.Set(m).String() (also SelectorFromSet(m).String()): `k=v` pairs sorted by key. */
-export function labelsString(labels: Record<string, string> | null | undefined): string {
-  return Object.keys(labels ?? {}).sort().map(k => `${k}=${(labels ?? {})[k] ?? ''}`).join(',');
-}
-
-/** Whether `sel` selects objects with `labels`; a nil selector selects nothing, an empty one everything. */
-export function selectorMatches(sel: LabelSelector | null | undefined, labels: Record<string, string> | null | undefined): boolean {
-  const s = convert(sel);
-  return s !== undefined && labelsMatch(s, labels ?? {});
-}
-
-/** Whether a selector converts to a selector that matches everything (upstream's selector.Empty()). */
-export function selectorIsEmpty(sel: LabelSelector | null | undefined): boolean {
-  if (sel === null || sel === undefined) return false;
-  return Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0;
-}
 
 /** Upstream's ValidateLabelSelector (metav1 validation), without the invalid-value allowance. */
 export function validateLabelSelector(sel: LabelSelector | null | undefined, path: FieldPath): FieldError[] {
@@ -195,7 +139,7 @@ export function validateNonnegativeIntOrPercent(v: number | string | undefined, 
     return PERCENT_RE.test(v) ? [] : [new GoValueFieldError(path.toString(), v, goIntOrString(v), PERCENT_ERROR)];
   }
   if (typeof v === 'number' && Number.isInteger(v)) {
-    return v < 0 ? [field.invalid(path.toString(), v, 'must be greater than or equal to 0')] : [];
+    return validateNonnegativeField(v, path);
   }
   return [new GoValueFieldError(path.toString(), v, String(v), "must be an integer or percentage (e.g '5%')")];
 }
@@ -230,25 +174,12 @@ export function setPath(obj: Record<string, unknown>, dotted: string, value: unk
   cur[parts[parts.length - 1] ?? ''] = value;
 }
 
-/** The object at `obj[key]`, created when absent, so defaulting can write into it. */
-export function ensureObject<T extends object>(obj: Record<string, unknown>, key: string): T {
-  if (!isPlainObject(obj[key])) obj[key] = {};
-  return obj[key] as T;
-}
-
 /** The non-negative checks of status counters, as upstream's ValidateNonnegativeField per field. */
 export function validateNonnegativeFields(obj: Record<string, unknown> | undefined, names: readonly string[], path: FieldPath): FieldError[] {
   const errs: FieldError[] = [];
   for (const n of names) {
     const v = obj?.[n];
-    if (typeof v === 'number' && v < 0) errs.push(field.invalid(path.child(n).toString(), v, 'must be greater than or equal to 0'));
+    if (typeof v === 'number') errs.push(...validateNonnegativeField(v, path.child(n)));
   }
   return errs;
-}
-
-/** Elapsed time since an RFC 3339 timestamp, or undefined when absent or unparsable. */
-export function millisSince(ts: string | undefined, now: Date): number | undefined {
-  if (!ts) return undefined;
-  const t = Date.parse(ts);
-  return Number.isNaN(t) ? undefined : now.getTime() - t;
 }

@@ -7,11 +7,11 @@ import { FieldPath, field, type FieldError } from '../../../api/errors.js';
 import type { KubeObject } from '../../../api/object.js';
 import { validateNonnegativeField, validateObjectMeta, validateObjectMetaUpdate } from '../../../api/validation/meta.js';
 import { nameIsDNSSubdomain } from '../../../api/validation/names.js';
-import { ageColumn, ageOf, column, formatLabels, nameColumn } from '../printers.js';
+import { formatLabelSelector, isEverything, tryFromMetaLabelSelector } from '../../../api/selectors.js';
+import { CONTAINERS_DESCRIPTION, IMAGES_DESCRIPTION, ageColumn, ageOf, column, containerCells, formatLabels, nameColumn } from '../printers.js';
 import type { ResourceDef } from '../types.js';
 import {
-  CONTAINERS_DESCRIPTION, GoValueFieldError, IMAGES_DESCRIPTION, containerCells, formatLabelSelector, goIntOrString,
-  goLabelSelector, immutableSelector, intOrPercentValue, labelSelectorString, selectorIsEmpty, validateLabelSelector,
+  GoValueFieldError, goIntOrString, goLabelSelector, immutableSelector, intOrPercentValue, validateLabelSelector,
   validateNonnegativeFields, validateNonnegativeIntOrPercent, validateNotMoreThan100Percent,
 } from './common.js';
 import { applyPodTemplateDefaults, validatePodTemplateSpec } from './podtemplate.js';
@@ -64,8 +64,9 @@ export function validateDaemonSetSpec(s: DaemonSetSpec | undefined): FieldError[
   const tPath = specPath.child('template');
   // Upstream has no "Required" here: a nil selector matches nothing, so the template check fails.
   errs.push(...validateLabelSelector(s?.selector, selPath));
-  if (labelSelectorString(s?.selector) !== undefined) errs.push(...validateSelectorMatchesTemplate(s?.selector, s?.template, tPath));
-  if (s?.selector && selectorIsEmpty(s.selector)) {
+  const selector = tryFromMetaLabelSelector(s?.selector);
+  if (selector !== undefined) errs.push(...validateSelectorMatchesTemplate(s?.selector, s?.template, tPath));
+  if (s?.selector && selector !== undefined && isEverything(selector)) {
     errs.push(new GoValueFieldError(selPath.toString(), s.selector, goLabelSelector(s.selector), 'empty selector is invalid for daemonset'));
   }
   errs.push(...validatePodTemplateSpec(s?.template, tPath));

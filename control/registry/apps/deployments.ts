@@ -7,11 +7,12 @@ import type { KubeObject } from '../../../api/object.js';
 import { semanticEqual } from '../../../api/validation/immutable.js';
 import { validateNonnegativeField, validateObjectMeta, validateObjectMetaUpdate } from '../../../api/validation/meta.js';
 import { nameIsDNSSubdomain } from '../../../api/validation/names.js';
-import { ageColumn, ageOf, column, nameColumn } from '../printers.js';
+import { labelSelectorString, tryFromMetaLabelSelector } from '../../../api/selectors.js';
+import { CONTAINERS_DESCRIPTION, IMAGES_DESCRIPTION, ageColumn, ageOf, column, containerCells, nameColumn } from '../printers.js';
 import type { ResourceDef } from '../types.js';
 import {
-  CONTAINERS_DESCRIPTION, GoValueFieldError, IMAGES_DESCRIPTION, containerCells, goIntOrString, immutableSelector, intOrPercentValue, labelSelectorString, validateNonnegativeFields, validateNonnegativeIntOrPercent,
-  validateNotMoreThan100Percent,
+  GoValueFieldError, goIntOrString, immutableSelector, intOrPercentValue, validateNonnegativeFields,
+  validateNonnegativeIntOrPercent, validateNotMoreThan100Percent,
 } from './common.js';
 import { applyPodTemplateDefaults } from './podtemplate.js';
 import { validateReplicaSetTemplate, validateWorkloadSelector } from './workload.js';
@@ -120,7 +121,7 @@ function tableRow(obj: KubeObject, now: Date): unknown[] {
   const d = asDeployment(obj);
   const st = d.status ?? {};
   const [names, images] = containerCells(d.spec?.template?.spec?.containers);
-  const selector = labelSelectorString(d.spec?.selector);
+  const selector = tryFromMetaLabelSelector(d.spec?.selector);
   return [
     d.metadata?.name ?? '',
     `${st.readyReplicas ?? 0}/${d.spec?.replicas ?? 0}`,
@@ -128,7 +129,7 @@ function tableRow(obj: KubeObject, now: Date): unknown[] {
     st.availableReplicas ?? 0,
     ageOf(d, now),
     names, images,
-    selector === undefined ? '<invalid>' : selector,
+    selector === undefined ? '<invalid>' : labelSelectorString(selector),
   ];
 }
 

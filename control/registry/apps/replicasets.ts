@@ -6,9 +6,10 @@ import { FieldPath, field, type FieldError } from '../../../api/errors.js';
 import type { KubeObject } from '../../../api/object.js';
 import { validateNonnegativeField, validateObjectMeta, validateObjectMetaUpdate } from '../../../api/validation/meta.js';
 import { nameIsDNSSubdomain } from '../../../api/validation/names.js';
-import { ageColumn, ageOf, column, nameColumn } from '../printers.js';
+import { CONTAINERS_DESCRIPTION, IMAGES_DESCRIPTION, ageColumn, ageOf, column, containerCells, nameColumn } from '../printers.js';
 import type { ResourceDef } from '../types.js';
-import { CONTAINERS_DESCRIPTION, IMAGES_DESCRIPTION, containerCells, formatLabelSelector, immutableSelector, validateNonnegativeFields } from './common.js';
+import { formatLabelSelector } from '../../../api/selectors.js';
+import { immutableSelector, validateNonnegativeFields } from './common.js';
 import { applyPodTemplateDefaults } from './podtemplate.js';
 import { validateReplicaSetTemplate, validateWorkloadSelector } from './workload.js';
 

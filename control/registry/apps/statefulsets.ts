@@ -9,12 +9,10 @@ import { deepCopy, type KubeObject } from '../../../api/object.js';
 import { semanticEqual } from '../../../api/validation/immutable.js';
 import { validateNonnegativeField, validateObjectMeta, validateObjectMetaUpdate } from '../../../api/validation/meta.js';
 import { nameIsDNSLabel } from '../../../api/validation/names.js';
-import { ageColumn, ageOf, column, nameColumn } from '../printers.js';
+import { tryFromMetaLabelSelector } from '../../../api/selectors.js';
+import { CONTAINERS_DESCRIPTION, IMAGES_DESCRIPTION, ageColumn, ageOf, column, containerCells, nameColumn } from '../printers.js';
 import type { ResourceDef } from '../types.js';
-import {
-  CONTAINERS_DESCRIPTION, IMAGES_DESCRIPTION, containerCells, labelSelectorString,
-  validateNonnegativeFields, validateNonnegativeIntOrPercent, validateNotMoreThan100Percent,
-} from './common.js';
+import { validateNonnegativeFields, validateNonnegativeIntOrPercent, validateNotMoreThan100Percent } from './common.js';
 import { applyPodTemplateDefaults, validatePodTemplateSpec } from './podtemplate.js';
 import { restartAlwaysOnly, validateSelectorMatchesTemplate, validateWorkloadSelector } from './workload.js';
 
@@ -99,7 +97,7 @@ export function validateStatefulSetSpec(s: StatefulSetSpec | undefined): FieldEr
   const selErrs = validateWorkloadSelector(s?.selector, specPath.child('selector'), 'statefulset', '');
   errs.push(...selErrs);
   const tPath = specPath.child('template');
-  if (labelSelectorString(s?.selector) !== undefined) {
+  if (tryFromMetaLabelSelector(s?.selector) !== undefined) {
     errs.push(...validateSelectorMatchesTemplate(s?.selector, s?.template, tPath));
     errs.push(...validatePodTemplateSpec(s?.template, tPath));
   }

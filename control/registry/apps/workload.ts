@@ -4,9 +4,9 @@
 import type { PodTemplateSpec } from 'kubernetes-types/core/v1.js';
 import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
 import { field, type FieldPath, type FieldError } from '../../../api/errors.js';
+import { isEverything, labelsMatch, tryFromMetaLabelSelector } from '../../../api/selectors.js';
 import {
-  GoValueFieldError, goLabelSelector, labelSelectorString, selectorIsEmpty, selectorMatches, selectorMismatch,
-  validateLabelSelector,
+  GoValueFieldError, goLabelSelector, selectorMismatch, validateLabelSelector,
 } from './common.js';
 import { validatePodTemplateSpec } from './podtemplate.js';
 
@@ -17,26 +17,28 @@ import { validatePodTemplateSpec } from './podtemplate.js';
  */
 export function validateWorkloadSelector(sel: LabelSelector | undefined, path: FieldPath, word: string, invalidDetail = 'invalid label selector'): FieldError[] {
   const errs: FieldError[] = [];
+  const selector = tryFromMetaLabelSelector(sel);
   if (!sel) {
     errs.push(field.required(path.toString()));
   } else {
     errs.push(...validateLabelSelector(sel, path));
-    if (selectorIsEmpty(sel)) errs.push(new GoValueFieldError(path.toString(), sel, goLabelSelector(sel), `empty selector is invalid for ${word}`));
+    if (selector !== undefined && isEverything(selector)) errs.push(new GoValueFieldError(path.toString(), sel, goLabelSelector(sel), `empty selector is invalid for ${word}`));
   }
-  if (labelSelectorString(sel) === undefined) errs.push(new GoValueFieldError(path.toString(), sel, goLabelSelector(sel), invalidDetail));
+  if (selector === undefined) errs.push(new GoValueFieldError(path.toString(), sel, goLabelSelector(sel), invalidDetail));
   return errs;
 }
 
 /** `<template>.metadata.labels` must be selected by `sel` (skipped for an empty or unusable selector). */
 export function validateSelectorMatchesTemplate(sel: LabelSelector | undefined, template: PodTemplateSpec | undefined, path: FieldPath): FieldError[] {
-  if (labelSelectorString(sel) === undefined || selectorIsEmpty(sel)) return [];
+  const selector = tryFromMetaLabelSelector(sel);
+  if (selector === undefined || isEverything(selector)) return [];
   const labels = template?.metadata?.labels;
-  return selectorMatches(sel, labels) ? [] : [selectorMismatch(path, labels)];
+  return labelsMatch(selector, labels) ? [] : [selectorMismatch(path, labels)];
 }
 
 /** Upstream's ValidatePodTemplateSpecForReplicaSet (used by Deployment and ReplicaSet). */
 export function validateReplicaSetTemplate(sel: LabelSelector | undefined, template: PodTemplateSpec | undefined, path: FieldPath, kind = 'ReplicaSet'): FieldError[] {
-  if (labelSelectorString(sel) === undefined) return [];
+  if (tryFromMetaLabelSelector(sel) === undefined) return [];
   if (!template) return [field.required(path.toString())];
   const errs = [...validateSelectorMatchesTemplate(sel, template, path)];
   errs.push(...validatePodTemplateSpec(template, path));

@@ -81,13 +81,14 @@ function metricSpecToV1(m: v2.MetricSpec): V1MetricSpec {
   return out;
 }
 
+function metric(name: string, selector: LabelSelector | undefined): v2.MetricIdentifier {
+  const id: v2.MetricIdentifier = { name };
+  put(id, 'selector', selector);
+  return id;
+}
+
 function metricSpecFromV1(m: V1MetricSpec): v2.MetricSpec {
   const out: v2.MetricSpec = { type: m.type };
-  const metric = (name: string, selector: LabelSelector | undefined): v2.MetricIdentifier => {
-    const id: v2.MetricIdentifier = { name };
-    put(id, 'selector', selector);
-    return id;
-  };
   if (m.object) {
     const target: v2.MetricTarget = { type: m.object.averageValue === undefined ? 'Value' : 'AverageValue', value: m.object.targetValue };
     put(target, 'averageValue', m.object.averageValue);
@@ -146,11 +147,6 @@ function metricStatusToV1(m: v2.MetricStatus): V1MetricStatus {
 
 function metricStatusFromV1(m: V1MetricStatus): v2.MetricStatus {
   const out: v2.MetricStatus = { type: m.type };
-  const metric = (name: string, selector: LabelSelector | undefined): v2.MetricIdentifier => {
-    const id: v2.MetricIdentifier = { name };
-    put(id, 'selector', selector);
-    return id;
-  };
   if (m.object) {
     const current: v2.MetricValueStatus = { value: m.object.currentValue };
     put(current, 'averageValue', m.object.averageValue);

@@ -14,11 +14,11 @@ import { deepCopy, type KubeObject } from '../../../api/object.js';
 import { semanticEqual, validateImmutableField } from '../../../api/validation/immutable.js';
 import { validateNonnegativeField, validateObjectMeta, validateObjectMetaUpdate } from '../../../api/validation/meta.js';
 import { isDNS1123Label, nameIsDNSSubdomain } from '../../../api/validation/names.js';
-import { ageColumn, ageOf, column, humanDuration, nameColumn } from '../printers.js';
+import { formatLabelSelector, labelsMatch, tryFromMetaLabelSelector } from '../../../api/selectors.js';
+import { CONTAINERS_DESCRIPTION, IMAGES_DESCRIPTION, ageColumn, ageOf, column, containerCells, humanDuration, nameColumn } from '../printers.js';
 import type { ResourceDef } from '../types.js';
 import {
-  CONTAINERS_DESCRIPTION, GoValueFieldError, IMAGES_DESCRIPTION, containerCells, formatLabelSelector, goLabelSelector,
-  goStringMap, immutableSelector, labelSelectorString, selectorMatches, selectorMismatch, validateLabelSelector,
+  GoValueFieldError, goLabelSelector, goStringMap, immutableSelector, selectorMismatch, validateLabelSelector,
   validateNonnegativeFields,
 } from '../apps/common.js';
 import { applyPodTemplateDefaults, validatePodTemplateSpec } from '../apps/podtemplate.js';
@@ -99,7 +99,8 @@ function validateGeneratedSelector(job: Job, requirePrefixedLabels: boolean): Fi
   }
   expected[LEGACY_CONTROLLER_UID_LABEL] = uid;
   expected[LEGACY_JOB_NAME_LABEL] = name;
-  if (labelSelectorString(s.selector) !== undefined && !selectorMatches(s.selector, expected)) {
+  const selector = tryFromMetaLabelSelector(s.selector);
+  if (selector !== undefined && !labelsMatch(selector, expected)) {
     errs.push(new GoValueFieldError(specPath.child('selector').toString(), s.selector, goLabelSelector(s.selector), '`selector` not auto-generated'));
   }
   return errs;
@@ -158,7 +159,8 @@ export function validateJobSpec(s: JobSpec | undefined, path: FieldPath = specPa
   const selPath = path.child('selector');
   if (!s?.selector) errs.push(field.required(selPath.toString()));
   else errs.push(...validateLabelSelector(s.selector, selPath));
-  if (labelSelectorString(s?.selector) !== undefined && !selectorMatches(s?.selector, s?.template?.metadata?.labels)) {
+  const selector = tryFromMetaLabelSelector(s?.selector);
+  if (selector !== undefined && !labelsMatch(selector, s?.template?.metadata?.labels)) {
     errs.push(selectorMismatch(path.child('template'), s?.template?.metadata?.labels));
   }
   return errs;

@@ -3,7 +3,7 @@
 import type { Lease, LeaseSpec } from 'kubernetes-types/coordination/v1.js';
 import { FieldPath, field, type FieldError } from '../../../api/errors.js';
 import type { KubeObject } from '../../../api/object.js';
-import { validateObjectMeta, validateObjectMetaUpdate } from '../../../api/validation/meta.js';
+import { validateNonnegativeField, validateObjectMeta, validateObjectMetaUpdate } from '../../../api/validation/meta.js';
 import { nameIsDNSSubdomain } from '../../../api/validation/names.js';
 import { ageColumn, ageOf, column, nameColumn } from '../printers.js';
 import type { ResourceDef } from '../types.js';
@@ -16,9 +16,7 @@ export function validateLeaseSpec(s: LeaseSpec | undefined, path: FieldPath = Fi
   if (s?.leaseDurationSeconds !== undefined && s.leaseDurationSeconds <= 0) {
     errs.push(field.invalid(path.child('leaseDurationSeconds').toString(), s.leaseDurationSeconds, 'must be greater than 0'));
   }
-  if (s?.leaseTransitions !== undefined && s.leaseTransitions < 0) {
-    errs.push(field.invalid(path.child('leaseTransitions').toString(), s.leaseTransitions, 'must be greater than or equal to 0'));
-  }
+  if (s?.leaseTransitions !== undefined) errs.push(...validateNonnegativeField(s.leaseTransitions, path.child('leaseTransitions')));
   const strategy = (s as { strategy?: string } | undefined)?.strategy;
   if (strategy !== undefined && strategy !== '' && !STRATEGIES.includes(strategy)) {
     errs.push(field.notSupported(path.child('strategy').toString(), strategy, STRATEGIES));

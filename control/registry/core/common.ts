@@ -1,6 +1,6 @@
 // Small helpers every core resource module shares: verb lists, typed views of the generic
 // KubeObject, and the standard status/spec split hooks.
-import type { KubeObject } from '../../../api/object.js';
+import { isPlainObject, type KubeObject } from '../../../api/object.js';
 import type { Verb } from '../types.js';
 
 export const ALL_VERBS: Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -13,7 +13,7 @@ export function as<T>(obj: KubeObject): T {
 /** The object's `spec`, created empty when absent so defaulting can fill it. */
 export function ensureRecord(obj: Record<string, unknown>, key: string): Record<string, unknown> {
   const v = obj[key];
-  if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+  if (isPlainObject(v)) return v;
   const fresh: Record<string, unknown> = {};
   obj[key] = fresh;
   return fresh;

@@ -19,18 +19,6 @@ export function illegalBase64(s: string): string {
   return `illegal base64 data at input byte ${at}`;
 }
 
-export function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) { n += 4; i++; }
-    else n += 3;
-  }
-  return n;
-}
-
 export function validateDataKeys(data: Record<string, string> | undefined, root: string): FieldError[] {
   const errs: FieldError[] = [];
   for (const key of Object.keys(data ?? {})) {

@@ -4,12 +4,12 @@ import type { ConfigMap } from 'kubernetes-types/core/v1.js';
 import { field, FieldPath, type FieldError } from '../../../api/errors.js';
 import type { KubeObject } from '../../../api/object.js';
 import { semanticEqual } from '../../../api/validation/immutable.js';
-import { validateObjectMeta, validateObjectMetaUpdate } from '../../../api/validation/meta.js';
+import { byteLength, validateObjectMeta, validateObjectMetaUpdate } from '../../../api/validation/meta.js';
 import { isConfigMapKey, nameIsDNSSubdomain } from '../../../api/validation/names.js';
 import { ageColumn, column, nameColumn, translateTimestampSince } from '../printers.js';
 import type { ResourceDef } from '../types.js';
 import { ALL_VERBS, as } from './common.js';
-import { base64DecodedLength, illegalBase64, MAX_SECRET_SIZE, utf8Length, validateImmutableData } from './configdata.js';
+import { base64DecodedLength, illegalBase64, MAX_SECRET_SIZE, validateImmutableData } from './configdata.js';
 
 function validateConfigMap(obj: KubeObject): FieldError[] {
   const cm = as<ConfigMap>(obj);
@@ -21,7 +21,7 @@ function validateConfigMap(obj: KubeObject): FieldError[] {
     const p = FieldPath.root('data').key(key).toString();
     for (const m of isConfigMapKey(key)) errs.push(field.invalid(p, key, m));
     if (key in binary) errs.push(field.invalid(p, key, 'duplicate of key present in binaryData'));
-    total += utf8Length(typeof value === 'string' ? value : '');
+    total += byteLength(typeof value === 'string' ? value : '');
   }
   for (const [key, value] of Object.entries(binary)) {
     const p = FieldPath.root('binaryData').key(key).toString();

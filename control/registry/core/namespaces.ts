@@ -9,7 +9,7 @@ import { validateObjectMeta, validateObjectMetaUpdate } from '../../../api/valid
 import { isQualifiedName, nameIsDNSLabel } from '../../../api/validation/names.js';
 import { ageColumn, column, nameColumn, translateTimestampSince } from '../printers.js';
 import type { ResourceDef } from '../types.js';
-import { as, ensureRecord } from './common.js';
+import { as, ensureRecord, keepOldStatus } from './common.js';
 
 export const METADATA_NAME_LABEL = 'kubernetes.io/metadata.name';
 const STANDARD_FINALIZERS = ['kubernetes', 'orphan', 'foregroundDeletion'];
@@ -58,8 +58,7 @@ export function prepareForFinalize(obj: KubeObject, old: KubeObject): void {
   if (finalizers === undefined) delete spec['finalizers'];
   else spec['finalizers'] = finalizers;
   obj['spec'] = spec;
-  if (old['status'] === undefined) delete obj['status'];
-  else obj['status'] = old['status'];
+  keepOldStatus(obj, old);
 }
 
 /** Upstream's ValidateNamespaceFinalizeUpdate. */
@@ -100,8 +99,7 @@ export const namespaces: ResourceDef = {
     const oldFinalizers = (old['spec'] as Namespace['spec'])?.finalizers;
     if (oldFinalizers === undefined) delete spec['finalizers'];
     else spec['finalizers'] = oldFinalizers;
-    if (old['status'] === undefined) delete obj['status'];
-    else obj['status'] = old['status'];
+    keepOldStatus(obj, old);
   },
   validate: validateNamespace,
   validateUpdate: validateNamespaceUpdate,

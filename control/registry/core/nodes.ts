@@ -4,7 +4,7 @@
 import type { Node, NodeSpec, Taint } from 'kubernetes-types/core/v1.js';
 import { field, FieldError, FieldPath } from '../../../api/errors.js';
 import type { KubeObject } from '../../../api/object.js';
-import { parseCIDR } from '../../../api/validation/ip.js';
+import { parseCidrSloppy } from '../../../api/cidr.js';
 import { validateLabelName, validateObjectMeta, validateObjectMetaUpdate } from '../../../api/validation/meta.js';
 import { isValidCIDR, isValidLabelValue, nameIsDNSSubdomain } from '../../../api/validation/names.js';
 import { ageColumn, column, nameColumn, translateTimestampSince } from '../printers.js';
@@ -42,7 +42,7 @@ function validatePodCIDRs(spec: NodeSpec | undefined): FieldError[] {
   const path = FieldPath.root('spec').child('podCIDRs');
   cidrs.forEach((c, i) => { for (const m of isValidCIDR(c)) errs.push(field.invalid(path.index(i).toString(), c, m)); });
   if (cidrs.length > 1) {
-    const families = cidrs.map(c => parseCIDR(c)?.family);
+    const families = cidrs.map(c => parseCidrSloppy(c)?.family);
     if (cidrs.length > 2 || families[0] === families[1]) errs.push(field.invalid(path.toString(), cidrs, 'may specify no more than one CIDR for each IP family'));
     const seen = new Set<string>();
     cidrs.forEach((c, i) => { if (seen.has(c)) errs.push(field.duplicate(path.index(i).toString(), c)); seen.add(c); });

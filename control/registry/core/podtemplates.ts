@@ -3,7 +3,7 @@ import type { PodTemplate } from 'kubernetes-types/core/v1.js';
 import { FieldPath } from '../../../api/errors.js';
 import { validateObjectMeta, validateObjectMetaUpdate } from '../../../api/validation/meta.js';
 import { nameIsDNSSubdomain } from '../../../api/validation/names.js';
-import { column, formatLabels, nameColumn } from '../printers.js';
+import { CONTAINERS_DESCRIPTION, IMAGES_DESCRIPTION, column, containerCells, formatLabels, nameColumn } from '../printers.js';
 import type { ResourceDef } from '../types.js';
 import { ALL_VERBS, as } from './common.js';
 import { applyPodTemplateDefaults, validatePodTemplateSpec } from './podspec.js';
@@ -42,16 +42,16 @@ export const podtemplates: ResourceDef = {
 
   tableColumns: [
     nameColumn(),
-    column('Containers', 'string', 'Names of each container in the template.'),
-    column('Images', 'string', 'Images referenced by each container in the template.'),
+    column('Containers', 'string', CONTAINERS_DESCRIPTION),
+    column('Images', 'string', IMAGES_DESCRIPTION),
     column('Pod Labels', 'string', 'The labels for the pod template.'),
   ],
   // Upstream's pod template printer has no AGE column.
   tableRow(obj) {
     const pt = as<PodTemplate>(obj);
-    const containers = pt.template?.spec?.containers ?? [];
+    const [names, images] = containerCells(pt.template?.spec?.containers);
     return [
-      pt.metadata?.name ?? '', containers.map(c => c.name).join(','), containers.map(c => c.image ?? '').join(','),
+      pt.metadata?.name ?? '', names, images,
       formatLabels(pt.template?.metadata?.labels),
     ];
   },

@@ -6,7 +6,9 @@ import { field, FieldPath, type FieldError } from '../../../api/errors.js';
 import type { KubeObject } from '../../../api/object.js';
 import { validateNonnegativeField, validateObjectMeta, validateObjectMetaUpdate } from '../../../api/validation/meta.js';
 import { nameIsDNSSubdomain } from '../../../api/validation/names.js';
-import { ageColumn, column, formatLabels, nameColumn, translateTimestampSince } from '../printers.js';
+import {
+  CONTAINERS_DESCRIPTION, IMAGES_DESCRIPTION, ageColumn, column, containerCells, formatLabels, nameColumn, translateTimestampSince,
+} from '../printers.js';
 import type { ResourceDef } from '../types.js';
 import { ALL_VERBS, as, keepOldStatus } from './common.js';
 import { applyPodTemplateDefaults, validatePodTemplateSpec } from './podspec.js';
@@ -113,17 +115,17 @@ export const replicationcontrollers: ResourceDef = {
     column('Current', 'integer', 'Replicas is the most recently observed number of replicas. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller'),
     column('Ready', 'integer', 'The number of ready replicas for this replication controller.'),
     ageColumn(),
-    column('Containers', 'string', 'Names of each container in the template.', 1),
-    column('Images', 'string', 'Images referenced by each container in the template.', 1),
+    column('Containers', 'string', CONTAINERS_DESCRIPTION, 1),
+    column('Images', 'string', IMAGES_DESCRIPTION, 1),
     column('Selector', 'string', 'Selector is a label query over pods that should match the Replicas count. If Selector is empty, it is defaulted to the labels present on the Pod template. Label keys and values that must match in order to be controlled by this replication controller, if empty defaulted to labels on Pod template. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors', 1),
   ],
   tableRow(obj, now) {
     const rc = as<ReplicationController>(obj);
-    const containers = rc.spec?.template?.spec?.containers ?? [];
+    const [names, images] = containerCells(rc.spec?.template?.spec?.containers);
     return [
       rc.metadata?.name ?? '', rc.spec?.replicas ?? 0, rc.status?.replicas ?? 0, rc.status?.readyReplicas ?? 0,
       translateTimestampSince(rc.metadata?.creationTimestamp, now),
-      containers.map(c => c.name).join(','), containers.map(c => c.image ?? '').join(','), formatLabels(rc.spec?.selector),
+      names, images, formatLabels(rc.spec?.selector),
     ];
   },
   fieldSelectorAttributes: obj => ({ 'status.replicas': String(as<ReplicationController>(obj).status?.replicas ?? 0) }),

@@ -8,7 +8,7 @@ import type { Service, ServicePort, ServiceSpec } from 'kubernetes-types/core/v1
 import { field, FieldPath, type FieldError } from '../../../api/errors.js';
 import type { KubeObject } from '../../../api/object.js';
 import { validateObjectMeta, validateObjectMetaUpdate, validateLabels, validateLabelName } from '../../../api/validation/meta.js';
-import { parseCIDR, parseIP } from '../../../api/validation/ip.js';
+import { parseCidrSloppy, parseIPSloppy } from '../../../api/cidr.js';
 import { isDNS1123Label, isDNS1123Subdomain, isValidCIDR, isValidIP, isValidPortNum, nameIsDNS1035Label } from '../../../api/validation/names.js';
 import { checkClusterIP, checkNodePort } from '../allocators.js';
 import { ageColumn, column, formatLabels, nameColumn, translateTimestampSince } from '../printers.js';
@@ -62,7 +62,7 @@ export function needsHealthCheckNodePort(spec: ServiceSpec | undefined): boolean
 }
 
 function familyOfCIDR(cidr: string): 'IPv4' | 'IPv6' {
-  return parseCIDR(cidr)?.family === 6 ? 'IPv6' : 'IPv4';
+  return parseCidrSloppy(cidr)?.family === 6 ? 'IPv6' : 'IPv4';
 }
 
 /** Upstream's SetDefaults_Service plus the REST layer's single-stack IP family defaults. */
@@ -93,7 +93,7 @@ export function applyServiceDefaults(obj: KubeObject, ctx: RegistryContext): voi
     const selectorless = !spec.selector || Object.keys(spec.selector).length === 0;
     spec.ipFamilyPolicy ||= isHeadless(spec) && selectorless ? 'RequireDualStack' : 'SingleStack';
     if (!spec.ipFamilies?.length) {
-      const primary = spec.clusterIP && spec.clusterIP !== 'None' ? parseIP(spec.clusterIP) : undefined;
+      const primary = spec.clusterIP && spec.clusterIP !== 'None' ? parseIPSloppy(spec.clusterIP) : undefined;
       spec.ipFamilies = [primary ? (primary.family === 6 ? 'IPv6' : 'IPv4') : familyOfCIDR(ctx.serviceCIDR)];
     }
   }
@@ -150,7 +150,7 @@ function validateClusterIPsRelated(spec: ServiceSpec, specPath: FieldPath): Fiel
   if (ips.length > 2) errs.push(field.invalid(ipsPath.toString(), ips, 'may only hold up to 2 values'));
   if (invalidIPs) return errs;
   if (ips.length > 1) {
-    const families = new Set(ips.map(ip => parseIP(ip)?.family));
+    const families = new Set(ips.map(ip => parseIPSloppy(ip)?.family));
     if (families.size !== ips.length) errs.push(field.invalid(ipsPath.toString(), ips, 'may specify no more than one IP for each IP family'));
   }
   const headless = ips.length === 1 && ips[0] === 'None';
@@ -158,7 +158,7 @@ function validateClusterIPsRelated(spec: ServiceSpec, specPath: FieldPath): Fiel
     ips.forEach((ip, i) => {
       const fam = spec.ipFamilies?.[i];
       if (fam === undefined) return;
-      const v6 = parseIP(ip)?.family === 6;
+      const v6 = parseIPSloppy(ip)?.family === 6;
       if (fam === 'IPv4' && v6) errs.push(field.invalid(ipsPath.index(i).toString(), ip, `expected an IPv4 value as indicated by \`ipFamilies[${i}]\``));
       if (fam === 'IPv6' && !v6) errs.push(field.invalid(ipsPath.index(i).toString(), ip, `expected an IPv6 value as indicated by \`ipFamilies[${i}]\``));
     });
@@ -168,7 +168,7 @@ function validateClusterIPsRelated(spec: ServiceSpec, specPath: FieldPath): Fiel
 
 /** Upstream's ValidateNonSpecialIP: no unspecified, loopback or link-local addresses. */
 export function validateNonSpecialIP(ip: string, path: string): FieldError[] {
-  const parsed = parseIP(ip);
+  const parsed = parseIPSloppy(ip);
   if (!parsed) return [field.invalid(path, ip, 'must be a valid IP address')];
   const errs: FieldError[] = [];
   const v = parsed.value;

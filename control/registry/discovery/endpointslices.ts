@@ -7,7 +7,7 @@ import type { EndpointPort, EndpointSlice, Endpoint } from 'kubernetes-types/dis
 import { FieldPath, field, type FieldError } from '../../../api/errors.js';
 import type { KubeObject } from '../../../api/object.js';
 import { validateImmutableField } from '../../../api/validation/immutable.js';
-import { parseIP } from '../../../api/validation/ip.js';
+import { parseIPSloppy } from '../../../api/cidr.js';
 import { validateLabels, validateObjectMeta, validateObjectMetaUpdate } from '../../../api/validation/meta.js';
 import { isDNS1123Label, isDNS1123Subdomain, isQualifiedName, isValidLabelValue, nameIsDNSSubdomain } from '../../../api/validation/names.js';
 import { ageColumn, ageOf, column, nameColumn } from '../printers.js';
@@ -37,7 +37,7 @@ export function applyEndpointSliceDefaults(obj: KubeObject): void {
 
 /** Upstream's ValidateEndpointIP: a routable unicast address. */
 function validateEndpointIP(address: string, path: string): FieldError[] {
-  const ip = parseIP(address);
+  const ip = parseIPSloppy(address);
   if (!ip) return [field.invalid(path, address, 'must be a valid IP address')];
   const errs: FieldError[] = [];
   const v = ip.value;
@@ -83,10 +83,10 @@ function validateEndpoints(endpoints: Endpoint[] | undefined, addressType: strin
     addresses.forEach((a, j) => {
       const ap = aPath.index(j).toString();
       if (addressType === 'IPv4') {
-        if (parseIP(a)?.family !== 4) errs.push(field.invalid(ap, a, 'must be a valid IPv4 address'));
+        if (parseIPSloppy(a)?.family !== 4) errs.push(field.invalid(ap, a, 'must be a valid IPv4 address'));
         errs.push(...validateEndpointIP(a, ap));
       } else if (addressType === 'IPv6') {
-        if (parseIP(a)?.family !== 6) errs.push(field.invalid(ap, a, 'must be a valid IPv6 address'));
+        if (parseIPSloppy(a)?.family !== 6) errs.push(field.invalid(ap, a, 'must be a valid IPv6 address'));
         errs.push(...validateEndpointIP(a, ap));
       } else if (addressType === 'FQDN') {
         errs.push(...validateFQDN(a, ap));

@@ -6,12 +6,13 @@ import type { IPBlock, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, Netw
 import { FieldPath, field, type FieldError } from '../../../api/errors.js';
 import type { KubeObject } from '../../../api/object.js';
 import { semanticEqual } from '../../../api/validation/immutable.js';
-import { cidrContains, parseCIDR } from '../../../api/validation/ip.js';
+import { cidrContains, parseCidrSloppy } from '../../../api/cidr.js';
 import { validateObjectMeta, validateObjectMetaUpdate } from '../../../api/validation/meta.js';
 import { isValidCIDR, isValidPortName, isValidPortNum, nameIsDNSSubdomain } from '../../../api/validation/names.js';
 import { ageColumn, ageOf, column, nameColumn } from '../printers.js';
 import type { ResourceDef } from '../types.js';
-import { formatLabelSelector, validateLabelSelector } from '../apps/common.js';
+import { formatLabelSelector } from '../../../api/selectors.js';
+import { validateLabelSelector } from '../apps/common.js';
 
 const asPolicy = (obj: KubeObject): NetworkPolicy => obj as unknown as NetworkPolicy;
 const specPath = FieldPath.root('spec');
@@ -54,14 +55,14 @@ export function validateIPBlock(ipb: IPBlock, path: FieldPath): FieldError[] {
   const cidrPath = path.child('cidr').toString();
   if (!ipb.cidr) return [field.required(cidrPath)];
   const errs: FieldError[] = isValidCIDR(ipb.cidr).map(m => field.invalid(cidrPath, ipb.cidr, m));
-  const cidr = parseCIDR(ipb.cidr);
+  const cidr = parseCidrSloppy(ipb.cidr);
   if (!cidr) return errs;
   (ipb.except ?? []).forEach((e, i) => {
     const ePath = path.child('except').index(i).toString();
     errs.push(...isValidCIDR(e).map(m => field.invalid(ePath, e, m)));
-    const except = parseCIDR(e);
+    const except = parseCidrSloppy(e);
     if (!except) return;
-    if (!cidrContains(cidr, { family: except.family, value: except.base }) || cidr.prefix >= except.prefix) {
+    if (!cidrContains(cidr, { family: except.family, value: except.network }) || cidr.prefix >= except.prefix) {
       errs.push(field.invalid(ePath, e, 'must be a strict subset of `cidr`'));
     }
   });

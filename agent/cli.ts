@@ -1,0 +1,294 @@
+// `k8ts agent` and `k8ts images`: flag parsing and the ordered start-up/teardown of the agent's
+// parts (containerd → runtime → CNI → node registration → kubelet). `startAgent` is what the
+// server's built-in agent calls; `runAgent(argv)` is the command.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { hostname, networkInterfaces } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Taint } from 'kubernetes-types/core/v1.js';
+import { RestClusterClient } from '../api/client/rest.js';
+import type { ClusterClient } from '../api/client/types.js';
+import { NetnsCli } from '../kernel/netns-cli.js';
+import { createLogger } from '../cli/logger.js';
+import { CniClient, defaultConfList } from './cni.js';
+import { ContainerdSupervisor } from './containerd.js';
+import { CtrRuntime } from './ctr.js';
+import { Kubelet, type Logger } from './kubelet.js';
+import { gatherFacts, NodeRegistrar } from './node.js';
+import { discoverCA, HttpsTransport } from './transport.js';
+
+export interface AgentOptions {
+  server: string;
+  token: string;
+  /** PEM of the cluster CA; discovered from the server with a full token when absent. */
+  ca?: string;
+  nodeName: string;
+  nodeIP?: string;
+  nodeLabels?: Record<string, string>;
+  taints?: Taint[];
+  dataDir: string;
+  /** Runtime dir for our containerd; default `/run/k8ts-<hash of data dir>`. */
+  runDir?: string;
+  /** Use this containerd instead of starting one. */
+  containerRuntimeEndpoint?: string;
+  containerdNamespace?: string;
+  cniConfDir?: string;
+  cniBinDirs?: string[];
+  /** Run CNI plugins in this named network namespace (tests, lab). */
+  cniNetns?: string;
+  cniBridge?: string;
+  podCIDR?: string;
+  podLogDir?: string;
+  maxPods?: number;
+  crashLoopBackoffMs?: number;
+  relistMs?: number;
+  netnsPrefix?: string;
+  parallelStarts?: number;
+  log?: Logger;
+}
+
+export interface RunningAgent {
+  kubelet: Kubelet;
+  client: ClusterClient;
+  containerd?: ContainerdSupervisor;
+  runtime: CtrRuntime;
+  /** Stops the agent; containers keep running unless `removeAll`. */
+  stop(opts?: { removeAll?: boolean }): Promise<void>;
+}
+
+function defaultNodeIP(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+export function defaultRunDir(dataDir: string): string {
+  return `/run/k8ts-${createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 10)}`;
+}
+
+export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
+  const log = o.log ?? createLogger('text');
+  mkdirSync(o.dataDir, { recursive: true });
+  const cleanups: (() => Promise<void>)[] = [];
+  const undo = async () => { for (const c of cleanups.reverse()) await c().catch(() => undefined); };
+  try {
+    let containerd: ContainerdSupervisor | undefined;
+    let address = o.containerRuntimeEndpoint?.replace(/^unix:\/\//, '');
+    if (!address) {
+      containerd = new ContainerdSupervisor({ dataDir: o.dataDir, runDir: o.runDir ?? defaultRunDir(o.dataDir), log: (msg, f) => log.warn(f ?? {}, msg) });
+      await containerd.start();
+      const c = containerd;
+      cleanups.push(() => c.stop());
+      address = containerd.address;
+    }
+    const runtime = new CtrRuntime({ address, namespace: o.containerdNamespace ?? 'k8ts' });
+    const runtimeVersion = await runtime.version();
+
+    const netns = new NetnsCli();
+    const cni = new CniClient({
+      confDir: o.cniConfDir ?? '/etc/cni/net.d', binDirs: o.cniBinDirs ?? ['/opt/cni/bin', '/usr/lib/cni'], netns,
+      ...(o.cniNetns ? { hostNetns: o.cniNetns } : {}),
+    });
+    cni.ensureDefaultConfig(defaultConfList({ bridge: o.cniBridge ?? 'k8ts0', podCIDR: o.podCIDR ?? '10.42.0.0/24', ipamDataDir: join(o.dataDir, 'cni-ipam') }));
+
+    const ca = o.ca ?? await discoverCA(o.server, o.token);
+    const transport = new HttpsTransport({ server: o.server, token: o.token, nodeName: o.nodeName, ca });
+    cleanups.push(async () => transport.close());
+    const client = new RestClusterClient(transport);
+    const hostIP = o.nodeIP ?? defaultNodeIP();
+
+    const facts = await gatherFacts({ hostname: hostname(), internalIP: hostIP, dataDir: o.dataDir, runtimeVersion, maxPods: o.maxPods ?? 110 });
+    const registrar = new NodeRegistrar(client, { name: o.nodeName, labels: o.nodeLabels ?? {}, taints: o.taints ?? [] }, facts, log);
+    await registrar.register();
+    registrar.start();
+    cleanups.push(async () => registrar.stop());
+
+    const kubelet = new Kubelet({
+      nodeName: o.nodeName, client, runtime, cni, netns, dataDir: o.dataDir, logDir: o.podLogDir ?? '/var/log/pods', hostIP, log,
+      ...(o.crashLoopBackoffMs !== undefined ? { backoff: { baseMs: o.crashLoopBackoffMs, maxMs: Math.max(o.crashLoopBackoffMs, 300_000) } } : {}),
+      ...(o.relistMs !== undefined ? { relistMs: o.relistMs } : {}),
+      ...(o.netnsPrefix ? { netnsPrefix: o.netnsPrefix } : {}),
+      ...(o.parallelStarts ? { parallelStarts: o.parallelStarts } : {}),
+    });
+    await kubelet.start();
+    cleanups.push(() => kubelet.stop());
+    log.info({ node: o.nodeName, containerd: address, runtimeVersion }, 'k8ts agent is ready');
+    return {
+      kubelet, client, runtime, ...(containerd ? { containerd } : {}),
+      async stop(opts = {}) {
+        if (opts.removeAll) await kubelet.removeAll();
+        await undo();
+      },
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}
+
+function parseKeyValues(s: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (s ?? '').split(',').map(x => x.trim()).filter(Boolean)) {
+    const i = part.indexOf('=');
+    if (i <= 0) throw new Error(`invalid label "${part}": expected key=value`);
+    out[part.slice(0, i)] = part.slice(i + 1);
+  }
+  return out;
+}
+
+export function parseTaints(s: string | undefined): Taint[] {
+  return (s ?? '').split(',').map(x => x.trim()).filter(Boolean).map(t => {
+    const m = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(t);
+    if (!m) throw new Error(`invalid taint "${t}": expected key[=value]:Effect`);
+    return { key: m[1]!, ...(m[2] !== undefined ? { value: m[2] } : {}), effect: m[3]! };
+  });
+}
+
+function parseDuration(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s);
+  if (!m) throw new Error(`invalid duration "${s}": expected e.g. 10s or 500ms`);
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+}
+
+export const agentUsage = `Usage: k8ts agent --server URL (--token T | --token-file F) [flags]
+
+  --server URL                       the apiserver (https://HOST:6443)
+  --token T, --token-file F          the cluster's join token (server data dir: token)
+  --server-ca FILE                   the cluster CA (default: fetched and checked against a K10 token)
+  --node-name NAME                   default: the hostname
+  --node-ip IP                       default: the first non-loopback IPv4 address
+  --node-labels k=v,...              extra labels on the Node
+  --register-with-taints k=v:Effect,...
+  --data-dir DIR                     default /var/lib/k8ts/agent
+  --container-runtime-endpoint SOCK  use this containerd instead of starting our own
+  --cni-conf-dir DIR                 default /etc/cni/net.d (a bridge network is written if empty)
+  --cni-bin-dir DIRS                 colon-separated; default /opt/cni/bin:/usr/lib/cni
+  --cni-netns NAME                   run CNI plugins in this network namespace
+  --cni-bridge NAME, --pod-cidr CIDR for the default network (k8ts0, 10.42.0.0/24)
+  --pod-log-dir DIR                  default /var/log/pods
+  --crash-loop-backoff DURATION      first restart delay, doubling to 5m (default 10s)
+  --parallel-starts N                pods started at once (default 4)
+  --log-format text|json
+`;
+
+/** Parses `k8ts agent` flags into options (throws with the offending flag on bad input). */
+export function parseAgentArgs(argv: string[]): AgentOptions & { logFormat: 'text' | 'json' } {
+  const { values } = parseArgs({
+    args: argv, strict: true, allowPositionals: false,
+    options: {
+      server: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, 'server-ca': { type: 'string' },
+      'node-name': { type: 'string' }, 'node-ip': { type: 'string' }, 'node-labels': { type: 'string' }, 'register-with-taints': { type: 'string' },
+      'data-dir': { type: 'string' }, 'run-dir': { type: 'string' }, 'container-runtime-endpoint': { type: 'string' }, 'containerd-namespace': { type: 'string' },
+      'cni-conf-dir': { type: 'string' }, 'cni-bin-dir': { type: 'string' }, 'cni-netns': { type: 'string' }, 'cni-bridge': { type: 'string' }, 'pod-cidr': { type: 'string' },
+      'pod-log-dir': { type: 'string' }, 'max-pods': { type: 'string' }, 'crash-loop-backoff': { type: 'string' }, 'relist-period': { type: 'string' },
+      'netns-prefix': { type: 'string' }, 'log-format': { type: 'string' }, 'parallel-starts': { type: 'string' },
+    },
+  });
+  if (!values.server) throw new Error('--server is required');
+  const token = values.token ?? (values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : undefined);
+  if (!token) throw new Error('--token or --token-file is required');
+  const logFormat = values['log-format'] === 'json' ? 'json' : 'text';
+  return {
+    server: values.server, token, logFormat,
+    nodeName: values['node-name'] ?? hostname().toLowerCase(),
+    dataDir: values['data-dir'] ?? '/var/lib/k8ts/agent',
+    nodeLabels: parseKeyValues(values['node-labels']),
+    taints: parseTaints(values['register-with-taints']),
+    ...(values['server-ca'] ? { ca: readFileSync(values['server-ca'], 'utf8') } : {}),
+    ...(values['node-ip'] ? { nodeIP: values['node-ip'] } : {}),
+    ...(values['run-dir'] ? { runDir: values['run-dir'] } : {}),
+    ...(values['container-runtime-endpoint'] ? { containerRuntimeEndpoint: values['container-runtime-endpoint'] } : {}),
+    ...(values['containerd-namespace'] ? { containerdNamespace: values['containerd-namespace'] } : {}),
+    ...(values['cni-conf-dir'] ? { cniConfDir: values['cni-conf-dir'] } : {}),
+    ...(values['cni-bin-dir'] ? { cniBinDirs: values['cni-bin-dir'].split(':') } : {}),
+    ...(values['cni-netns'] ? { cniNetns: values['cni-netns'] } : {}),
+    ...(values['cni-bridge'] ? { cniBridge: values['cni-bridge'] } : {}),
+    ...(values['pod-cidr'] ? { podCIDR: values['pod-cidr'] } : {}),
+    ...(values['pod-log-dir'] ? { podLogDir: values['pod-log-dir'] } : {}),
+    ...(values['max-pods'] ? { maxPods: Number(values['max-pods']) } : {}),
+    ...(values['crash-loop-backoff'] ? { crashLoopBackoffMs: parseDuration(values['crash-loop-backoff']) } : {}),
+    ...(values['relist-period'] ? { relistMs: parseDuration(values['relist-period']) } : {}),
+    ...(values['netns-prefix'] ? { netnsPrefix: values['netns-prefix'] } : {}),
+    ...(values['parallel-starts'] ? { parallelStarts: Number(values['parallel-starts']) } : {}),
+  };
+}
+
+/** `k8ts agent …`: runs until SIGINT/SIGTERM; containers survive (a restarted agent adopts them). */
+export async function runAgent(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) { process.stdout.write(agentUsage); return 0; }
+  let opts: ReturnType<typeof parseAgentArgs>;
+  try {
+    opts = parseAgentArgs(argv);
+  } catch (err) {
+    process.stderr.write(`k8ts agent: ${err instanceof Error ? err.message : String(err)}\n${agentUsage}`);
+    return 2;
+  }
+  const log = createLogger(opts.logFormat);
+  const agent = await startAgent({ ...opts, log });
+  await new Promise<void>(resolveSignal => {
+    const on = () => resolveSignal();
+    process.once('SIGINT', on);
+    process.once('SIGTERM', on);
+  });
+  log.info({}, 'k8ts agent is stopping');
+  await agent.stop();
+  return 0;
+}
+
+// ───────────────────────────── k8ts images ─────────────────────────────
+
+export const imagesUsage = `Usage: k8ts images import FILE.tar [--data-dir DIR | --container-runtime-endpoint SOCK]
+
+Imports an OCI or docker image archive into the containerd the agent of DIR uses
+(its own one under /run/k8ts-<id>; DIR defaults to /var/lib/k8ts/agent).
+`;
+
+function progressBar(done: number, total: number, width = 30): string {
+  const n = total > 0 ? Math.round((done / total) * width) : width;
+  return `[${'#'.repeat(n)}${'.'.repeat(width - n)}]`;
+}
+
+/** `k8ts images import FILE --data-dir DIR`. */
+export async function runImages(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, strict: true, allowPositionals: true,
+    options: { 'data-dir': { type: 'string' }, 'container-runtime-endpoint': { type: 'string' }, 'containerd-namespace': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [verb, ...files] = positionals;
+  if (values.help || verb !== 'import' || files.length === 0) {
+    (values.help ? process.stdout : process.stderr).write(imagesUsage);
+    return values.help ? 0 : 2;
+  }
+  const dataDir = values['data-dir'] ?? '/var/lib/k8ts/agent';
+  let address = values['container-runtime-endpoint']?.replace(/^unix:\/\//, '');
+  let containerd: ContainerdSupervisor | undefined;
+  if (!address) {
+    address = join(defaultRunDir(dataDir), 'containerd.sock');
+    if (!existsSync(address)) {
+      // No agent running for this data dir: start its containerd for the import only.
+      containerd = new ContainerdSupervisor({ dataDir, runDir: defaultRunDir(dataDir) });
+      await containerd.start();
+    }
+  }
+  const runtime = new CtrRuntime({ address, namespace: values['containerd-namespace'] ?? 'k8ts' });
+  const total = files.reduce((n, f) => n + statSync(f).size, 0);
+  let done = 0;
+  try {
+    for (const f of files) {
+      process.stderr.write(`\r${progressBar(done, total)} importing ${f}`);
+      const names = await runtime.importImage(f);
+      done += statSync(f).size;
+      process.stderr.write(`\r${progressBar(done, total)} ${f}\n`);
+      for (const n of names) process.stdout.write(`${n}\n`);
+    }
+    return 0;
+  } catch (err) {
+    process.stderr.write(`\nk8ts images: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  } finally {
+    await containerd?.stop();
+  }
+}

@@ -1,0 +1,223 @@
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { KubeObject } from '../api/object.js';
+import type { ClusterClient, ObjectList, ResourceType, WatchEvent } from '../api/client/types.js';
+import { StatusError } from '../api/errors.js';
+import { FakeExec } from '../kernel/exec.js';
+import { NetnsCli } from '../kernel/netns-cli.js';
+import { CniClient } from './cni.js';
+import { FakeRuntime } from './fake-runtime.js';
+import { Kubelet } from './kubelet.js';
+
+/** Just enough of the API for the kubelet: pods by node (list + watch), status patches, deletes. */
+class FakeCluster {
+  pods = new Map<string, Pod>();
+  patches: { name: string; status: Pod['status'] }[] = [];
+  deletes: { name: string; opts: unknown }[] = [];
+  private watchers = new Set<(e: WatchEvent) => void>();
+  private rv = 1;
+
+  add(pod: Pod): void {
+    const p = { ...pod, metadata: { ...pod.metadata, resourceVersion: String(++this.rv) } };
+    this.pods.set(p.metadata.name!, p);
+    for (const w of this.watchers) w({ type: 'ADDED', object: p as KubeObject });
+  }
+
+  modify(name: string, f: (p: Pod) => Pod): void {
+    const p = f(this.pods.get(name)!);
+    p.metadata = { ...p.metadata, resourceVersion: String(++this.rv) };
+    this.pods.set(name, p);
+    for (const w of this.watchers) w({ type: 'MODIFIED', object: p as KubeObject });
+  }
+
+  client(): ClusterClient {
+    const notFound = () => new StatusError(404, 'NotFound', 'not found');
+    const c = {
+      get: async () => { throw notFound(); },
+      list: async <T extends KubeObject>() => ({ metadata: { resourceVersion: String(this.rv) }, items: [...this.pods.values()] as unknown as T[] }) as ObjectList<T>,
+      watch: <T extends KubeObject>(_t: ResourceType, _ns: string | undefined, _o: unknown, onEvent: (e: WatchEvent<T>) => void) => {
+        const h = onEvent as (e: WatchEvent) => void;
+        this.watchers.add(h);
+        let stop = () => {};
+        const done = new Promise<void>(r => { stop = () => { this.watchers.delete(h); r(); }; });
+        return { stop: () => stop(), done };
+      },
+      create: async <T extends KubeObject>(_t: ResourceType, _ns: string | undefined, o: T) => o,
+      update: async <T extends KubeObject>(_t: ResourceType, o: T) => o,
+      patch: async <T extends KubeObject>(_t: ResourceType, _ns: string | undefined, name: string, _pt: unknown, patch: unknown) => {
+        const p = this.pods.get(name);
+        if (!p) throw notFound();
+        const status = (patch as { status: Pod['status'] }).status;
+        this.patches.push({ name, status });
+        const next: Pod = { ...p, ...(status ? { status } : {}) };
+        this.pods.set(name, next);
+        return next as unknown as T;
+      },
+      delete: async (_t: ResourceType, _ns: string | undefined, name: string, opts?: unknown) => {
+        this.deletes.push({ name, opts });
+        const p = this.pods.get(name);
+        this.pods.delete(name);
+        if (p) for (const w of this.watchers) w({ type: 'DELETED', object: p as KubeObject });
+        return undefined;
+      },
+      createSubresource: async () => ({}),
+    };
+    return c as unknown as ClusterClient;
+  }
+}
+
+async function until<T>(what: string, f: () => T | undefined | false, ms = 5000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 10));
+  }
+}
+
+let dir: string;
+let cluster: FakeCluster;
+let runtime: FakeRuntime;
+let exec: FakeExec;
+const kubelets: Kubelet[] = [];
+
+function newKubelet(): Kubelet {
+  const bin = join(dir, 'bin');
+  const netns = new NetnsCli(exec, join(dir, 'netns'));
+  const cni = new CniClient({ confDir: join(dir, 'conf'), binDirs: [bin], exec });
+  const k = new Kubelet({
+    nodeName: 'n1', client: cluster.client(), runtime, cni, netns, dataDir: join(dir, 'data'), logDir: join(dir, 'logs'),
+    hostIP: '192.0.2.1', backoff: { baseMs: 50, maxMs: 1000 }, relistMs: 100_000,
+  });
+  kubelets.push(k);
+  return k;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'k8ts-kubelet-test-'));
+  mkdirSync(join(dir, 'bin'));
+  mkdirSync(join(dir, 'conf'));
+  for (const p of ['bridge', 'loopback']) writeFileSync(join(dir, 'bin', p), '');
+  writeFileSync(join(dir, 'conf', '10-net.conflist'), JSON.stringify({ cniVersion: '1.0.0', name: 'net', plugins: [{ type: 'bridge' }] }));
+  cluster = new FakeCluster();
+  runtime = new FakeRuntime();
+  exec = new FakeExec((file, _args, opts) => ({
+    exitCode: 0, stderr: '',
+    stdout: opts.env?.CNI_COMMAND === 'ADD' && file.endsWith('bridge') ? JSON.stringify({ cniVersion: '1.0.0', ips: [{ address: '10.244.0.9/24' }] }) : opts.env?.CNI_COMMAND === 'ADD' ? '{}' : '',
+  }));
+});
+
+afterEach(async () => {
+  for (const k of kubelets.splice(0)) await k.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const image = 'docker.io/k8ts/busybox:test';
+function pod(name: string, spec: Partial<NonNullable<Pod['spec']>> = {}): Pod {
+  return { metadata: { name, namespace: 'default', uid: `0000000${name.length}-0000-4000-8000-00000000000${name.length}` }, spec: { nodeName: 'n1', containers: [{ name: 'c', image, command: ['sleep', '1000'] }], ...spec } };
+}
+
+describe('Kubelet', () => {
+  it('starts a pod\'s containers in its network namespace with identity labels and reports Running with the CNI IP', async () => {
+    const k = newKubelet();
+    await k.start();
+    cluster.add(pod('web', { containers: [{ name: 'a', image, command: ['sleep', '1'] }, { name: 'b', image }] }));
+    const status = await until('Running', () => cluster.pods.get('web')?.status?.phase === 'Running' && cluster.pods.get('web')!.status);
+    expect(status.podIP).toBe('10.244.0.9');
+    const runs = [...runtime.containers.values()].map(c => c.config);
+    expect(runs.map(c => c.labels['io.k8ts.container.name']).sort()).toEqual(['a', 'b']);
+    expect(runs[0]!.netnsPath).toBe(join(dir, 'netns', 'k8ts-00000003-0000-4000-8000-000000000003'));
+    expect(runs[0]!.labels).toMatchObject({ 'io.k8ts.pod.uid': '00000003-0000-4000-8000-000000000003', 'io.k8ts.pod.name': 'web', 'io.k8ts.pod.namespace': 'default', 'io.k8ts.container.attempt': '0' });
+    expect(exec.calls.map(c => c.env?.CNI_COMMAND ?? c.args.slice(0, 2).join(' '))).toEqual(['netns add', 'ADD', 'ADD']);
+  });
+
+  it('restarts an exited container after the back-off as the next attempt, and counts it', async () => {
+    const k = newKubelet();
+    await k.start();
+    cluster.add(pod('crash'));
+    const first = await until('first start', () => runtime.runningIds()[0]);
+    runtime.exit(first, 1);
+    const second = await until('a restart', () => runtime.runningIds()[0]);
+    expect(second).toMatch(/-1$/);
+    const cs = await until('restartCount 1', () => cluster.pods.get('crash')?.status?.containerStatuses?.[0]?.restartCount === 1 && cluster.pods.get('crash')!.status!.containerStatuses![0]!);
+    expect(cs.lastState!.terminated).toMatchObject({ exitCode: 1, reason: 'Error' });
+    expect(runtime.containers.has(first)).toBe(true); // the previous attempt is kept for lastState
+  });
+
+  it('a new kubelet adopts running containers from their labels without starting anything', async () => {
+    const k1 = newKubelet();
+    await k1.start();
+    cluster.add(pod('keep'));
+    await until('Running', () => cluster.pods.get('keep')?.status?.phase === 'Running');
+    await k1.stop();
+    const runsBefore = runtime.calls.filter(c => c.startsWith('run ')).length;
+    const k2 = newKubelet();
+    await k2.start();
+    await new Promise(r => setTimeout(r, 200));
+    expect(runtime.calls.filter(c => c.startsWith('run ')).length).toBe(runsBefore);
+    expect(k2.recordsOf('00000004-0000-4000-8000-000000000004').map(r => r.state)).toEqual(['running']);
+  });
+
+  it('deleting a pod sends SIGTERM, removes its containers, runs CNI DEL and deletes the pod with grace 0', async () => {
+    const k = newKubelet();
+    await k.start();
+    cluster.add(pod('gone'));
+    await until('Running', () => cluster.pods.get('gone')?.status?.phase === 'Running');
+    const id = runtime.runningIds()[0]!;
+    cluster.modify('gone', p => ({ ...p, metadata: { ...p.metadata, deletionTimestamp: new Date().toISOString(), deletionGracePeriodSeconds: 5 } }));
+    await until('the final delete', () => cluster.deletes.length > 0);
+    expect(cluster.deletes[0]).toEqual({ name: 'gone', opts: { gracePeriodSeconds: 0, preconditions: { uid: '00000004-0000-4000-8000-000000000004' } } });
+    expect(runtime.calls).toContain(`kill ${id} SIGTERM`);
+    expect(runtime.containers.size).toBe(0);
+    expect(exec.calls.some(c => c.env?.CNI_COMMAND === 'DEL')).toBe(true);
+  });
+
+  it('a command that cannot start is a StartError with exit code 128, and the pod fails under Never', async () => {
+    runtime.missingBinaries.add('nope');
+    const k = newKubelet();
+    await k.start();
+    cluster.add(pod('bad', { restartPolicy: 'Never', containers: [{ name: 'c', image, command: ['nope'] }] }));
+    const s = await until('Failed', () => cluster.pods.get('bad')?.status?.phase === 'Failed' && cluster.pods.get('bad')!.status!);
+    expect(s.containerStatuses![0]!.state!.terminated).toMatchObject({ exitCode: 128, reason: 'StartError' });
+    expect(s.containerStatuses![0]!.state!.terminated!.message).toContain('executable file not found');
+  });
+
+  it('replaces a leftover snapshot of the same id and starts the container on the second try', async () => {
+    runtime.runFailures.push('snapshot "x": already exists');
+    const k = newKubelet();
+    await k.start();
+    cluster.add(pod('retry'));
+    await until('Running', () => cluster.pods.get('retry')?.status?.phase === 'Running');
+    const id = runtime.runningIds()[0]!;
+    expect(runtime.calls.filter(c => c.includes(id))).toEqual([`run ${id}`, `kill ${id} SIGKILL`, `delete-task ${id}`, `delete ${id}`, `remove-snapshot ${id}`, `run ${id}`]);
+  });
+
+  it('a relist taken while a container is being started does not forget it (no second start)', async () => {
+    let release = () => {};
+    const gate = new Promise<void>(r => { release = r; });
+    runtime.beforeRun = () => gate;
+    const k = newKubelet();
+    await k.start();
+    cluster.add(pod('race'));
+    await until('the run call', () => runtime.calls.some(c => c.startsWith('run ')));
+    const relist = k.relist();
+    release();
+    await relist;
+    await k.relist();
+    await until('Running', () => cluster.pods.get('race')?.status?.phase === 'Running');
+    await new Promise(r => setTimeout(r, 50));
+    expect(runtime.calls.filter(c => c.startsWith('run '))).toHaveLength(1);
+  });
+
+  it('a missing image that cannot be pulled shows ErrImagePull', async () => {
+    const k = newKubelet();
+    await k.start();
+    cluster.add(pod('img', { containers: [{ name: 'c', image: 'example.invalid/none:1' }] }));
+    const s = await until('ErrImagePull', () => cluster.pods.get('img')?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ErrImagePull' && cluster.pods.get('img')!.status!);
+    expect(s.phase).toBe('Pending');
+    expect(runtime.calls).toContain('pull example.invalid/none:1');
+  });
+});

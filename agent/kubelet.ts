@@ -1,0 +1,765 @@
+// The kubelet loop: an informer over the pods bound to this node, one worker per pod (a single
+// pending-update slot, latest wins, syncs never overlap), and a runtime cache fed by containerd's
+// event stream plus a periodic relist (the PLEG). Every sync recomputes from the current pod and
+// the current records (level-triggered); events only say which pod to look at.
+//
+// Design notes:
+// - Container records are rebuilt from containerd alone: labels carry pod uid/namespace/name,
+//   container name, attempt (= restartCount) and start time; an exit is written back as labels
+//   before its task is deleted. Restarting the agent therefore adopts running containers as they
+//   are (same task, same restart count) and remembers how finished ones ended.
+// - The pod's network (namespace + CNI result) is a small JSON file per pod under the data dir,
+//   so CNI DEL gets the ADD's result even after a restart.
+// - The dead container of the previous attempt is kept (for `lastState` after a restart); older
+//   ones are deleted when a new attempt starts.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ConfigMap, Pod, PodStatus, Secret, Volume } from 'kubernetes-types/core/v1.js';
+import { Informer } from '../api/client/informer.js';
+import { isNotFound } from '../api/client/rest.js';
+import { resources, type ClusterClient, type ResourceType } from '../api/client/types.js';
+import type { NetnsCli } from '../kernel/netns-cli.js';
+import { resultIPv4, type CniClient, type CniResult } from './cni.js';
+import { ConfigError, containerArgv, resolveEnv, type Lookup } from './pod-env.js';
+import { computePodStatus, defaultBackoff, groupRecords, planPod, type BackoffPolicy, type ContainerRecord, type StartAction } from './pod-plan.js';
+import { diffRelist } from './relist.js';
+import { labels as L, RuntimeError, type ContainerConfig, type Mount, type Runtime, type RuntimeEvent } from './runtime.js';
+
+export interface Logger {
+  info(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+  error(obj: Record<string, unknown>, msg: string): void;
+  debug(obj: Record<string, unknown>, msg: string): void;
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, error() {}, debug() {} };
+
+export interface KubeletOptions {
+  nodeName: string;
+  client: ClusterClient;
+  runtime: Runtime;
+  cni: CniClient;
+  netns: NetnsCli;
+  /** Pod directories (volumes, network state) live in `<dataDir>/pods/<uid>`. */
+  dataDir: string;
+  logDir: string;
+  hostIP: string;
+  backoff?: BackoffPolicy;
+  relistMs?: number;
+  /** Prefix of the network namespaces this agent creates. */
+  netnsPrefix?: string;
+  /** Pods being started at once (sandbox + containers); default 4. */
+  parallelStarts?: number;
+  log?: Logger;
+  now?: () => number;
+}
+
+interface Sandbox {
+  netns: string;
+  ip?: string;
+  result?: CniResult;
+}
+
+const uidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const terminalPhases = new Set(['Succeeded', 'Failed']);
+const secrets: ResourceType = { group: '', version: 'v1', resource: 'secrets', kind: 'Secret', namespaced: true };
+
+export function containerId(podUID: string, name: string, init: boolean, attempt: number): string {
+  const h = createHash('sha256').update(`${init ? 'init:' : ''}${name}`).digest('hex').slice(0, 8);
+  return `${podUID}-${h}-${attempt}`;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function podKey(pod: Pod): string {
+  return `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
+}
+
+/** A record rebuilt from a container's labels and its task (undefined: not one of ours). */
+export function recordFromLabels(id: string, l: Record<string, string>, task: { pid: number; status: string } | undefined): ContainerRecord | undefined {
+  const podUID = l[L.podUID];
+  const name = l[L.containerName];
+  if (!podUID || !name) return undefined;
+  const base = { id, podUID, name, attempt: Number(l[L.attempt] ?? 0), init: l[L.init] === 'true', image: '', ...(l[L.startedAt] ? { startedAt: l[L.startedAt] } : {}) };
+  if (task?.status === 'RUNNING' || task?.status === 'PAUSED' || task?.status === 'CREATED') return { ...base, state: 'running', pid: task.pid };
+  const code = l[L.exitCode];
+  return {
+    ...base, state: 'exited',
+    exitCode: code !== undefined ? Number(code) : (task ? 0 : 137),
+    ...(l[L.finishedAt] ? { finishedAt: l[L.finishedAt] } : {}),
+    ...(l['io.k8ts.exit.reason'] ? { reason: l['io.k8ts.exit.reason'] } : code === undefined && !task ? { reason: 'ContainerStatusUnknown', message: 'The container could not be located when the pod was terminated' } : {}),
+  };
+}
+
+class PodWorker {
+  pod: Pod;
+  deleted = false;
+  private running = false;
+  private dirty = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  lastStatus = '';
+  done = false;
+  readonly waiting = new Map<string, { reason: string; message: string }>();
+  private idle: (() => void)[] = [];
+
+  constructor(private readonly k: Kubelet, pod: Pod) {
+    this.pod = pod;
+  }
+
+  update(pod: Pod | undefined): void {
+    if (pod) this.pod = pod;
+    else this.deleted = true;
+    this.kick();
+  }
+
+  kick(): void {
+    if (this.done) return;
+    this.dirty = true;
+    if (!this.running) void this.loop();
+  }
+
+  recheckAt(at: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => { this.timer = undefined; this.kick(); }, Math.max(0, at - this.k.now()) + 5);
+  }
+
+  whenIdle(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise(r => this.idle.push(r));
+  }
+
+  private async loop(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.dirty && !this.done) {
+        this.dirty = false;
+        try {
+          await this.k.syncPod(this);
+        } catch (err) {
+          this.k.log.warn({ pod: podKey(this.pod), err: String(err) }, 'pod sync failed; retrying');
+          this.recheckAt(this.k.now() + 1000);
+        }
+      }
+    } finally {
+      this.running = false;
+      if (this.done && this.timer) clearTimeout(this.timer);
+      for (const r of this.idle.splice(0)) r();
+    }
+  }
+}
+
+export class Kubelet {
+  readonly log: Logger;
+  readonly now: () => number;
+  private readonly records = new Map<string, ContainerRecord>();
+  private readonly pendingExits = new Map<string, RuntimeEvent & { type: 'exit' }>();
+  private readonly oomed = new Set<string>();
+  private readonly workers = new Map<string, PodWorker>();
+  private readonly informer: Informer<Pod>;
+  private readonly backoff: BackoffPolicy;
+  private readonly prefix: string;
+  private images = new Set<string>();
+  private events: { stop(): void } | undefined;
+  private relistTimer: ReturnType<typeof setInterval> | undefined;
+  private stopped = false;
+  private relisting: Promise<void> | undefined;
+  /** Containers whose exit is being recorded (labels, task delete): one at a time per container. */
+  private readonly finishing = new Map<string, Promise<void>>();
+  /** Containers between `ctr run` and its return: a relist may see them without a task yet. */
+  private readonly starting = new Set<string>();
+  private readonly startLimit: Semaphore;
+  /** When each record was created, in relist generations (see doRelist). */
+  private readonly recordSeq = new Map<string, number>();
+  private seq = 0;
+
+  constructor(private readonly o: KubeletOptions) {
+    this.log = o.log ?? silentLogger;
+    this.now = o.now ?? Date.now;
+    this.backoff = o.backoff ?? defaultBackoff;
+    this.prefix = o.netnsPrefix ?? 'k8ts-';
+    this.startLimit = new Semaphore(o.parallelStarts ?? 4);
+    this.informer = new Informer<Pod>(o.client, resources.pods, { fieldSelector: `spec.nodeName=${o.nodeName}` });
+  }
+
+  /** Records by pod uid (a copy), for tests and the kubelet API. */
+  recordsOf(uid: string): ContainerRecord[] {
+    return [...this.records.values()].filter(r => r.podUID === uid);
+  }
+
+  async start(): Promise<void> {
+    this.subscribe();
+    await this.relist();
+    this.images = new Set(await this.o.runtime.listImages());
+    this.informer.on({
+      add: pod => this.onPod(pod),
+      update: (_old, pod) => this.onPod(pod),
+      delete: pod => this.workers.get(pod.metadata?.uid ?? '')?.update(undefined),
+    });
+    await this.informer.start();
+    await this.cleanupOrphans();
+    this.relistTimer = setInterval(() => { void this.periodic(); }, this.o.relistMs ?? 10_000);
+  }
+
+  /** Stops watching and syncing; containers keep running (a restarted agent adopts them). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.relistTimer) clearInterval(this.relistTimer);
+    this.informer.stop();
+    // Workers finish the sync in hand (a teardown completes; queued starts are skipped), with the
+    // event stream still feeding them exits.
+    for (const w of this.workers.values()) w.done = true;
+    await Promise.all([...this.workers.values()].map(w => w.whenIdle()));
+    this.events?.stop();
+    await Promise.all(this.finishing.values());
+  }
+
+  /** Stops syncing and removes every pod of this agent: containers, networks, pod dirs. */
+  async removeAll(): Promise<void> {
+    this.stopped = true;
+    if (this.relistTimer) clearInterval(this.relistTimer);
+    this.informer.stop();
+    for (const w of this.workers.values()) w.done = true;
+    await Promise.all([...this.workers.values()].map(w => w.whenIdle()));
+    await this.relist().catch(() => undefined);
+    const uids = new Set<string>([...this.records.values()].map(r => r.podUID));
+    for (const uid of this.ownNetns()) uids.add(uid);
+    const podsDir = join(this.o.dataDir, 'pods');
+    if (existsSync(podsDir)) for (const d of readdirSync(podsDir)) if (uidRe.test(d)) uids.add(d);
+    for (const uid of uids) await this.teardown(uid, 0);
+    await this.stop();
+  }
+
+  /** Pod uids of the network namespaces this agent created (prefix + a uid, nothing else). */
+  private ownNetns(): string[] {
+    return this.o.netns.list(this.prefix).map(n => n.slice(this.prefix.length)).filter(u => uidRe.test(u));
+  }
+
+  private subscribe(): void {
+    if (this.stopped) return;
+    this.events = this.o.runtime.events(e => this.onRuntimeEvent(e), err => {
+      if (this.stopped) return;
+      this.log.warn({ err: String(err) }, 'runtime event stream ended; resubscribing');
+      setTimeout(() => { this.subscribe(); void this.relist(); }, 1000).unref();
+    });
+  }
+
+  private onPod(pod: Pod): void {
+    const uid = pod.metadata?.uid;
+    if (!uid || this.stopped) return;
+    let w = this.workers.get(uid);
+    if (!w) {
+      w = new PodWorker(this, pod);
+      this.workers.set(uid, w);
+    }
+    w.update(pod);
+  }
+
+  private onRuntimeEvent(e: RuntimeEvent): void {
+    if (e.type === 'oom') { this.oomed.add(e.id); return; }
+    if (e.type !== 'exit') return;
+    const r = this.records.get(e.id);
+    if (!r) { this.pendingExits.set(e.id, e); return; }
+    this.recordExit(r, e.exitCode, e.exitedAt);
+  }
+
+  private recordExit(r: ContainerRecord, exitCode: number, finishedAt: string): void {
+    if (r.state === 'exited') return;
+    r.state = 'exited';
+    r.exitCode = exitCode;
+    r.finishedAt = finishedAt;
+    if (this.oomed.delete(r.id)) r.reason = 'OOMKilled';
+    delete r.pid;
+    this.finish(r);
+    this.workers.get(r.podUID)?.kick();
+  }
+
+  /** Writes the exit into the container's labels, then deletes its task (the shim goes with it). */
+  private finish(r: ContainerRecord): void {
+    const prev = this.finishing.get(r.id) ?? Promise.resolve();
+    const next = prev.then(async () => {
+      try {
+        await this.o.runtime.setLabels(r.id, {
+          [L.exitCode]: String(r.exitCode ?? 0), [L.finishedAt]: r.finishedAt ?? iso(this.now()),
+          ...(r.reason ? { 'io.k8ts.exit.reason': r.reason } : {}),
+        });
+        await this.o.runtime.deleteTask(r.id);
+      } catch (err) {
+        this.log.debug({ id: r.id, err: String(err) }, 'recording an exit failed');
+      }
+    }).finally(() => { if (this.finishing.get(r.id) === next) this.finishing.delete(r.id); });
+    this.finishing.set(r.id, next);
+  }
+
+  /** Lists containers and tasks, adopts unknown containers, notices exits the stream missed. */
+  relist(): Promise<void> {
+    this.relisting ??= this.doRelist().finally(() => { this.relisting = undefined; });
+    return this.relisting;
+  }
+
+  private async doRelist(): Promise<void> {
+    // Records created while the lists are taken may be missing from them: leave those alone.
+    const seqAtStart = this.seq;
+    const startingAtStart = new Set(this.starting);
+    const [ids, tasks] = await Promise.all([this.o.runtime.listContainers(), this.o.runtime.listTasks()]);
+    const settled = new Map([...this.records].filter(([id]) => (this.recordSeq.get(id) ?? 0) <= seqAtStart && !startingAtStart.has(id) && !this.starting.has(id)));
+    const diff = diffRelist(settled, ids, tasks);
+    const taskById = new Map(tasks.map(t => [t.id, t]));
+    const queue = [...diff.unknown];
+    const adopt = async () => {
+      for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
+        const info = await this.o.runtime.containerInfo(id);
+        if (!info || this.records.has(id)) continue;
+        const rec = recordFromLabels(id, info.labels, taskById.get(id));
+        if (!rec) continue;
+        rec.image = info.image;
+        this.records.set(id, rec);
+        if (rec.state === 'exited' && taskById.has(id)) {
+          // Stopped while nobody watched: the task still holds the exit code.
+          const code = await this.o.runtime.deleteTask(id).catch(() => undefined);
+          rec.exitCode = code ?? rec.exitCode ?? 0;
+          rec.finishedAt ??= iso(this.now());
+          this.finish(rec);
+        }
+        const pending = this.pendingExits.get(id);
+        if (pending) { this.pendingExits.delete(id); this.recordExit(rec, pending.exitCode, pending.exitedAt); }
+        this.workers.get(rec.podUID)?.kick();
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, adopt));
+    for (const id of diff.stopped) {
+      if (this.starting.has(id)) continue;
+      const r = this.records.get(id);
+      if (!r || r.state !== 'running') continue;
+      const code = await this.o.runtime.deleteTask(id).catch(() => undefined);
+      this.recordExit(r, code ?? 0, iso(this.now()));
+    }
+    for (const t of tasks) {
+      const r = this.records.get(t.id);
+      if (r?.state === 'running' && t.status === 'RUNNING') r.pid = t.pid;
+    }
+    for (const id of diff.vanished) {
+      const r = this.records.get(id);
+      if (!r) continue;
+      this.records.delete(id);
+      this.recordSeq.delete(id);
+      this.workers.get(r.podUID)?.kick();
+    }
+  }
+
+  private async periodic(): Promise<void> {
+    try {
+      await this.relist();
+      await this.cleanupOrphans();
+      for (const w of this.workers.values()) w.kick();
+    } catch (err) {
+      this.log.warn({ err: String(err) }, 'relist failed');
+    }
+  }
+
+  /** Tears down containers and networks of pods that are no longer bound to this node. */
+  private async cleanupOrphans(): Promise<void> {
+    if (!this.informer.hasSynced) return;
+    const live = new Set(this.informer.list().map(p => p.metadata?.uid ?? ''));
+    const uids = new Set<string>();
+    for (const r of this.records.values()) uids.add(r.podUID);
+    for (const uid of this.ownNetns()) uids.add(uid);
+    const podsDir = join(this.o.dataDir, 'pods');
+    if (existsSync(podsDir)) for (const d of readdirSync(podsDir)) if (uidRe.test(d)) uids.add(d);
+    for (const uid of uids) {
+      if (live.has(uid) || this.workers.has(uid)) continue;
+      this.log.info({ uid }, 'removing an orphaned pod');
+      await this.teardown(uid, 2);
+    }
+  }
+
+  // ───────────────────────────── per-pod sync ─────────────────────────────
+
+  private podDir(uid: string): string {
+    return join(this.o.dataDir, 'pods', uid);
+  }
+
+  private readSandbox(uid: string): Sandbox | undefined {
+    const f = join(this.podDir(uid), 'sandbox.json');
+    if (!existsSync(f)) return undefined;
+    try { return JSON.parse(readFileSync(f, 'utf8')) as Sandbox; } catch { return undefined; }
+  }
+
+  private async ensureSandbox(pod: Pod): Promise<Sandbox> {
+    const uid = pod.metadata!.uid!;
+    const have = this.readSandbox(uid);
+    if (have?.ip && existsSync(this.o.netns.path(have.netns))) return have;
+    const name = `${this.prefix}${uid}`;
+    mkdirSync(this.podDir(uid), { recursive: true });
+    // Written before the ADD so a crash in between still leads to a DEL.
+    writeFileSync(join(this.podDir(uid), 'sandbox.json'), JSON.stringify({ netns: name }));
+    const path = await this.o.netns.ensure(name);
+    await this.o.cni.loopback(uid, path);
+    const result = await this.o.cni.add(uid, path);
+    const ip = resultIPv4(result);
+    const sb: Sandbox = { netns: name, ...(ip ? { ip } : {}), result };
+    writeFileSync(join(this.podDir(uid), 'sandbox.json'), JSON.stringify(sb));
+    return sb;
+  }
+
+  private async teardownNetwork(uid: string): Promise<void> {
+    const sb = this.readSandbox(uid);
+    const name = sb?.netns ?? `${this.prefix}${uid}`;
+    const path = this.o.netns.path(name);
+    if (sb || existsSync(path)) {
+      try {
+        await this.o.cni.del(uid, path, sb?.result);
+      } catch (err) {
+        this.log.warn({ uid, err: String(err) }, 'CNI DEL failed');
+      }
+    }
+    await this.o.netns.remove(name);
+    if (sb) rmSync(join(this.podDir(uid), 'sandbox.json'), { force: true });
+  }
+
+  /** Stops every container of the pod (SIGTERM, grace, SIGKILL), removes them and its network. */
+  async teardown(uid: string, graceSeconds: number): Promise<void> {
+    await this.killAll(uid, graceSeconds);
+    for (const r of this.recordsOf(uid)) {
+      await this.finishing.get(r.id);
+      await this.o.runtime.deleteTask(r.id).catch(() => undefined);
+      await this.o.runtime.deleteContainer(r.id);
+      this.records.delete(r.id);
+      this.recordSeq.delete(r.id);
+    }
+    // Containers created behind our back or whose records were lost.
+    await this.teardownNetwork(uid);
+    rmSync(this.podDir(uid), { recursive: true, force: true });
+  }
+
+  private async killAll(uid: string, graceSeconds: number): Promise<void> {
+    const running = () => this.recordsOf(uid).filter(r => r.state === 'running');
+    if (running().length === 0) return;
+    const signal = graceSeconds > 0 ? 'SIGTERM' : 'SIGKILL';
+    await Promise.all(running().map(r => this.o.runtime.kill(r.id, signal).catch(() => undefined)));
+    if (!(await this.waitStopped(running, graceSeconds * 1000))) {
+      await Promise.all(running().map(r => this.o.runtime.kill(r.id, 'SIGKILL').catch(() => undefined)));
+      await this.waitStopped(running, 10_000);
+    }
+  }
+
+  private async waitStopped(running: () => ContainerRecord[], ms: number): Promise<boolean> {
+    const deadline = this.now() + ms;
+    let polls = 0;
+    while (running().length > 0) {
+      if (this.now() >= deadline) return false;
+      await new Promise(r => setTimeout(r, 50));
+      // The event stream is the fast path; a relist now and then covers a broken stream.
+      if (++polls % 20 === 0) await this.relist().catch(() => undefined);
+    }
+    return true;
+  }
+
+  async syncPod(w: PodWorker): Promise<void> {
+    const pod = w.pod;
+    const uid = pod.metadata!.uid!;
+    if (w.deleted || pod.metadata?.deletionTimestamp) {
+      const grace = w.deleted ? 0 : pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+      await this.teardown(uid, grace);
+      w.done = true;
+      this.workers.delete(uid);
+      if (!w.deleted) {
+        try {
+          await this.o.client.delete(resources.pods, pod.metadata!.namespace, pod.metadata!.name!, { gracePeriodSeconds: 0, preconditions: { uid } });
+        } catch (err) {
+          if (!isNotFound(err) && !(err instanceof Error && /Precondition/.test(err.message))) throw err;
+        }
+      }
+      this.log.info({ pod: podKey(pod) }, 'pod removed');
+      return;
+    }
+    const hostNetwork = pod.spec?.hostNetwork === true;
+    const terminalBefore = terminalPhases.has(pod.status?.phase ?? '');
+    let sandbox: Sandbox | undefined;
+    if (terminalBefore) {
+      await this.killAll(uid, 0);
+      if (!hostNetwork) await this.teardownNetwork(uid);
+    } else {
+      const needsSandbox = !hostNetwork && !this.readSandbox(uid)?.ip;
+      const plan = planPod(pod, this.recordsOf(uid), this.now(), this.backoff);
+      if (needsSandbox || plan.starts.length > 0) {
+        // Starting is bounded: on a small machine a burst of pods otherwise thrashes the cores
+        // with a few processes each, and every pod waits for all of them (FIFO keeps p50 low).
+        await this.startLimit.run(async () => {
+          // The pod may have been deleted (or the agent stopped) while this start waited its turn.
+          if (w.done || w.deleted || w.pod.metadata?.deletionTimestamp || this.stopped) return;
+          if (!hostNetwork) sandbox = await this.ensureSandbox(pod);
+          const inits = plan.starts.filter(s => s.init);
+          for (const s of inits) await this.startContainer(w, pod, s, sandbox);
+          await Promise.all(plan.starts.filter(s => !s.init).map(s => this.startContainer(w, pod, s, sandbox)));
+        });
+      } else if (!hostNetwork) {
+        sandbox = this.readSandbox(uid);
+      }
+      if (plan.recheckAt !== undefined) w.recheckAt(plan.recheckAt);
+    }
+    await this.writeStatus(w, sandbox?.ip ?? this.readSandbox(uid)?.ip);
+    const after = planPod(w.pod, this.recordsOf(uid), this.now(), this.backoff);
+    if (!terminalBefore && after.terminal && !hostNetwork) {
+      // Nothing will run again: release the IP now, as upstream kills the sandbox.
+      await this.teardownNetwork(uid);
+    }
+  }
+
+  private async writeStatus(w: PodWorker, podIP: string | undefined): Promise<void> {
+    const pod = w.pod;
+    const status: PodStatus = computePodStatus({
+      pod, records: this.recordsOf(pod.metadata!.uid!), now: this.now(), backoff: this.backoff, waiting: w.waiting,
+      hostIP: this.o.hostIP, ...(pod.spec?.hostNetwork ? { podIP: this.o.hostIP } : podIP ? { podIP } : {}),
+    });
+    const comparable = JSON.stringify({ ...status, conditions: status.conditions?.map(c => ({ ...c, lastTransitionTime: undefined })) });
+    if (comparable === w.lastStatus) return;
+    try {
+      const updated = await this.o.client.patch<Pod>(resources.pods, pod.metadata!.namespace, pod.metadata!.name!, 'merge', { status }, { subresource: 'status' });
+      w.lastStatus = comparable;
+      if (updated.metadata?.uid === pod.metadata?.uid && !w.deleted) w.pod = { ...w.pod, status: updated.status ?? status };
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  private lookup(): Lookup {
+    const get = async <T>(type: ResourceType, ns: string, name: string): Promise<T | undefined> => {
+      try { return await this.o.client.get(type, ns, name) as T; } catch (err) { if (isNotFound(err)) return undefined; throw err; }
+    };
+    return {
+      configMap: (ns, name) => get<ConfigMap>(resources.configmaps, ns, name),
+      secret: (ns, name) => get<Secret>(secrets, ns, name),
+    };
+  }
+
+  private async ensureImage(w: PodWorker, pod: Pod, name: string, image: string, policy: string | undefined): Promise<boolean> {
+    const ref = normalizeImage(image);
+    const always = policy === 'Always' || (policy === undefined && (image.endsWith(':latest') || !/:[^/]+$/.test(image.split('@')[0]!)));
+    if (this.images.has(ref) && !always) return true;
+    if (!this.images.has(ref)) this.images = new Set(await this.o.runtime.listImages());
+    if (this.images.has(ref) && policy !== 'Always') return true;
+    if (policy === 'Never') {
+      w.waiting.set(name, { reason: 'ErrImageNeverPull', message: `Container image "${image}" is not present with pull policy of Never` });
+      return false;
+    }
+    try {
+      await this.o.runtime.pullImage(ref, { plainHttp: false });
+      this.images.add(ref);
+      return true;
+    } catch (err) {
+      if (this.images.has(ref)) return true; // Always with a local copy: use it, as the digest may match
+      const prev = w.waiting.get(name);
+      const reason = prev?.reason === 'ErrImagePull' || prev?.reason === 'ImagePullBackOff' ? 'ImagePullBackOff' : 'ErrImagePull';
+      w.waiting.set(name, { reason, message: reason === 'ErrImagePull' ? (err instanceof Error ? err.message : String(err)) : `Back-off pulling image "${image}"` });
+      w.recheckAt(this.now() + this.backoff.baseMs);
+      void pod;
+      return false;
+    }
+  }
+
+  private async startContainer(w: PodWorker, pod: Pod, s: StartAction, sandbox: Sandbox | undefined): Promise<void> {
+    const uid = pod.metadata!.uid!;
+    const c = s.container;
+    if (!(await this.ensureImage(w, pod, c.name, c.image ?? '', c.imagePullPolicy))) return;
+    const image = normalizeImage(c.image ?? '');
+    let env: string[];
+    let mounts: Mount[];
+    try {
+      env = await resolveEnv(pod, c, this.lookup(), sandbox?.ip ?? (pod.spec?.hostNetwork ? this.o.hostIP : undefined), this.o.hostIP);
+      mounts = await this.prepareVolumes(pod, c.volumeMounts ?? []);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      w.waiting.set(c.name, { reason: 'CreateContainerConfigError', message: err.message });
+      w.recheckAt(this.now() + this.backoff.baseMs);
+      return;
+    }
+    w.waiting.delete(c.name);
+    const needImageConfig = !c.command?.length && !!c.args?.length;
+    const argv = containerArgv(c, needImageConfig ? await this.o.runtime.imageConfig(image) : undefined, env);
+    const id = containerId(uid, c.name, s.init, s.attempt);
+    const logDir = join(this.o.logDir, `${pod.metadata!.namespace}_${pod.metadata!.name}_${uid}`, c.name);
+    mkdirSync(logDir, { recursive: true });
+    const startedAt = iso(this.now());
+    const mem = c.resources?.limits?.memory;
+    const cpu = c.resources?.limits?.cpu;
+    if (this.records.has(id)) await this.removeContainer(id);
+    const rec: ContainerRecord = { id, podUID: uid, name: c.name, attempt: s.attempt, init: s.init, image, state: 'running', startedAt };
+    this.records.set(id, rec);
+    this.recordSeq.set(id, ++this.seq);
+    this.starting.add(id);
+    try {
+      const pid = await this.runReplacingLeftover({
+        id, image, args: argv, env, mounts, hostNetwork: pod.spec?.hostNetwork === true,
+        ...(sandbox ? { netnsPath: this.o.netns.path(sandbox.netns) } : {}),
+        ...(c.workingDir ? { cwd: c.workingDir } : {}),
+        logPath: join(logDir, `${s.attempt}.log`),
+        labels: {
+          [L.podUID]: uid, [L.podName]: pod.metadata!.name!, [L.podNamespace]: pod.metadata!.namespace!,
+          [L.containerName]: c.name, [L.attempt]: String(s.attempt), [L.init]: String(s.init), [L.startedAt]: startedAt,
+        },
+        ...(mem !== undefined ? { memoryLimitBytes: parseQuantity(String(mem)) } : {}),
+        ...(cpu !== undefined ? { cpuQuota: Math.round(parseQuantity(String(cpu)) * 100_000), cpuPeriod: 100_000 } : {}),
+        privileged: c.securityContext?.privileged === true,
+      });
+      if (rec.state === 'running') rec.pid = pid;
+      const pending = this.pendingExits.get(id);
+      if (pending) { this.pendingExits.delete(id); this.recordExit(rec, pending.exitCode, pending.exitedAt); }
+      this.log.debug({ pod: podKey(pod), container: c.name, attempt: s.attempt, pid }, 'container started');
+    } catch (err) {
+      if (!(err instanceof RuntimeError)) throw err;
+      // Upstream's StartError: exit code 128 with the runtime's message; the container object stays
+      // (labelled) so its attempt survives a restart.
+      rec.state = 'exited';
+      rec.exitCode = 128;
+      rec.reason = 'StartError';
+      rec.message = err.message.replace(/^starting container "[^"]*" failed: /, '');
+      rec.finishedAt = iso(this.now());
+      await this.o.runtime.setLabels(id, { [L.exitCode]: '128', [L.finishedAt]: rec.finishedAt, 'io.k8ts.exit.reason': 'StartError' }).catch(() => undefined);
+      this.log.info({ pod: podKey(pod), container: c.name, err: rec.message }, 'container failed to start');
+    } finally {
+      this.starting.delete(id);
+    }
+    // Keep the previous attempt for lastState; older ones go.
+    for (const old of groupRecords(this.recordsOf(uid)).get(`${s.init ? 'init:' : ''}${c.name}`) ?? []) {
+      if (old.attempt >= s.attempt - 1) continue;
+      await this.finishing.get(old.id);
+      await this.o.runtime.deleteContainer(old.id).catch(() => undefined);
+      this.records.delete(old.id);
+      this.recordSeq.delete(old.id);
+    }
+  }
+
+  /**
+   * `ctr run`, and once more after removing a leftover container of the same id (an agent that
+   * crashed between run and record): checking first would cost a process on every start.
+   */
+  private async runReplacingLeftover(c: ContainerConfig): Promise<number> {
+    try {
+      return await this.o.runtime.run(c);
+    } catch (err) {
+      if (!(err instanceof RuntimeError && /already exists/.test(err.message))) throw err;
+      // Seen under load: a snapshot (or container) of this id from a `ctr run` that failed late.
+      this.log.info({ id: c.id, err: err.message }, 'replacing a leftover container');
+      const rec = this.records.get(c.id);
+      await this.removeContainer(c.id);
+      if (rec) { this.records.set(c.id, rec); this.recordSeq.set(c.id, ++this.seq); }
+      await this.o.runtime.removeSnapshot(c.id).catch(() => undefined);
+      return this.o.runtime.run(c);
+    }
+  }
+
+  private async removeContainer(id: string): Promise<void> {
+    await this.o.runtime.kill(id, 'SIGKILL').catch(() => undefined);
+    await this.finishing.get(id);
+    await this.o.runtime.deleteTask(id).catch(() => undefined);
+    await this.o.runtime.deleteContainer(id).catch(() => undefined);
+    this.records.delete(id);
+    this.recordSeq.delete(id);
+  }
+
+  private async prepareVolumes(pod: Pod, mounts: readonly { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[]): Promise<Mount[]> {
+    const uid = pod.metadata!.uid!;
+    const byName = new Map((pod.spec?.volumes ?? []).map(v => [v.name, v] as [string, Volume]));
+    const out: Mount[] = [];
+    for (const m of mounts) {
+      const v = byName.get(m.name);
+      if (!v) throw new ConfigError(`volume "${m.name}" is mounted but not defined`);
+      const dir = await this.ensureVolume(pod, uid, v);
+      out.push({ source: m.subPath ? join(dir.path, m.subPath) : dir.path, destination: m.mountPath, readOnly: dir.readOnly || m.readOnly === true });
+    }
+    return out;
+  }
+
+  private async ensureVolume(pod: Pod, uid: string, v: Volume): Promise<{ path: string; readOnly: boolean }> {
+    const base = join(this.podDir(uid), 'volumes');
+    const ns = pod.metadata!.namespace!;
+    const writeFiles = (dir: string, files: Record<string, Buffer>, items?: readonly { key: string; path: string }[]) => {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      const entries: [string, Buffer][] = items?.length ? items.filter(i => files[i.key]).map(i => [i.path, files[i.key]!]) : Object.entries(files);
+      for (const [p, data] of entries) {
+        mkdirSync(join(dir, p, '..'), { recursive: true });
+        writeFileSync(join(dir, p), data);
+      }
+    };
+    if (v.emptyDir) {
+      const p = join(base, 'empty-dir', v.name);
+      mkdirSync(p, { recursive: true });
+      return { path: p, readOnly: false };
+    }
+    if (v.hostPath) {
+      if (v.hostPath.type === 'DirectoryOrCreate' || !existsSync(v.hostPath.path)) mkdirSync(v.hostPath.path, { recursive: true });
+      return { path: v.hostPath.path, readOnly: false };
+    }
+    if (v.configMap) {
+      const cm = await this.lookup().configMap(ns, v.configMap.name ?? '');
+      if (!cm && !v.configMap.optional) throw new ConfigError(`configmap "${v.configMap.name}" not found`);
+      const files: Record<string, Buffer> = {};
+      for (const [k, val] of Object.entries(cm?.data ?? {})) files[k] = Buffer.from(val);
+      for (const [k, val] of Object.entries(cm?.binaryData ?? {})) files[k] = Buffer.from(val, 'base64');
+      const p = join(base, 'configmap', v.name);
+      writeFiles(p, files, v.configMap.items);
+      return { path: p, readOnly: true };
+    }
+    if (v.secret) {
+      const s = await this.lookup().secret(ns, v.secret.secretName ?? '');
+      if (!s && !v.secret.optional) throw new ConfigError(`secret "${v.secret.secretName}" not found`);
+      const files: Record<string, Buffer> = {};
+      for (const [k, val] of Object.entries(s?.data ?? {})) files[k] = Buffer.from(val, 'base64');
+      const p = join(base, 'secret', v.name);
+      writeFiles(p, files, v.secret.items);
+      return { path: p, readOnly: true };
+    }
+    if (v.downwardAPI) {
+      const files: Record<string, Buffer> = {};
+      const { fieldValue } = await import('./pod-env.js');
+      for (const item of v.downwardAPI.items ?? []) {
+        if (item.fieldRef) files[item.path] = Buffer.from(fieldValue(pod, item.fieldRef.fieldPath) ?? '');
+      }
+      const p = join(base, 'downward-api', v.name);
+      writeFiles(p, files);
+      return { path: p, readOnly: true };
+    }
+    throw new ConfigError(`volume "${v.name}" has a type the agent does not support`);
+  }
+}
+
+/** A FIFO counting semaphore. */
+export class Semaphore {
+  private active = 0;
+  private readonly queue: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>(r => this.queue.push(r));
+    else this.active++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.queue.shift();
+      if (next) next(); else this.active--;
+    }
+  }
+}
+
+/** `busybox` → `docker.io/library/busybox:latest`, as containerd names images. */
+export function normalizeImage(image: string): string {
+  let ref = image;
+  const first = ref.split('/')[0]!;
+  if (!ref.includes('/')) ref = `docker.io/library/${ref}`;
+  else if (!first.includes('.') && !first.includes(':') && first !== 'localhost') ref = `docker.io/${ref}`;
+  const lastSegment = ref.slice(ref.lastIndexOf('/') + 1);
+  if (!lastSegment.includes(':') && !ref.includes('@')) ref += ':latest';
+  return ref;
+}
+
+/** CPU cores or memory bytes from a quantity string (`500m`, `64Mi`, `1G`). */
+export function parseQuantity(q: string): number {
+  const m = /^([0-9.]+)([a-zA-Z]*)$/.exec(q.trim());
+  if (!m) return Number(q);
+  const n = Number(m[1]);
+  const mult: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
+  return Math.round(n * (mult[m[2]!] ?? 1) * 1000) / 1000;
+}

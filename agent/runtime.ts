@@ -1,0 +1,103 @@
+// The container runtime as the agent sees it: a narrow interface over containerd (implemented over
+// `ctr` in ctr.ts, recorded by FakeRuntime in tests). Containers carry their identity in labels so
+// the agent can rebuild its state from containerd alone after a restart.
+
+/** Labels every container of the agent carries. */
+export const labels = {
+  podUID: 'io.k8ts.pod.uid',
+  podName: 'io.k8ts.pod.name',
+  podNamespace: 'io.k8ts.pod.namespace',
+  containerName: 'io.k8ts.container.name',
+  attempt: 'io.k8ts.container.attempt',
+  init: 'io.k8ts.container.init',
+  /** Set after the task exited, before the task is deleted: the exit survives an agent restart. */
+  exitCode: 'io.k8ts.exit.code',
+  finishedAt: 'io.k8ts.exit.finished-at',
+  startedAt: 'io.k8ts.started-at',
+  oom: 'io.k8ts.exit.oom',
+} as const;
+
+export interface Mount {
+  source: string;
+  destination: string;
+  readOnly: boolean;
+}
+
+export interface ContainerConfig {
+  id: string;
+  image: string;
+  labels: Record<string, string>;
+  /** The full argv; empty means the image's entrypoint and command. */
+  args: string[];
+  env: string[];
+  cwd?: string;
+  mounts: Mount[];
+  /** Path of the network namespace to join; undefined with hostNetwork. */
+  netnsPath?: string;
+  hostNetwork: boolean;
+  logPath?: string;
+  memoryLimitBytes?: number;
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  cpuShares?: number;
+  privileged: boolean;
+}
+
+export type TaskStatus = 'RUNNING' | 'STOPPED' | 'CREATED' | 'PAUSED' | 'UNKNOWN';
+
+export interface TaskInfo {
+  id: string;
+  pid: number;
+  status: TaskStatus;
+}
+
+export interface ContainerInfo {
+  id: string;
+  image: string;
+  labels: Record<string, string>;
+  createdAt: string;
+}
+
+export interface ImageConfig {
+  entrypoint: string[];
+  cmd: string[];
+  env: string[];
+  workingDir: string;
+}
+
+export type RuntimeEvent =
+  | { type: 'exit'; id: string; pid: number; exitCode: number; exitedAt: string }
+  | { type: 'start'; id: string; pid: number }
+  | { type: 'oom'; id: string }
+  | { type: 'delete'; id: string };
+
+export interface Runtime {
+  version(): Promise<string>;
+  listImages(): Promise<string[]>;
+  importImage(file: string): Promise<string[]>;
+  pullImage(ref: string, opts: { plainHttp: boolean }): Promise<void>;
+  imageConfig(ref: string): Promise<ImageConfig>;
+  /** Creates the container and starts its task (`ctr run -d`); resolves with the task's pid. */
+  run(c: ContainerConfig): Promise<number>;
+  kill(id: string, signal: string): Promise<void>;
+  /** Deletes the (stopped) task; resolves with its exit code when ctr reports one. */
+  deleteTask(id: string): Promise<number | undefined>;
+  deleteContainer(id: string): Promise<void>;
+  /** Removes a snapshot left without its container (a `ctr run` interrupted half-way). */
+  removeSnapshot(key: string): Promise<void>;
+  setLabels(id: string, labels: Record<string, string>): Promise<void>;
+  listContainers(): Promise<string[]>;
+  containerInfo(id: string): Promise<ContainerInfo | undefined>;
+  listTasks(): Promise<TaskInfo[]>;
+  /** Streams task events until `stop`; `onEnd` when the stream broke (containerd restarted). */
+  events(onEvent: (e: RuntimeEvent) => void, onEnd: (err: unknown) => void): { stop(): void };
+}
+
+/** A failure reported by the runtime, with its message as containerd gave it. */
+export class RuntimeError extends Error {
+  readonly code = 'RuntimeFailed';
+  constructor(message: string, readonly stderr = '') {
+    super(message);
+    this.name = 'RuntimeError';
+  }
+}

@@ -1,0 +1,108 @@
+import type { Deployment, ReplicaSet } from 'kubernetes-types/apps/v1.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { KubeObject } from '../../api/object.js';
+import { FakeClusterClient } from '../../api/client/fake.js';
+import { resources } from '../../api/client/types.js';
+import { newContext } from './context.js';
+import { DeploymentController, computeHash, planDeployment, resolveFenceposts, revisionAnnotation } from './deployment.js';
+import { ReplicaSetController } from './replicaset.js';
+
+const tick = (ms = 10) => new Promise(r => setTimeout(r, ms));
+async function until(cond: () => boolean, ms = 4000): Promise<void> {
+  for (let t = 0; t < ms && !cond(); t += 10) await tick();
+  if (!cond()) throw new Error('condition not met');
+}
+
+const deployment = (replicas: number, image: string, strategy?: Deployment['spec'] extends infer S ? S extends { strategy?: infer T } ? T : never : never): Deployment => ({
+  metadata: { name: 'web', namespace: 'default', uid: 'd-uid', generation: 1 },
+  spec: { replicas, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image }] } }, ...(strategy ? { strategy } : {}) },
+});
+const rsOf = (d: Deployment, name: string, replicas: number, available: number, revision: string, template = d.spec!.template): ReplicaSet => ({
+  metadata: { name, namespace: 'default', uid: name, creationTimestamp: `2026-01-01T00:00:0${revision}Z`, annotations: { [revisionAnnotation]: revision }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web', uid: 'd-uid', controller: true }] },
+  spec: { replicas, selector: { matchLabels: { app: 'web' } }, template },
+  status: { replicas, availableReplicas: available, readyReplicas: available },
+});
+
+describe('planDeployment', () => {
+  it('resolves maxSurge up and maxUnavailable down, and never both zero', () => {
+    expect(resolveFenceposts(deployment(10, 'a'))).toEqual({ maxSurge: 3, maxUnavailable: 2 });
+    expect(resolveFenceposts(deployment(1, 'a', { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: '10%' } }))).toEqual({ maxSurge: 0, maxUnavailable: 1 });
+  });
+
+  it('creates the first ReplicaSet at full size with revision 1 and the hash label', () => {
+    const d = deployment(3, 'nginx:1');
+    const plan = planDeployment(d, [], Date.now());
+    const hash = computeHash(d.spec!.template);
+    expect(plan.create!.metadata!.name).toBe(`web-${hash}`);
+    expect(plan.create!.spec!.replicas).toBe(3);
+    expect(plan.create!.metadata!.annotations![revisionAnnotation]).toBe('1');
+    expect(plan.create!.spec!.selector!.matchLabels).toEqual({ app: 'web', 'pod-template-hash': hash });
+    expect(plan.status.conditions!.find(c => c.type === 'Progressing')!.reason).toBe('NewReplicaSetCreated');
+  });
+
+  it('surges the new ReplicaSet and keeps old pods within maxUnavailable', () => {
+    const d = deployment(4, 'nginx:2');
+    const old = rsOf(d, 'web-old', 4, 4, '1', { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx:1' }] } });
+    const plan = planDeployment(d, [old], Date.now());
+    expect(plan.create!.spec!.replicas).toBe(1); // 25% of 4 surge
+    expect(plan.create!.metadata!.annotations![revisionAnnotation]).toBe('2');
+    // 4 old available + 0 new: minAvailable 3 → one old pod may go.
+    expect(plan.update.find(r => r.metadata!.name === 'web-old')!.spec!.replicas).toBe(3);
+  });
+
+  it('Recreate scales old ReplicaSets to zero before the new one grows', () => {
+    const d = deployment(2, 'nginx:2', { type: 'Recreate' });
+    const old = rsOf(d, 'web-old', 2, 2, '1', { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx:1' }] } });
+    const plan = planDeployment(d, [old], Date.now());
+    expect(plan.create!.spec!.replicas).toBe(0);
+    expect(plan.update.find(r => r.metadata!.name === 'web-old')!.spec!.replicas).toBe(0);
+  });
+
+  it('keeps only revisionHistoryLimit scaled-down ReplicaSets', () => {
+    const d = { ...deployment(1, 'nginx:9'), spec: { ...deployment(1, 'nginx:9').spec!, revisionHistoryLimit: 1 } };
+    const old = (i: number) => ({ ...rsOf(d, `web-${i}`, 0, 0, String(i), { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: `nginx:${i}` }] } }), status: { replicas: 0 } });
+    const cur = rsOf(d, 'web-cur', 1, 1, '4');
+    const plan = planDeployment(d, [old(1), old(2), old(3), cur], Date.now());
+    expect(plan.delete.map(r => r.metadata!.name)).toEqual(['web-1', 'web-2']);
+  });
+});
+
+describe('DeploymentController with the ReplicaSet controller', () => {
+  it('rolls out a new image while pods become ready', async () => {
+    const c = new FakeClusterClient();
+    const ctx = newContext(c, { events: false });
+    const dc = new DeploymentController(ctx);
+    const rc = new ReplicaSetController(ctx);
+    await c.create(resources.deployments, 'default', deployment(3, 'nginx:1') as KubeObject);
+    await ctx.informers.start();
+    dc.start(); rc.start();
+    // A fake kubelet: every pod becomes Ready.
+    let kubelet = true;
+    void (async () => {
+      while (kubelet) {
+        for (const p of c.all<Pod>(resources.pods)) {
+          if (p.status?.conditions?.some(x => x.type === 'Ready')) continue;
+          await c.patch(resources.pods, 'default', p.metadata!.name!, 'merge', { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date().toISOString() }] } }, { subresource: 'status' }).catch(() => undefined);
+        }
+        await tick(5);
+      }
+    })();
+    const dep = () => c.peek<Deployment>(resources.deployments, 'default', 'web')!;
+    await until(() => dep().status?.availableReplicas === 3 && dep().status?.conditions?.some(x => x.reason === 'NewReplicaSetAvailable') === true);
+    expect(dep().metadata!.annotations![revisionAnnotation]).toBe('1');
+    let maxPods = 0;
+    const watcher = setInterval(() => { maxPods = Math.max(maxPods, c.all(resources.pods).length); }, 1);
+    await c.patch(resources.deployments, 'default', 'web', 'merge', { spec: { template: { spec: { containers: [{ name: 'c', image: 'nginx:2' }] } } } });
+    await until(() => {
+      const s = dep().status;
+      return dep().metadata!.annotations![revisionAnnotation] === '2' && s?.updatedReplicas === 3 && s.availableReplicas === 3 && s.replicas === 3 && s.observedGeneration === dep().metadata!.generation;
+    });
+    clearInterval(watcher);
+    const rses = c.all<ReplicaSet>(resources.replicasets);
+    expect(rses).toHaveLength(2);
+    expect(rses.map(r => r.spec!.replicas).sort()).toEqual([0, 3]);
+    expect(maxPods).toBeLessThanOrEqual(3 + 1); // maxSurge 25% of 3 rounds up to 1
+    kubelet = false;
+    await dc.stop(); await rc.stop(); ctx.informers.stop();
+  });
+});

@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { renderNft } from '../../kernel/nftables/render.js';
+import { endpoint, service, slice } from '../fixtures.js';
+import { buildServiceModel, type ServicePortModel } from '../model.js';
+import { compileServices } from './compile.js';
+
+const golden = readFileSync(new URL('./testdata/golden.nft', import.meta.url), 'utf8');
+
+function fixture(): ServicePortModel[] {
+  return buildServiceModel(
+    [
+      service('web', '10.96.0.10', { type: 'NodePort', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }] }),
+      service('api', '10.96.0.20'),
+      service('empty', '10.96.0.30'),
+    ],
+    [slice('web', [endpoint('10.128.0.1'), endpoint('10.128.0.2')]), slice('api', [{ addresses: ['10.128.0.3'] }])],
+  );
+}
+const compile = (services: readonly ServicePortModel[]) =>
+  compileServices({ services, nodeName: 'n1', nodeIPs: ['192.168.1.10'], serviceCIDR: '10.96.0.0/12', clusterCIDR: '10.244.0.0/16' });
+const elementsOf = (rs: ReturnType<typeof compile>, set: string) => rs.fragments.flatMap((f) => f.elements[set] ?? []);
+
+test('compileServices renders the expected ruleset (golden)', () => {
+  expect(renderNft(compile(fixture()))).toBe(golden);
+});
+
+test('compileServices rejects traffic to a ClusterIP with no endpoints', () => {
+  const rs = compile(fixture());
+  expect(elementsOf(rs, 'no-endpoint-services')).toEqual([{ key: ['10.96.0.30', 6, 80], data: { code: 'goto', chain: 'reject-service' } }]);
+  expect(elementsOf(rs, 'service-ips').map((e) => e.key[0])).not.toContain('10.96.0.30');
+});
+
+test('compileServices shares one load-balancing chain per endpoint count', () => {
+  const services = buildServiceModel(
+    [service('a', '10.96.0.1'), service('b', '10.96.0.2')],
+    [slice('a', [endpoint('10.128.0.1'), endpoint('10.128.0.2')]), slice('b', [endpoint('10.128.0.3'), endpoint('10.128.0.4')])],
+  );
+  const rs = compile(services);
+  expect(rs.chains.filter((c) => c.name.startsWith('lb-')).map((c) => c.name)).toEqual(['lb-2']);
+  expect(elementsOf(rs, 'eps-2')).toHaveLength(4);
+});
+
+test('a service conflicting with an earlier one is skipped and the others keep working', () => {
+  const services = buildServiceModel(
+    [service('a', '10.96.0.1'), service('b', '10.96.0.1'), service('c', '10.96.0.3')],
+    [slice('a', [endpoint('10.128.0.1')]), slice('b', [endpoint('10.128.0.2')]), slice('c', [endpoint('10.128.0.3')])],
+  );
+  const rs = compile(services);
+  expect(rs.fragments.map((f) => f.id)).toEqual(['default/a:http/TCP', 'default/c:http/TCP']);
+});
+
+test('unchanged service ports compile to the very same fragment objects', () => {
+  const services = fixture();
+  const first = compile(services);
+  const second = compile([...services]);
+  second.fragments.forEach((f, i) => expect(f).toBe(first.fragments[i]));
+});
+
+test('incremental compiles give what a from-scratch compile gives', () => {
+  const all = buildServiceModel(
+    Array.from({ length: 12 }, (_, i) => service(`s${i}`, `10.96.0.${i % 10 + 1}`)), // s10, s11 clash with s0, s1
+    Array.from({ length: 12 }, (_, i) => slice(`s${i}`, Array.from({ length: i % 4 }, (_, j) => endpoint(`10.128.${i}.${j + 1}`)))),
+  );
+  const steps: ServicePortModel[][] = [all.slice(0, 5), all.slice(0, 8), all.slice(2, 8), all, all.slice(3), all.slice(0, 3), all.slice(0, 10)];
+  for (const step of steps) {
+    const incremental = renderNft(compile(step));
+    // A structurally equal copy of the input has no memoized state to lean on.
+    const scratch = renderNft(compile(step.map((s) => ({ ...s }))));
+    expect(incremental).toBe(scratch);
+  }
+});

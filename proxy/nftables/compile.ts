@@ -1,0 +1,337 @@
+// Compiles the service model into one nf_tables table (`table ip k8ts-proxy`). Pure.
+//
+// Design notes — the layout, and why. Upstream's nftables kube-proxy (KEP-3866) gives every
+// service and every endpoint its own chain: at 10 000 × 10 that is ~110 000 chains, and the
+// kernel's transaction cost for chains reached through verdict maps dominates (229 s via `nft -f`
+// here, ../shared/ANCHORS.md). This layout keeps the number of chains independent of the number of
+// services: the cost of a service is a handful of map elements.
+//
+//   nat-prerouting / nat-output (dstnat)   jump services
+//   services        ip daddr . meta l4proto . th dport vmap @service-ips
+//                     ClusterIP:port          → goto lb-N         (N = number of endpoints)
+//                     nodeIP:nodePort, externalIP, LB IP → goto ext-N (mark for masquerade, goto lb-N)
+//   lb-N            [ip saddr != <cluster CIDR> meta mark set meta mark | 0x4000]
+//                   dnat ip to ip daddr . meta l4proto . th dport . numgen random mod N map @eps-N
+//   eps-N           (vip, proto, port, i) → (endpoint ip, endpoint port), i in 0..N-1
+//   filter-{input,forward,output}  ip daddr . meta l4proto . th dport vmap @no-endpoint-services
+//                     → goto reject-service (TCP reset, else ICMP port unreachable);
+//                   ip daddr @cluster-ips goto reject-service (a ClusterIP on a port it lacks);
+//                   ip daddr <service CIDR> drop (unallocated ClusterIPs)
+//   nat-postrouting (srcnat)  jump masquerading (mark 0x4000 → clear it, masquerade fully-random);
+//                     ip saddr . ip daddr @hairpin masquerade (a pod reaching itself via its service;
+//                     one element per endpoint on this node — the only ones that can hairpin here)
+//
+// One lb-N chain serves every service with N endpoints, because the map key includes the service's
+// own address and port. Services whose spec conflicts with an earlier one (same address, protocol
+// and port) are skipped rather than allowed to break the map. Each service port compiles to a
+// Fragment of set elements; fragments are memoized per model object, so a caller that keeps
+// unchanged model objects gets identical fragments and the planner skips them by identity.
+// Not yet: session affinity (the model carries it), IPv6, SCTP/UDP tested with traffic.
+import type { Chain, Expr, Fragment, NftSet, Rule, Ruleset, SetElement } from '../../kernel/nftables/types.js';
+import { clusterEndpoints, externalEndpoints, ipNum, isIPv4, type EndpointModel, type ServicePortModel } from '../model.js';
+
+export const TABLE = 'k8ts-proxy';
+export const MASQUERADE_MARK = 0x4000;
+const NF_NAT_RANGE_PROTO_RANDOM_FULLY = 1 << 4;
+const PROTO_NUM = { TCP: 6, UDP: 17, SCTP: 132 } as const;
+
+export interface ProxyState {
+  readonly services: readonly ServicePortModel[];
+  readonly nodeName: string;
+  /** This node's IPv4 addresses, where NodePorts listen. */
+  readonly nodeIPs: readonly string[];
+  /** The service CIDR: traffic to an unallocated address in it is dropped. */
+  readonly serviceCIDR?: string;
+  /** The pod CIDR: ClusterIP traffic from outside it is masqueraded. */
+  readonly clusterCIDR?: string;
+}
+
+// ---- rule builders: each returns the nft text and the kernel expressions of the same rule ----
+
+const R = { a: 8, b: 9, c: 10, d: 11 } as const; // 32-bit registers NFT_REG32_00..03
+const le32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+const hex = (v: number): string => `0x${v.toString(16).padStart(8, '0')}`;
+const loadDispatchKey: Expr[] = [
+  { op: 'payload', base: 'network', offset: 16, len: 4, dreg: R.a },
+  { op: 'meta', key: 'l4proto', dreg: R.b },
+  { op: 'payload', base: 'transport', offset: 2, len: 2, dreg: R.c },
+];
+
+export const rules = {
+  jump: (chain: string): Rule => ({ text: `jump ${chain}`, exprs: [{ op: 'verdict', verdict: { code: 'jump', chain } }] }),
+  goto: (chain: string): Rule => ({ text: `goto ${chain}`, exprs: [{ op: 'verdict', verdict: { code: 'goto', chain } }] }),
+  dispatch: (map: string): Rule => ({
+    text: `ip daddr . meta l4proto . th dport vmap @${map}`,
+    exprs: [...loadDispatchKey, { op: 'lookup', set: map, sreg: R.a, dreg: 0 }],
+  }),
+  loadBalance: (n: number, map: string): Rule => ({
+    text: `dnat ip to ip daddr . meta l4proto . th dport . numgen random mod ${n} map @${map}`,
+    exprs: [
+      ...loadDispatchKey,
+      { op: 'numgen', dreg: R.d, modulus: n, random: true },
+      { op: 'lookup', set: map, sreg: R.a, dreg: R.a },
+      { op: 'nat', type: 'dnat', addrReg: R.a, protoReg: R.b },
+    ],
+  }),
+  setMarkBits: (bits: number): Rule => ({ text: `meta mark set meta mark | ${hex(bits)}`, exprs: setMarkExprs(bits) }),
+  returnUnlessMarked: (bits: number): Rule => ({
+    text: `meta mark & ${hex(bits)} == ${hex(0)} return`,
+    exprs: [
+      { op: 'meta', key: 'mark', dreg: R.a },
+      { op: 'bitwise', sreg: R.a, dreg: R.a, mask: le32(bits), xor: le32(0) },
+      { op: 'cmp', sreg: R.a, cmp: 'eq', data: le32(0) },
+      { op: 'verdict', verdict: { code: 'return' } },
+    ],
+  }),
+  flipMarkBits: (bits: number): Rule => ({
+    text: `meta mark set meta mark ^ ${hex(bits)}`,
+    exprs: [
+      { op: 'meta', key: 'mark', dreg: R.a },
+      { op: 'bitwise', sreg: R.a, dreg: R.a, mask: le32(0xffffffff), xor: le32(bits) },
+      { op: 'metaSet', key: 'mark', sreg: R.a },
+    ],
+  }),
+  masquerade: (): Rule => ({ text: 'masquerade fully-random', exprs: [{ op: 'masq', flags: NF_NAT_RANGE_PROTO_RANDOM_FULLY }] }),
+  hairpinMasquerade: (set: string): Rule => ({
+    text: `ip saddr . ip daddr @${set} masquerade fully-random`,
+    exprs: [
+      { op: 'payload', base: 'network', offset: 12, len: 4, dreg: R.a },
+      { op: 'payload', base: 'network', offset: 16, len: 4, dreg: R.b },
+      { op: 'lookup', set, sreg: R.a },
+      { op: 'masq', flags: NF_NAT_RANGE_PROTO_RANDOM_FULLY },
+    ],
+  }),
+  rejectTcpReset: (): Rule => ({
+    text: 'meta l4proto tcp reject with tcp reset',
+    exprs: [
+      { op: 'meta', key: 'l4proto', dreg: R.a },
+      { op: 'cmp', sreg: R.a, cmp: 'eq', data: [6] },
+      { op: 'reject', type: 'tcp-rst' },
+    ],
+  }),
+  reject: (): Rule => ({ text: 'reject', exprs: [{ op: 'reject', type: 'icmp', code: 3 }] }),
+  /** `ip daddr @set goto chain` */
+  daddrInSetGoto: (set: string, chain: string): Rule => ({
+    text: `ip daddr @${set} goto ${chain}`,
+    exprs: [
+      { op: 'payload', base: 'network', offset: 16, len: 4, dreg: R.a },
+      { op: 'lookup', set, sreg: R.a },
+      { op: 'verdict', verdict: { code: 'goto', chain } },
+    ],
+  }),
+  /** `ip daddr CIDR drop` */
+  daddrInCidrDrop: (cidr: string): Rule => ({
+    text: `ip daddr ${cidr} drop`,
+    exprs: [...cidrMatch(16, cidr, 'eq'), { op: 'verdict', verdict: { code: 'drop' } }],
+  }),
+  /** `ip saddr != CIDR meta mark set meta mark | bits` */
+  markUnlessFrom: (cidr: string, bits: number): Rule => ({
+    text: `ip saddr != ${cidr} meta mark set meta mark | ${hex(bits)}`,
+    exprs: [...cidrMatch(12, cidr, 'neq'), ...setMarkExprs(bits)],
+  }),
+};
+
+function setMarkExprs(bits: number): Expr[] {
+  return [
+    { op: 'meta', key: 'mark', dreg: R.a },
+    { op: 'bitwise', sreg: R.a, dreg: R.a, mask: le32(~bits >>> 0), xor: le32(bits) },
+    { op: 'metaSet', key: 'mark', sreg: R.a },
+  ];
+}
+
+/** Match the IPv4 address at `offset` against a CIDR (a whole /32 needs no mask). */
+function cidrMatch(offset: number, cidr: string, cmp: 'eq' | 'neq'): Expr[] {
+  const [addr, lenText] = cidr.split('/');
+  const len = Number(lenText ?? 32);
+  if (!isIPv4(addr ?? '') || !(len >= 0 && len <= 32) || !Number.isInteger(len)) throw new TypeError(`invalid IPv4 CIDR "${cidr}"`);
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  const be = (v: number): number[] => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+  const net = (ipNum(addr!) & mask) >>> 0;
+  const load: Expr = { op: 'payload', base: 'network', offset, len: 4, dreg: R.a };
+  if (len === 32) return [load, { op: 'cmp', sreg: R.a, cmp, data: be(net) }];
+  return [load, { op: 'bitwise', sreg: R.a, dreg: R.a, mask: be(mask), xor: be(0) }, { op: 'cmp', sreg: R.a, cmp, data: be(net) }];
+}
+
+// ---- the table ----
+
+const SERVICE_IPS = 'service-ips';
+const NO_ENDPOINTS = 'no-endpoint-services';
+const HAIRPIN = 'hairpin';
+const CLUSTER_IPS = 'cluster-ips';
+const lbChain = (n: number): string => `lb-${n}`;
+const extChain = (n: number): string => `ext-${n}`;
+const epsMap = (n: number): string => `eps-${n}`;
+
+interface CompiledFragment {
+  readonly fragment: Fragment;
+  readonly lb: readonly number[];
+  readonly ext: readonly number[];
+  /** (address, protocol, port) of every dispatch entry, packed in a number (50 bits). */
+  readonly keys: readonly number[];
+}
+/** Per model object: its compiled fragment, and the generation of the last compile that used it. */
+interface Compiled { readonly ctx: string; readonly frag: CompiledFragment; acceptedGen: number }
+const cache = new WeakMap<ServicePortModel, Compiled>();
+
+/**
+ * What the previous call produced, so that the next one costs O(services) pointer checks plus
+ * the work for what changed — not a conflict check of every address. Memoization only: the
+ * result is always what a from-scratch compile of the same input gives (any conflict between
+ * services sends us down the from-scratch path, which resolves it in input order).
+ */
+interface Memo {
+  ctx: string;
+  gen: number;
+  accepted: Compiled[];
+  owner: Map<number, Compiled>;
+  lbCount: Map<number, number>;
+  extCount: Map<number, number>;
+}
+let memo: Memo | undefined;
+let generation = 0;
+
+const bump = (m: Map<number, number>, n: number, d: number): void => {
+  const v = (m.get(n) ?? 0) + d;
+  if (v === 0) m.delete(n); else m.set(n, v);
+};
+function accept(m: Memo, c: Compiled): void {
+  c.acceptedGen = m.gen;
+  for (const k of c.frag.keys) m.owner.set(k, c);
+  for (const n of c.frag.lb) bump(m.lbCount, n, 1);
+  for (const n of c.frag.ext) bump(m.extCount, n, 1);
+}
+function release(m: Memo, c: Compiled): void {
+  for (const k of c.frag.keys) if (m.owner.get(k) === c) m.owner.delete(k);
+  for (const n of c.frag.lb) bump(m.lbCount, n, -1);
+  for (const n of c.frag.ext) bump(m.extCount, n, -1);
+}
+
+function compiledFor(sp: ServicePortModel, state: ProxyState, ctx: string): Compiled {
+  let c = cache.get(sp);
+  if (c === undefined || c.ctx !== ctx) {
+    c = { ctx, frag: compileServicePort(sp, state), acceptedGen: -1 };
+    cache.set(sp, c);
+  }
+  return c;
+}
+
+/** From scratch: earlier services win conflicts. */
+function compileAll(state: ProxyState, ctx: string, order: readonly Compiled[]): Memo {
+  const m: Memo = { ctx, gen: ++generation, accepted: [], owner: new Map(), lbCount: new Map(), extCount: new Map() };
+  for (const c of order) {
+    if (c.acceptedGen === m.gen || c.frag.keys.some((k) => m.owner.has(k))) continue; // duplicate or conflict
+    accept(m, c);
+    m.accepted.push(c);
+  }
+  return m;
+}
+
+/** Incrementally from the previous call; undefined when a conflict needs the from-scratch path. */
+function compileDelta(prev: Memo, order: Compiled[]): Memo | undefined {
+  const gen = ++generation;
+  const fresh: Compiled[] = [];
+  let kept = 0;
+  for (let i = 0; i < order.length; i++) {
+    const c = order[i]!;
+    if (c.acceptedGen === prev.gen) { c.acceptedGen = gen; kept++; } else if (c.acceptedGen !== gen) fresh.push(c); else return undefined;
+  }
+  const m: Memo = { ...prev, gen, accepted: order }; // no conflicts: every entry is accepted
+  if (kept < prev.accepted.length) for (const c of prev.accepted) if (c.acceptedGen === prev.gen) release(m, c);
+  for (const c of fresh) {
+    if (c.frag.keys.some((k) => m.owner.has(k))) return undefined;
+    accept(m, c);
+  }
+  return m;
+}
+
+/** Compiles the service model into the proxy's table. */
+export function compileServices(state: ProxyState): Ruleset {
+  const ctx0 = `${state.nodeName}|${state.nodeIPs.join(',')}`;
+  const ctx = memo?.ctx === ctx0 ? memo.ctx : ctx0; // the same string object: comparisons are pointer checks
+  const services = state.services;
+  const order: Compiled[] = new Array<Compiled>(services.length);
+  for (let i = 0; i < services.length; i++) order[i] = compiledFor(services[i]!, state, ctx);
+  let m = memo && memo.ctx === ctx ? compileDelta(memo, order) : undefined;
+  if (!m) {
+    if (memo) memo.gen = -2; // the delta attempt may have re-tagged entries; make them all stale
+    m = compileAll(state, ctx, order);
+  }
+  memo = m;
+  const fragments = m.accepted.map((c) => c.frag.fragment);
+  const extSizes = new Set(m.extCount.keys());
+  const lbSizes = new Set([...m.lbCount.keys(), ...extSizes]);
+  const lb = [...lbSizes].sort((a, b) => a - b);
+  const ext = [...extSizes].sort((a, b) => a - b);
+
+  const dispatchShape = { key: ['ipv4_addr', 'inet_proto', 'inet_service'], data: 'verdict' } as const;
+  const sets: NftSet[] = [
+    { name: SERVICE_IPS, ...dispatchShape, elements: [] },
+    { name: NO_ENDPOINTS, ...dispatchShape, elements: [] },
+    { name: HAIRPIN, key: ['ipv4_addr', 'ipv4_addr'], shared: true, elements: [] },
+    { name: CLUSTER_IPS, key: ['ipv4_addr'], shared: true, elements: [] },
+    ...lb.map((n): NftSet => ({
+      name: epsMap(n),
+      key: ['ipv4_addr', 'inet_proto', 'inet_service', 'mark'],
+      data: ['ipv4_addr', 'inet_service'],
+      typeText: `typeof ip daddr . meta l4proto . th dport . numgen random mod ${n} : ip daddr . th dport`,
+      elements: [],
+    })),
+  ];
+  const nat = (hook: 'prerouting' | 'output' | 'postrouting'): Chain['base'] => ({ type: 'nat', hook, priority: hook === 'postrouting' ? 100 : -100 });
+  const filter = (hook: 'input' | 'forward' | 'output'): Chain['base'] => ({ type: 'filter', hook, priority: -10 });
+  // Reaching the filter hooks still addressed to a ClusterIP means no DNAT happened: the service
+  // has no endpoints (rejected by the map), or the port is not one of the service's (rejected), or
+  // the address is not allocated at all (dropped).
+  const filterRules = [
+    rules.dispatch(NO_ENDPOINTS),
+    rules.daddrInSetGoto(CLUSTER_IPS, 'reject-service'),
+    ...(state.serviceCIDR ? [rules.daddrInCidrDrop(state.serviceCIDR)] : []),
+  ];
+  const masqueradeOutside = state.clusterCIDR ? [rules.markUnlessFrom(state.clusterCIDR, MASQUERADE_MARK)] : [];
+  const chains: Chain[] = [
+    { name: 'nat-prerouting', base: nat('prerouting')!, rules: [rules.jump('services')] },
+    { name: 'nat-output', base: nat('output')!, rules: [rules.jump('services')] },
+    { name: 'nat-postrouting', base: nat('postrouting')!, rules: [rules.jump('masquerading'), rules.hairpinMasquerade(HAIRPIN)] },
+    { name: 'masquerading', rules: [rules.returnUnlessMarked(MASQUERADE_MARK), rules.flipMarkBits(MASQUERADE_MARK), rules.masquerade()] },
+    { name: 'services', rules: [rules.dispatch(SERVICE_IPS)] },
+    { name: 'filter-input', base: filter('input')!, rules: filterRules },
+    { name: 'filter-forward', base: filter('forward')!, rules: filterRules },
+    { name: 'filter-output', base: filter('output')!, rules: filterRules },
+    { name: 'reject-service', rules: [rules.rejectTcpReset(), rules.reject()] },
+    ...lb.map((n): Chain => ({ name: lbChain(n), rules: [...masqueradeOutside, rules.loadBalance(n, epsMap(n))] })),
+    ...ext.map((n): Chain => ({ name: extChain(n), rules: [rules.setMarkBits(MASQUERADE_MARK), rules.goto(lbChain(n))] })),
+  ];
+  return { family: 'ip', table: TABLE, chains, sets, fragments };
+}
+
+function compileServicePort(sp: ServicePortModel, state: ProxyState): CompiledFragment {
+  const proto = PROTO_NUM[sp.protocol];
+  const els: Record<string, SetElement[]> = {};
+  const push = (set: string, e: SetElement): void => { (els[set] ??= []).push(e); };
+  const lb = new Set<number>();
+  const ext = new Set<number>();
+  const keys: number[] = [];
+  const protoIdx = proto === 6 ? 0 : proto === 17 ? 1 : 2;
+  const entry = (addr: string, port: number, eps: readonly EndpointModel[], external: boolean): void => {
+    keys.push(ipNum(addr) * 2 ** 18 + protoIdx * 2 ** 16 + port);
+    const n = eps.length;
+    if (n === 0) {
+      push(NO_ENDPOINTS, { key: [addr, proto, port], data: { code: 'goto', chain: 'reject-service' } });
+      return;
+    }
+    (external ? ext : lb).add(n);
+    push(SERVICE_IPS, { key: [addr, proto, port], data: { code: 'goto', chain: external ? extChain(n) : lbChain(n) } });
+    eps.forEach((e, i) => push(epsMap(n), { key: [addr, proto, port, i], data: [e.ip, e.port] }));
+  };
+  const internal = clusterEndpoints(sp, state.nodeName);
+  const outside = externalEndpoints(sp, state.nodeName);
+  for (const ip of sp.clusterIPs) entry(ip, sp.port, internal, false);
+  for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) entry(ip, sp.port, outside, true);
+  if (sp.nodePort !== undefined) for (const ip of state.nodeIPs) entry(ip, sp.nodePort, outside, true);
+  // Hairpin traffic is DNATed on the node of the pod that sends it, which is then the endpoint: so
+  // only this node's endpoints (or those whose node is unknown) can hairpin here.
+  const hairpin = new Set([...internal, ...outside].filter((e) => e.nodeName === undefined || e.nodeName === state.nodeName).map((e) => e.ip));
+  for (const ip of hairpin) push(HAIRPIN, { key: [ip, ip] });
+  for (const ip of sp.clusterIPs) push(CLUSTER_IPS, { key: [ip] });
+  return { fragment: { id: sp.id, elements: els }, lb: [...lb], ext: [...ext], keys };
+}

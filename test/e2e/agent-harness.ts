@@ -1,0 +1,136 @@
+// A real `k8ts agent` (dist/agent/main.js) against a TestServer, on a real containerd it starts
+// itself, with everything private to the test: data dir, containerd socket, CNI conf dir and IPAM
+// dir, a bridge with a random name inside a "node" network namespace of its own (so the host's
+// root namespace is never touched), a private netns prefix and pod log dir. `cleanup()` removes
+// all of it, even after a failed test: containers, tasks, namespaces, IPs, containerd.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { execa } from 'execa';
+import { CtrRuntime } from '../../agent/ctr.js';
+import { defaultRunDir } from '../../agent/cli.js';
+import { ensureBusyboxImage, testImageName } from '../images/build-busybox-image.js';
+import { repoRoot, type TestServer } from './harness.js';
+
+export const agentMain = join(repoRoot, 'dist/agent/main.js');
+export { testImageName };
+
+export class TestAgent {
+  readonly id = randomBytes(3).toString('hex');
+  readonly nodeName = `node-${this.id}`;
+  readonly dataDir = mkdtempSync(join(tmpdir(), 'k8ts-agent-'));
+  readonly nodeNetns = `k8ts-e2e-node-${this.id}`;
+  readonly netnsPrefix = `k8ts-e2e-${this.id}-`;
+  readonly bridge = `k8e${this.id}`;
+  readonly podCIDR: string;
+  private proc: ChildProcess | undefined;
+  private output = '';
+  private capture = true;
+
+  constructor(private readonly server: TestServer, private readonly extraArgs: string[] = [], private readonly logLevel = 'debug', private readonly nodeFlags: string[] = []) {
+    this.podCIDR = `10.244.${(parseInt(this.id.slice(0, 2), 16) % 250) + 1}.0/24`;
+  }
+
+  get runDir(): string { return defaultRunDir(this.dataDir); }
+  get socket(): string { return join(this.runDir, 'containerd.sock'); }
+  get logDir(): string { return join(this.dataDir, 'pod-logs'); }
+  get ipamDir(): string { return join(this.dataDir, 'cni-ipam', 'k8ts'); }
+  get logs(): string { return this.output; }
+  get pid(): number | undefined { return this.proc?.pid; }
+  runtime(): CtrRuntime { return new CtrRuntime({ address: this.socket, namespace: 'k8ts' }); }
+
+  async start(timeoutMs = 30_000): Promise<void> {
+    if (!existsSync(`/run/netns/${this.nodeNetns}`)) await execa('ip', ['netns', 'add', this.nodeNetns]);
+    this.output = '';
+    this.capture = true;
+    const proc = spawn(process.execPath, [...this.nodeFlags, agentMain, 'agent',
+      '--server', this.server.url, '--token-file', join(this.server.dataDir, 'token'), '--server-ca', join(this.server.dataDir, 'tls/ca.crt'),
+      '--node-name', this.nodeName, '--node-ip', '127.0.0.1', '--data-dir', this.dataDir,
+      '--cni-conf-dir', join(this.dataDir, 'cni-conf'), '--cni-netns', this.nodeNetns, '--cni-bridge', this.bridge, '--pod-cidr', this.podCIDR,
+      '--pod-log-dir', this.logDir, '--netns-prefix', this.netnsPrefix, '--log-format', 'json', ...this.extraArgs,
+    ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, K8TS_LOG_LEVEL: this.logLevel } });
+    this.proc = proc;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`agent not ready after ${timeoutMs} ms:\n${this.output.slice(-4000)}`)), timeoutMs);
+      const onData = (c: Buffer) => {
+        if (process.env.K8TS_AGENT_LOG) appendFileSync(process.env.K8TS_AGENT_LOG, c);
+        if (!this.capture) return;
+        this.output += c.toString();
+        if (this.output.includes('k8ts agent is ready')) { clearTimeout(timer); resolve(); }
+      };
+      proc.stdout!.on('data', onData);
+      proc.stderr!.on('data', onData);
+      proc.once('exit', code => { clearTimeout(timer); reject(new Error(`agent exited with ${code}:\n${this.output.slice(-4000)}`)); });
+    });
+  }
+
+  /** Stops keeping the agent's output (long runs); the pipes are still drained. */
+  stopLogCapture(): void {
+    this.capture = false;
+  }
+
+  /** SIGTERM and wait: the agent stops its containerd; containers keep running in their shims. */
+  async stop(): Promise<void> {
+    const proc = this.proc;
+    this.proc = undefined;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    await new Promise<void>(resolve => { proc.once('exit', () => resolve()); proc.kill('SIGTERM'); });
+  }
+
+  async importImage(): Promise<void> {
+    const archive = join(tmpdir(), 'k8ts-busybox-test-image.tar');
+    await ensureBusyboxImage(archive);
+    const r = await execa(process.execPath, [agentMain, 'images', 'import', archive, '--data-dir', this.dataDir], { reject: false });
+    if (r.exitCode !== 0) throw new Error(`image import failed: ${r.stderr}`);
+  }
+
+  /** The log of a container attempt, as the agent wrote it. */
+  containerLog(namespace: string, pod: string, uid: string, container: string, attempt = 0): string {
+    const f = join(this.logDir, `${namespace}_${pod}_${uid}`, container, `${attempt}.log`);
+    return existsSync(f) ? readFileSync(f, 'utf8') : '';
+  }
+
+  /** Network namespaces this agent created for pods. */
+  podNetns(): string[] {
+    return existsSync('/run/netns') ? readdirSync('/run/netns').filter(n => n.startsWith(this.netnsPrefix)) : [];
+  }
+
+  /** IPs host-local holds for this agent's network. */
+  allocatedIPs(): string[] {
+    return existsSync(this.ipamDir) ? readdirSync(this.ipamDir).filter(f => /^\d+\.\d+\.\d+\.\d+$/.test(f)) : [];
+  }
+
+  /** Removes everything, whatever state the test left: run from afterAll. */
+  async cleanup(): Promise<void> {
+    await this.stop();
+    // A containerd of our own for the clean-up, so containers can be removed even if the agent died.
+    const { ContainerdSupervisor } = await import('../../agent/containerd.js');
+    const ctd = new ContainerdSupervisor({ dataDir: this.dataDir, runDir: this.runDir });
+    try {
+      await ctd.start();
+      const rt = this.runtime();
+      for (const id of await rt.listContainers()) {
+        await rt.kill(id, 'SIGKILL').catch(() => undefined);
+        for (let i = 0; i < 50 && (await rt.listTasks()).some(t => t.id === id && t.status === 'RUNNING'); i++) await new Promise(r => setTimeout(r, 100));
+        await rt.deleteTask(id).catch(() => undefined);
+        await rt.deleteContainer(id).catch(() => undefined);
+      }
+    } finally {
+      await ctd.stop();
+    }
+    // Shims of tasks containerd could not delete would outlive it: end those of our socket only.
+    for (const pid of readdirSync('/proc').filter(d => /^\d+$/.test(d))) {
+      try {
+        const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        if (cmd[0]?.endsWith('containerd-shim-runc-v2') && cmd.includes(this.socket)) process.kill(Number(pid), 'SIGKILL');
+      } catch { /* gone */ }
+    }
+    for (const n of this.podNetns()) await execa('ip', ['netns', 'delete', n], { reject: false });
+    await execa('ip', ['netns', 'delete', this.nodeNetns], { reject: false });
+    await execa('umount', ['-R', this.runDir], { reject: false });
+    rmSync(this.runDir, { recursive: true, force: true });
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}

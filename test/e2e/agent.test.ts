@@ -1,0 +1,232 @@
+// The agent end to end, as root on a real containerd: pods bound to the agent's node (there is no
+// scheduler yet, so tests set spec.nodeName) run with init containers, shared localhost, volumes
+// and env; restart policies give upstream's restart counts and reasons; deletion leaves nothing
+// behind; a restarted agent adopts running containers without restarting them.
+import { jest } from '@jest/globals';
+import type { Pod, PodStatus } from 'kubernetes-types/core/v1.js';
+import { TestServer } from './harness.js';
+import { TestAgent, testImageName } from './agent-harness.js';
+
+jest.setTimeout(120_000);
+
+const server = new TestServer();
+let agent: TestAgent;
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) { last = err; }
+    await new Promise(r => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}\nagent log tail:\n${agent.logs.slice(-3000)}`);
+}
+
+async function getPod(name: string): Promise<Pod | undefined> {
+  const r = await server.request('GET', `/api/v1/namespaces/default/pods/${name}`);
+  return r.status === 200 ? r.body as Pod : undefined;
+}
+
+async function createPod(name: string, spec: Record<string, unknown>): Promise<Pod> {
+  const r = await server.request('POST', '/api/v1/namespaces/default/pods', {
+    apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName: agent.nodeName, terminationGracePeriodSeconds: 2, ...spec },
+  });
+  if (r.status !== 201) throw new Error(`creating pod ${name}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body as Pod;
+}
+
+function waitStatus(name: string, pred: (s: PodStatus) => boolean, timeoutMs?: number): Promise<Pod> {
+  return waitFor(`pod ${name}`, async () => {
+    const p = await getPod(name);
+    return p?.status && pred(p.status) ? p : undefined;
+  }, timeoutMs);
+}
+
+async function deletePod(name: string, uid: string): Promise<void> {
+  await server.request('DELETE', `/api/v1/namespaces/default/pods/${name}`);
+  await waitFor(`pod ${name} to be gone`, async () => (await getPod(name)) ? undefined : true);
+  await waitFor(`the containers of ${name} to be gone`, async () => {
+    const ids = await agent.runtime().listContainers();
+    return ids.some(id => id.startsWith(uid)) ? undefined : true;
+  });
+}
+
+const sh = (script: string) => ({ image: testImageName, command: ['sh', '-c', script] });
+
+beforeAll(async () => {
+  await server.start();
+  agent = new TestAgent(server, ['--crash-loop-backoff', '1s', '--relist-period', '2s']);
+  await agent.start();
+  await agent.importImage();
+  await waitFor('the Node to be Ready', async () => {
+    const r = await server.request('GET', `/api/v1/nodes/${agent.nodeName}`);
+    const n = r.body as { status?: { conditions?: { type: string; status: string }[] } };
+    return n.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True') ? true : undefined;
+  });
+}, 120_000);
+
+afterAll(async () => {
+  try {
+    const r = await server.request('GET', '/api/v1/namespaces/default/pods');
+    for (const p of (r.body as { items?: Pod[] }).items ?? []) await server.request('DELETE', `/api/v1/namespaces/default/pods/${p.metadata!.name}?gracePeriodSeconds=0`);
+  } catch { /* the server may be gone */ }
+  await agent?.cleanup();
+  await server.stop();
+}, 120_000);
+
+describe('the agent', () => {
+  it('registers its Node with capacity and node info, and a Lease', async () => {
+    const n = (await server.request('GET', `/api/v1/nodes/${agent.nodeName}`)).body as { status: { capacity: Record<string, string>; nodeInfo: Record<string, string>; addresses: { type: string; address: string }[] } };
+    expect(Number(n.status.capacity.cpu)).toBeGreaterThan(0);
+    expect(n.status.capacity.memory).toMatch(/^\d+Ki$/);
+    expect(n.status.capacity.pods).toBe('110');
+    expect(n.status.nodeInfo.containerRuntimeVersion).toMatch(/^containerd:\/\//);
+    expect(n.status.addresses).toContainEqual({ type: 'InternalIP', address: '127.0.0.1' });
+    const lease = await server.request('GET', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${agent.nodeName}`);
+    expect(lease.status).toBe(200);
+    expect((lease.body as { spec: { holderIdentity: string } }).spec.holderIdentity).toBe(agent.nodeName);
+  });
+
+  it('runs an init container, then two containers sharing localhost and an emptyDir', async () => {
+    const pod = await createPod('web', {
+      initContainers: [{ name: 'init', ...sh('echo hello-from-init > /work/index.html'), volumeMounts: [{ name: 'work', mountPath: '/work' }] }],
+      containers: [
+        { name: 'httpd', image: testImageName, command: ['httpd', '-f', '-p', '8080', '-h', '/work'], volumeMounts: [{ name: 'work', mountPath: '/work' }] },
+        { name: 'client', ...sh('until wget -qO- http://127.0.0.1:8080/index.html; do sleep 0.2; done; sleep 3600') },
+      ],
+      volumes: [{ name: 'work', emptyDir: {} }],
+    });
+    const uid = pod.metadata!.uid!;
+    const running = await waitStatus('web', s => s.phase === 'Running' && (s.containerStatuses ?? []).every(c => c.ready));
+    expect(running.status!.podIP).toMatch(/^10\.244\./);
+    expect(running.status!.initContainerStatuses![0]!.state!.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+    expect(running.status!.conditions!.find(c => c.type === 'Ready')!.status).toBe('True');
+    await waitFor('the client to fetch the page', async () => agent.containerLog('default', 'web', uid, 'client').includes('hello-from-init') ? true : undefined);
+    expect(agent.podNetns()).toContain(`${agent.netnsPrefix}${uid}`);
+    expect(agent.allocatedIPs()).toContain(running.status!.podIP);
+
+    await deletePod('web', uid);
+    expect(agent.podNetns()).not.toContain(`${agent.netnsPrefix}${uid}`);
+    expect(agent.allocatedIPs()).not.toContain(running.status!.podIP);
+  });
+
+  it('restartPolicy Never: a failing command ends Failed with its exit code, reason Error, no restart', async () => {
+    const pod = await createPod('never', { restartPolicy: 'Never', containers: [{ name: 'c', ...sh('exit 3') }] });
+    const p = await waitStatus('never', s => s.phase === 'Failed');
+    const cs = p.status!.containerStatuses![0]!;
+    expect(cs.restartCount).toBe(0);
+    expect(cs.state!.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
+    await deletePod('never', pod.metadata!.uid!);
+  });
+
+  it('restartPolicy OnFailure: restarts a failed container once, then Succeeded with restartCount 1', async () => {
+    const pod = await createPod('onfailure', {
+      restartPolicy: 'OnFailure',
+      containers: [{ name: 'c', ...sh('if [ -f /data/once ]; then exit 0; fi; touch /data/once; exit 1'), volumeMounts: [{ name: 'd', mountPath: '/data' }] }],
+      volumes: [{ name: 'd', emptyDir: {} }],
+    });
+    const p = await waitStatus('onfailure', s => s.phase === 'Succeeded');
+    const cs = p.status!.containerStatuses![0]!;
+    expect(cs.restartCount).toBe(1);
+    expect(cs.state!.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+    expect(cs.lastState!.terminated).toMatchObject({ exitCode: 1, reason: 'Error' });
+    await deletePod('onfailure', pod.metadata!.uid!);
+  });
+
+  it('restartPolicy Always: a crashing container goes into CrashLoopBackOff and its restartCount grows', async () => {
+    const pod = await createPod('always', { containers: [{ name: 'c', ...sh('exit 1') }] });
+    const seen = new Set<string>();
+    const p = await waitFor('two restarts', async () => {
+      const q = await getPod('always');
+      const cs = q?.status?.containerStatuses?.[0];
+      if (cs?.state?.waiting?.reason) seen.add(cs.state.waiting.reason);
+      return cs && cs.restartCount >= 2 ? q : undefined;
+    }, 40_000);
+    expect(p.status!.phase).toBe('Running');
+    await waitStatus('always', s => s.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff', 20_000);
+    const q = (await getPod('always'))!;
+    expect(q.status!.containerStatuses![0]!.lastState!.terminated).toMatchObject({ exitCode: 1, reason: 'Error' });
+    await deletePod('always', pod.metadata!.uid!);
+  });
+
+  it('a command that does not exist: StartError with exit code 128 and the runtime message', async () => {
+    const pod = await createPod('nocmd', { restartPolicy: 'Never', containers: [{ name: 'c', image: testImageName, command: ['/no/such/binary'] }] });
+    const p = await waitStatus('nocmd', s => s.phase === 'Failed');
+    const t = p.status!.containerStatuses![0]!.state!.terminated!;
+    expect(t.exitCode).toBe(128);
+    expect(t.reason).toBe('StartError');
+    expect(t.message).toContain('no such file or directory');
+    await deletePod('nocmd', pod.metadata!.uid!);
+  });
+
+  it('passes env from literals, ConfigMap and Secret keys and the downward API, and mounts configMap/secret volumes', async () => {
+    await server.request('POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { color: 'blue', 'app.conf': 'x=1' } });
+    await server.request('POST', '/api/v1/namespaces/default/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sec' }, data: { password: Buffer.from('hunter2').toString('base64') } });
+    const pod = await createPod('envs', {
+      restartPolicy: 'Never',
+      containers: [{
+        name: 'c', ...sh('echo "L=$LIT C=$COLOR S=$PASS N=$NAME X=$EXPANDED"; cat /etc/cfg/app.conf; echo; cat /etc/sec/password; echo; pwd'),
+        workingDir: '/tmp',
+        env: [
+          { name: 'LIT', value: 'literal' },
+          { name: 'COLOR', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'color' } } },
+          { name: 'PASS', valueFrom: { secretKeyRef: { name: 'sec', key: 'password' } } },
+          { name: 'NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+          { name: 'EXPANDED', value: '$(LIT)-$(COLOR)' },
+        ],
+        volumeMounts: [{ name: 'cfg', mountPath: '/etc/cfg' }, { name: 'sec', mountPath: '/etc/sec' }],
+      }],
+      volumes: [{ name: 'cfg', configMap: { name: 'cfg' } }, { name: 'sec', secret: { secretName: 'sec' } }],
+    });
+    await waitStatus('envs', s => s.phase === 'Succeeded');
+    const log = agent.containerLog('default', 'envs', pod.metadata!.uid!, 'c');
+    expect(log).toContain('L=literal C=blue S=hunter2 N=envs X=literal-blue');
+    expect(log).toContain('x=1');
+    expect(log).toContain('hunter2\n/tmp');
+    await deletePod('envs', pod.metadata!.uid!);
+  });
+
+  it('graceful deletion: SIGTERM, then SIGKILL after the grace period', async () => {
+    // sh as PID 1 ignores SIGTERM: the agent must escalate after the grace period.
+    const pod = await createPod('grace', { terminationGracePeriodSeconds: 2, containers: [{ name: 'c', ...sh('sleep 3600') }] });
+    await waitStatus('grace', s => s.phase === 'Running');
+    const t0 = Date.now();
+    await deletePod('grace', pod.metadata!.uid!);
+    const took = Date.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(1900);
+    expect(took).toBeLessThan(10_000);
+  });
+
+  it('a restarted agent adopts running containers: same task pids, restart counts unchanged', async () => {
+    const pod = await createPod('survivor', { containers: [{ name: 'a', ...sh('sleep 3600') }, { name: 'b', ...sh('sleep 3600') }] });
+    const uid = pod.metadata!.uid!;
+    await waitStatus('survivor', s => s.phase === 'Running' && (s.containerStatuses ?? []).every(c => c.ready));
+    const before = (await agent.runtime().listTasks()).filter(t => t.id.startsWith(uid));
+    expect(before).toHaveLength(2);
+    await agent.stop();
+    await agent.start();
+    const after = (await agent.runtime().listTasks()).filter(t => t.id.startsWith(uid));
+    expect(after.map(t => [t.id, t.pid, t.status]).sort()).toEqual(before.map(t => [t.id, t.pid, t.status]).sort());
+    // Give the new agent a relist and a sync, then check nothing was restarted.
+    await new Promise(r => setTimeout(r, 3000));
+    const p = (await getPod('survivor'))!;
+    expect(p.status!.phase).toBe('Running');
+    expect(p.status!.containerStatuses!.map(c => c.restartCount)).toEqual([0, 0]);
+    const again = (await agent.runtime().listTasks()).filter(t => t.id.startsWith(uid));
+    expect(again.map(t => t.pid).sort()).toEqual(before.map(t => t.pid).sort());
+    await deletePod('survivor', uid);
+  });
+
+  it('leaves no container, network namespace or IP behind', async () => {
+    await waitFor('all pods gone', async () => {
+      const r = await server.request('GET', '/api/v1/namespaces/default/pods');
+      return ((r.body as { items: Pod[] }).items.length === 0) ? true : undefined;
+    });
+    expect(await agent.runtime().listContainers()).toEqual([]);
+    expect(agent.podNetns()).toEqual([]);
+    expect(agent.allocatedIPs()).toEqual([]);
+  });
+});
