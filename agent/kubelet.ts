@@ -350,6 +350,8 @@ export class Kubelet {
   }
 
   private async periodic(): Promise<void> {
+    const m = process.memoryUsage();
+    this.log.debug({ rssMiB: Math.round(m.rss / 2 ** 20), heapUsedMiB: Math.round(m.heapUsed / 2 ** 20), heapTotalMiB: Math.round(m.heapTotal / 2 ** 20), externalMiB: Math.round(m.external / 2 ** 20), pods: this.workers.size, records: this.records.size }, 'agent memory');
     try {
       await this.relist();
       await this.cleanupOrphans();

@@ -21,7 +21,7 @@ import { parse as parseYaml } from 'yaml';
 import { TestServer, repoRoot } from '../test/e2e/harness.js';
 import { TestAgent, testImageName } from '../test/e2e/agent-harness.js';
 
-const { values } = parseArgs({ options: { pods: { type: 'string' }, rate: { type: 'string' }, shapes: { type: 'string' }, 'node-flags': { type: 'string' }, 'parallel-starts': { type: 'string' }, out: { type: 'string' } } });
+const { values } = parseArgs({ options: { pods: { type: 'string' }, rate: { type: 'string' }, shapes: { type: 'string' }, 'node-flags': { type: 'string' }, 'agent-log-level': { type: 'string' }, 'parallel-starts': { type: 'string' }, out: { type: 'string' } } });
 const SHAPES = (values.shapes ?? 'paced,burst').split(',') as ('paced' | 'burst')[];
 const PODS = Number(values.pods ?? 100);
 const RATE = Number(values.rate ?? 5);
@@ -155,7 +155,7 @@ const server = new TestServer();
 let agent: TestAgent | undefined;
 try {
   await server.start();
-  agent = new TestAgent(server, ['--relist-period', '10s', ...(values['parallel-starts'] ? ['--parallel-starts', values['parallel-starts']] : [])], 'info', values['node-flags']?.split(' ').filter(Boolean) ?? []);
+  agent = new TestAgent(server, ['--relist-period', '10s', ...(values['parallel-starts'] ? ['--parallel-starts', values['parallel-starts']] : [])], values['agent-log-level'] ?? 'info', values['node-flags']?.split(' ').filter(Boolean) ?? []);
   await agent.start();
   agent.stopLogCapture();
   await agent.importImage();

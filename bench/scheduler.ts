@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     const createRate = PODS / ((createdAll - t) / 1000);
     const steady = samples.slice(1, -1);
     console.log('');
-    console.log(`pods bound:               ${latencies.length}/${PODS} (bind errors ${sched.stats.bindErrors}, unschedulable attempts ${sched.stats.unschedulable})`);
+    console.log(`pods bound:               ${latencies.length}/${PODS} (bind errors ${sched.stats.bindErrors}, unschedulable attempts ${sched.stats.unschedulable}, Scheduled events dropped ${sched.eventsDropped})`);
     console.log(`pod creation rate:        ${createRate.toFixed(0)} pods/s`);
     console.log(`scheduling throughput:    ${rate.toFixed(0)} pods/s (first create → last binding, ${elapsed.toFixed(2)} s)`);
     if (steady.length) console.log(`per-second samples:       median ${percentile(steady, 50)}, min ${Math.min(...steady)}, max ${Math.max(...steady)} pods/s`);

@@ -4,15 +4,14 @@
 // in /metrics and logged with its status, so a client's unexpected 404/406/415 is visible.
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { errors, StatusError } from '../../api/errors.js';
-import { apiVersionOf } from '../../api/object.js';
 import type { RegistryContext, ResourceDef } from '../registry/types.js';
 import type { Store } from '../store/store.js';
 import { StoreAdmission } from './admission.js';
+import type { AuthzRequest } from './authz.js';
 import { OPENAPI_V2_STUB } from './openapi.js';
 import { negotiate, send, sendError } from './codec.js';
 import { Discovery } from './discovery.js';
@@ -28,16 +27,8 @@ export interface Authenticator {
   authenticate(req: IncomingMessage): UserInfo | undefined;
 }
 
-export interface AuthorizationRequest {
-  verb: string;
-  apiGroup: string;
-  resource: string;
-  subresource: string;
-  namespace: string;
-  name: string;
-  path: string;
-  isResourceRequest: boolean;
-}
+/** What is being asked (authz.ts's request), and whether it names an API resource. */
+export type AuthorizationRequest = AuthzRequest & { isResourceRequest: boolean };
 
 export interface AuthorizationDecision {
   allowed: boolean;
@@ -265,13 +256,3 @@ export class ApiServer {
   }
 }
 
-/** The certificate a client presented, if the TLS layer verified it against our CA. */
-export function verifiedPeerCertificate(req: IncomingMessage): { subject: { CN?: string; O?: string | string[] } } | undefined {
-  const socket = req.socket as TLSSocket;
-  if (!socket.authorized) return undefined;
-  const cert = socket.getPeerCertificate?.();
-  if (!cert || Object.keys(cert).length === 0) return undefined;
-  return cert as unknown as { subject: { CN?: string; O?: string | string[] } };
-}
-
-export { apiVersionOf };

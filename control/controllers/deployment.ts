@@ -31,10 +31,26 @@ export const hashLabel = 'pod-template-hash';
 
 const safeAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
 
+/**
+ * JSON with sorted keys, where null and empty objects/arrays count as absent: upstream compares
+ * templates as Go structs, where `creationTimestamp: null` (which `kubectl rollout undo` writes)
+ * and an omitted field are the same zero value.
+ */
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') return `{${Object.keys(v).sort().filter(k => (v as Record<string, unknown>)[k] !== undefined).map(k => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o).sort().filter(k => !isZero(o[k]));
+    return `{${keys.map(k => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+  }
   return JSON.stringify(v);
+}
+
+function isZero(v: unknown): boolean {
+  if (v === undefined || v === null) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (typeof v === 'object') return Object.values(v).every(isZero);
+  return false;
 }
 
 function withoutHash(t: PodTemplateSpec | undefined): PodTemplateSpec {

@@ -57,9 +57,20 @@ export function findByKind(group: string, kind: string): ResourceDef | undefined
  * Every definition a name given to kubectl may mean: plural, singular or short name, optionally
  * qualified as `name.group` (e.g. `deploy`, `deployments.apps`, `hpa`).
  */
+/** One definition per group and resource: the preferred (first listed) version, as kubectl picks. */
+function preferredVersions(): ResourceDef[] {
+  const seen = new Set<string>();
+  return allResources().filter(d => {
+    const k = `${d.group}/${d.resource}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
 export function findByName(name: string): ResourceDef[] {
   const n = name.toLowerCase();
-  return allResources().filter(d => {
+  return preferredVersions().filter(d => {
     const names = [d.resource, d.singularName, ...(d.shortNames ?? [])];
     if (names.includes(n)) return true;
     return d.group !== '' && names.some(x => n === `${x}.${d.group}`);
@@ -68,7 +79,7 @@ export function findByName(name: string): ResourceDef[] {
 
 /** Members of a category such as `all` (what `kubectl get all` lists). */
 export function resourcesInCategory(category: string): ResourceDef[] {
-  return allResources().filter(d => (d.categories ?? []).includes(category));
+  return preferredVersions().filter(d => (d.categories ?? []).includes(category));
 }
 
 /** Group/versions served, each with its resources, in registration order (for discovery). */

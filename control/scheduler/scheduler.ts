@@ -21,6 +21,8 @@ export interface SchedulerOptions {
   /** Bindings in flight at once. */
   bindConcurrency?: number;
   recordEvents?: boolean;
+  /** Events being written at once; more are dropped (counted), so events never slow scheduling much. */
+  maxEventsInflight?: number;
   algorithm?: ScheduleOptions;
   queue?: QueueOptions;
   logger?: SchedulerLogger;
@@ -53,7 +55,7 @@ export class Scheduler {
     this.algorithm = new ScheduleAlgorithm(opts.algorithm ?? {});
     this.podInformer = new Informer<Pod>(opts.client, resources.pods, { pageSize: 1000 });
     this.nodeInformer = new Informer<Node>(opts.client, resources.nodes, {});
-    this.recorder = opts.recordEvents === false ? nullRecorder : new ApiEventRecorder(opts.client, 'default-scheduler');
+    this.recorder = opts.recordEvents === false ? nullRecorder : new ApiEventRecorder(opts.client, 'default-scheduler', opts.maxEventsInflight ?? 4);
     this.nodeInformer.on({
       add: n => this.onNodeAdd(n),
       update: (_, n) => this.onNodeUpdate(n),
@@ -232,6 +234,8 @@ export class Scheduler {
   }
 
   /** For tests: what the cache believes. */
+  get eventsDropped(): number { return this.recorder instanceof ApiEventRecorder ? this.recorder.dropped : 0; }
+
   nodeOf(key: string): string | undefined { return this.podNode.get(key); }
   get nodeCount(): number { return this.nodeList.length; }
 }

@@ -90,3 +90,13 @@ test('a hairpin element another service still uses is not deleted', () => {
   expect(ops.some((o) => o.startsWith('delElements hairpin'))).toBe(false);
   expect(ops).toContain('delElements service-ips 10.96.0.2 6 80');
 });
+
+test('removing a service from the middle sends only its elements', () => {
+  const m = model(5);
+  const have = compile(m);
+  const want = compile([...m.slice(0, 2), ...m.slice(3)]);
+  const ops = summary(planRulesetChanges(have, want));
+  expect(ops.every((o) => o.startsWith('delElements'))).toBe(true);
+  expect(ops.join('\n')).toContain('10.96.0.3');
+  expect(ops.join('\n')).not.toMatch(/10\.96\.0\.[1245]\b/);
+});

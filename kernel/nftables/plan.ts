@@ -93,12 +93,19 @@ export function planRulesetChanges(have: Ruleset | undefined, want: Ruleset): Op
   const wf = want.fragments;
   const oddHave: Fragment[] = [];
   const oddWant: Fragment[] = [];
-  const common = Math.min(hf.length, wf.length);
+  // A fragment inserted or removed in the middle shifts the rest by one: match the common tail
+  // from the end as well, so that costs O(fragments) pointer checks too, not a map of them all.
+  let tail = 0;
+  const maxTail = Math.min(hf.length, wf.length);
+  while (tail < maxTail && hf[hf.length - 1 - tail] === wf[wf.length - 1 - tail]) tail++;
+  const hEnd = hf.length - tail;
+  const wEnd = wf.length - tail;
+  const common = Math.min(hEnd, wEnd);
   for (let i = 0; i < common; i++) {
     if (hf[i] !== wf[i]) { oddHave.push(hf[i]!); oddWant.push(wf[i]!); }
   }
-  for (let i = common; i < hf.length; i++) oddHave.push(hf[i]!);
-  for (let i = common; i < wf.length; i++) oddWant.push(wf[i]!);
+  for (let i = common; i < hEnd; i++) oddHave.push(hf[i]!);
+  for (let i = common; i < wEnd; i++) oddWant.push(wf[i]!);
   const haveById = new Map(oddHave.map((f) => [f.id, f]));
   const fragDiff = (before: Fragment | undefined, after: Fragment | undefined): void => {
     const names = new Set([...Object.keys(before?.elements ?? {}), ...Object.keys(after?.elements ?? {})]);
@@ -123,6 +130,12 @@ export function planRulesetChanges(have: Ruleset | undefined, want: Ruleset): Op
   for (const s of want.sets) {
     const d = dels.get(s.name);
     if (!s.shared || !d || d.size === 0) continue;
+    const refs = want.sharedRefs?.get(s.name);
+    if (refs) {
+      for (const [k, e] of [...d]) if ((refs.get(e.key.join(' ')) ?? 0) > 0) d.delete(k);
+      for (const e of s.elements) d.delete(keyText(s, e)); // the set's own elements are not counted
+      continue;
+    }
     const firsts = new Set([...d.values()].map((e) => e.key[0]));
     const check = (e: SetElement): void => {
       if (firsts.has(e.key[0]!)) d.delete(keyText(s, e));

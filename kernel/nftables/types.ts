@@ -74,6 +74,12 @@ export interface Ruleset {
   /** Sets with their own elements; fragments add more. */
   readonly sets: readonly NftSet[];
   readonly fragments: readonly Fragment[];
+  /**
+   * Optional: for shared sets, how many fragments contribute each element (by `key.join(' ')`),
+   * kept by a compiler that tracks it anyway. Lets the planner decide whether an element another
+   * fragment still wants may be deleted without scanning every fragment of the set.
+   */
+  readonly sharedRefs?: ReadonlyMap<string, ReadonlyMap<string, number>>;
 }
 
 /** One step of a transaction. Order matters: objects must exist before they are referenced. */

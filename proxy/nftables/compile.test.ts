@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { planRulesetChanges } from '../../kernel/nftables/plan.js';
 import { renderNft } from '../../kernel/nftables/render.js';
 import { endpoint, service, slice } from '../fixtures.js';
 import { buildServiceModel, type ServicePortModel } from '../model.js';
-import { compileServices } from './compile.js';
+import { compileServices, IncrementalCompiler } from './compile.js';
 
 const golden = readFileSync(new URL('./testdata/golden.nft', import.meta.url), 'utf8');
 
@@ -68,4 +69,64 @@ test('incremental compiles give what a from-scratch compile gives', () => {
     const scratch = renderNft(compile(step.map((s) => ({ ...s }))));
     expect(incremental).toBe(scratch);
   }
+});
+
+describe('IncrementalCompiler', () => {
+  const ctx = { nodeName: 'n1', nodeIPs: ['192.168.1.10'], serviceCIDR: '10.96.0.0/12', clusterCIDR: '10.244.0.0/16' };
+  // Fragment order is the compiler's own (insertion order): compare the rendered lines as sets.
+  const lines = (rs: ReturnType<typeof compile>): string[] => renderNft(rs).split('\n').map((l) => l.trim().replace(/,$/, '')).sort();
+  const diff = (before: readonly ServicePortModel[], after: readonly ServicePortModel[]): Map<string, ServicePortModel | undefined> => {
+    const out = new Map<string, ServicePortModel | undefined>();
+    const b = new Map(before.map((s) => [s.id, s]));
+    for (const s of after) { if (b.get(s.id) !== s) out.set(s.id, s); b.delete(s.id); }
+    for (const id of b.keys()) out.set(id, undefined);
+    return out;
+  };
+
+  test('fed changes, it gives what a from-scratch compile gives, conflicts included', () => {
+    const all = buildServiceModel(
+      Array.from({ length: 12 }, (_, i) => service(`s${i}`, `10.96.0.${i % 10 + 1}`)), // s10, s11 clash with s0, s1
+      Array.from({ length: 12 }, (_, i) => slice(`s${i}`, Array.from({ length: i % 4 }, (_, j) => endpoint(`10.128.${i}.${j + 1}`)))),
+    );
+    const steps: ServicePortModel[][] = [all.slice(0, 5), all.slice(0, 8), all.slice(2, 8), all, all.slice(3), all.slice(0, 3), all.slice(0, 10), all.filter((s) => !s.id.includes('/s1:'))];
+    const inc = new IncrementalCompiler();
+    let prev: ServicePortModel[] = [];
+    for (const step of steps) {
+      const got = inc.update(ctx, diff(prev, step));
+      prev = step;
+      expect(lines(got)).toEqual(lines(compile(step.map((s) => ({ ...s })))));
+    }
+  });
+
+  test('an unchanged port keeps its fragment object and its place', () => {
+    const m = fixture();
+    const inc = new IncrementalCompiler();
+    const first = inc.update(ctx, diff([], m));
+    const changed = buildServiceModel([service('api', '10.96.0.20')], [slice('api', [endpoint('10.128.0.3'), endpoint('10.128.0.4')])])[0]!;
+    const second = inc.update(ctx, new Map([[changed.id, changed]]));
+    expect(second.fragments.map((f) => f.id)).toEqual(first.fragments.map((f) => f.id));
+    second.fragments.forEach((f, i) => (f.id === changed.id ? expect(f).not.toBe(first.fragments[i]) : expect(f).toBe(first.fragments[i])));
+  });
+
+  test('a change of the node context recompiles every port', () => {
+    const inc = new IncrementalCompiler();
+    inc.update(ctx, diff([], fixture()));
+    const rs = inc.update({ ...ctx, nodeIPs: ['192.168.1.11'] }, new Map());
+    expect(renderNft(rs)).toContain('192.168.1.11 . tcp . 30080 : goto ext-2');
+    expect(renderNft(rs)).not.toContain('192.168.1.10');
+  });
+});
+
+test('a hairpin element two services share stays until neither wants it (planned from the compiler\'s counts)', () => {
+  const both = buildServiceModel([service('a', '10.96.0.1'), service('b', '10.96.0.2')], [slice('a', [endpoint('10.128.0.1')]), slice('b', [endpoint('10.128.0.1')])]);
+  const inc = new IncrementalCompiler();
+  const ctx = { nodeName: 'n1', nodeIPs: [] };
+  const have = inc.update(ctx, new Map(both.map((s) => [s.id, s])));
+  const one = inc.update(ctx, new Map([[both[0]!.id, undefined]]));
+  expect(one.sharedRefs).toBeDefined();
+  const dels = planRulesetChanges(have, one).filter((o) => o.op === 'delElements').map((o) => (o.op === 'delElements' ? o.set.name : ''));
+  expect(dels).not.toContain('hairpin');
+  const none = inc.update(ctx, new Map([[both[1]!.id, undefined]]));
+  const dels2 = planRulesetChanges(one, none).filter((o) => o.op === 'delElements').map((o) => (o.op === 'delElements' ? o.set.name : ''));
+  expect(dels2).toContain('hairpin');
 });

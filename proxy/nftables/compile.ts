@@ -190,7 +190,7 @@ interface Memo {
 let memo: Memo | undefined;
 let generation = 0;
 
-const bump = (m: Map<number, number>, n: number, d: number): void => {
+const bump = <K>(m: Map<K, number>, n: K, d: number): void => {
   const v = (m.get(n) ?? 0) + d;
   if (v === 0) m.delete(n); else m.set(n, v);
 };
@@ -257,9 +257,13 @@ export function compileServices(state: ProxyState): Ruleset {
     m = compileAll(state, ctx, order);
   }
   memo = m;
-  const fragments = m.accepted.map((c) => c.frag.fragment);
-  const extSizes = new Set(m.extCount.keys());
-  const lbSizes = new Set([...m.lbCount.keys(), ...extSizes]);
+  return assemble(state, m.accepted.map((c) => c.frag.fragment), m.lbCount, m.extCount);
+}
+
+/** The table around the fragments: sets, one lb/ext chain per endpoint count in use, base chains. */
+function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragment[], lbCount: ReadonlyMap<number, number>, extCount: ReadonlyMap<number, number>, sharedRefs?: ReadonlyMap<string, ReadonlyMap<string, number>>): Ruleset {
+  const extSizes = new Set(extCount.keys());
+  const lbSizes = new Set([...lbCount.keys(), ...extSizes]);
   const lb = [...lbSizes].sort((a, b) => a - b);
   const ext = [...extSizes].sort((a, b) => a - b);
 
@@ -301,10 +305,10 @@ export function compileServices(state: ProxyState): Ruleset {
     ...lb.map((n): Chain => ({ name: lbChain(n), rules: [...masqueradeOutside, rules.loadBalance(n, epsMap(n))] })),
     ...ext.map((n): Chain => ({ name: extChain(n), rules: [rules.setMarkBits(MASQUERADE_MARK), rules.goto(lbChain(n))] })),
   ];
-  return { family: 'ip', table: TABLE, chains, sets, fragments };
+  return { family: 'ip', table: TABLE, chains, sets, fragments, ...(sharedRefs ? { sharedRefs } : {}) };
 }
 
-function compileServicePort(sp: ServicePortModel, state: ProxyState): CompiledFragment {
+function compileServicePort(sp: ServicePortModel, state: Omit<ProxyState, 'services'>): CompiledFragment {
   const proto = PROTO_NUM[sp.protocol];
   const els: Record<string, SetElement[]> = {};
   const push = (set: string, e: SetElement): void => { (els[set] ??= []).push(e); };
@@ -334,4 +338,100 @@ function compileServicePort(sp: ServicePortModel, state: ProxyState): CompiledFr
   for (const ip of hairpin) push(HAIRPIN, { key: [ip, ip] });
   for (const ip of sp.clusterIPs) push(CLUSTER_IPS, { key: [ip] });
   return { fragment: { id: sp.id, elements: els }, lb: [...lb], ext: [...ext], keys };
+}
+
+/** What the compiler needs besides the services: this node and the cluster's address ranges. */
+export type NodeContext = Omit<ProxyState, 'services'>;
+
+interface Entry { sp: ServicePortModel; frag: CompiledFragment; accepted: boolean }
+
+/**
+ * The compiler fed with changes, for the sync loop: `update` takes the changed service ports
+ * (from the change trackers) and costs O(changed) plus an O(accepted) walk that only gathers
+ * fragment pointers — no per-service compile, lookup or conflict check for the unchanged ones.
+ * Its output equals `compileServices` over the same ports sorted by id (tested), including which
+ * of two conflicting ports wins (the one first by id): any conflict, or the release of a port
+ * that had shut another out, sends it down a from-scratch resolution over the memoized
+ * fragments. Pure: holds only data.
+ */
+export class IncrementalCompiler {
+  private ctxKey: string | undefined;
+  private ctx: NodeContext | undefined;
+  private readonly entries = new Map<string, Entry>();
+  private readonly owner = new Map<number, Entry>();
+  private readonly lbCount = new Map<number, number>();
+  private readonly extCount = new Map<number, number>();
+  /** Contributors per element of the shared sets, so the planner need not scan them all. */
+  private readonly refs = new Map<string, Map<string, number>>([[HAIRPIN, new Map()], [CLUSTER_IPS, new Map()]]);
+  private rejected = 0;
+
+  /** Number of service ports programmed (not shut out by a conflict). */
+  get acceptedCount(): number { return this.entries.size - this.rejected; }
+
+  update(ctx: NodeContext, changes: ReadonlyMap<string, ServicePortModel | undefined>): Ruleset {
+    const key = JSON.stringify([ctx.nodeName, ctx.nodeIPs, ctx.serviceCIDR ?? null, ctx.clusterCIDR ?? null]);
+    if (key !== this.ctxKey) {
+      // The node's addresses or ranges changed: every fragment may differ.
+      this.ctxKey = key;
+      this.ctx = ctx;
+      for (const [id, sp] of changes) if (sp) this.entries.set(id, { sp, frag: compileServicePort(sp, ctx), accepted: false }); else this.entries.delete(id);
+      for (const e of this.entries.values()) if (!changes.has(e.sp.id)) e.frag = compileServicePort(e.sp, ctx);
+      this.resolveAll();
+    } else {
+      let needFull = false;
+      for (const [id, sp] of changes) {
+        const old = this.entries.get(id);
+        if (old?.accepted) {
+          this.release(old);
+          if (this.rejected > 0) needFull = true; // it may have shut another out
+        } else if (old) this.rejected--;
+        if (!sp) { this.entries.delete(id); continue; }
+        const e: Entry = { sp, frag: old?.sp === sp ? old.frag : compileServicePort(sp, ctx), accepted: false };
+        this.entries.set(id, e); // an existing id keeps its place: the planner's in-step walk matches
+        if (needFull || e.frag.keys.some((k) => this.owner.has(k))) { needFull = true; this.rejected++; continue; }
+        this.accept(e);
+      }
+      if (needFull) this.resolveAll();
+    }
+    const fragments: Fragment[] = [];
+    for (const e of this.entries.values()) if (e.accepted) fragments.push(e.frag.fragment);
+    return assemble(this.ctx!, fragments, this.lbCount, this.extCount, this.refs);
+  }
+
+  private count(e: Entry, d: number): void {
+    for (const [set, m] of this.refs) {
+      const els = e.frag.fragment.elements[set];
+      if (els) for (const el of els) bump(m, el.key.join(' '), d);
+    }
+  }
+
+  private accept(e: Entry): void {
+    e.accepted = true;
+    for (const k of e.frag.keys) this.owner.set(k, e);
+    for (const n of e.frag.lb) bump(this.lbCount, n, 1);
+    for (const n of e.frag.ext) bump(this.extCount, n, 1);
+    this.count(e, 1);
+  }
+  private release(e: Entry): void {
+    e.accepted = false;
+    for (const k of e.frag.keys) if (this.owner.get(k) === e) this.owner.delete(k);
+    for (const n of e.frag.lb) bump(this.lbCount, n, -1);
+    for (const n of e.frag.ext) bump(this.extCount, n, -1);
+    this.count(e, -1);
+  }
+
+  /** From scratch over the memoized fragments: the first by id wins a conflict. */
+  private resolveAll(): void {
+    this.owner.clear();
+    this.lbCount.clear();
+    this.extCount.clear();
+    for (const m of this.refs.values()) m.clear();
+    this.rejected = 0;
+    const sorted = [...this.entries.values()].sort((a, b) => (a.sp.id < b.sp.id ? -1 : a.sp.id > b.sp.id ? 1 : 0));
+    for (const e of sorted) {
+      e.accepted = false;
+      if (e.frag.keys.some((k) => this.owner.has(k))) { this.rejected++; continue; }
+      this.accept(e);
+    }
+  }
 }

@@ -104,12 +104,12 @@ export class TestAgent {
 
   /** Removes everything, whatever state the test left: run from afterAll. */
   async cleanup(): Promise<void> {
-    await this.stop();
+    await this.stop().catch(() => undefined);
     // A containerd of our own for the clean-up, so containers can be removed even if the agent died.
     const { ContainerdSupervisor } = await import('../../agent/containerd.js');
     const ctd = new ContainerdSupervisor({ dataDir: this.dataDir, runDir: this.runDir });
     try {
-      await ctd.start();
+      await ctd.start(30_000);
       const rt = this.runtime();
       for (const id of await rt.listContainers()) {
         await rt.kill(id, 'SIGKILL').catch(() => undefined);
@@ -117,6 +117,8 @@ export class TestAgent {
         await rt.deleteTask(id).catch(() => undefined);
         await rt.deleteContainer(id).catch(() => undefined);
       }
+    } catch (err) {
+      process.stderr.write(`agent clean-up: containerd: ${String(err)}\n`);
     } finally {
       await ctd.stop();
     }

@@ -2,6 +2,8 @@
 // scheduler yet, so tests set spec.nodeName) run with init containers, shared localhost, volumes
 // and env; restart policies give upstream's restart counts and reasons; deletion leaves nothing
 // behind; a restarted agent adopts running containers without restarting them.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import type { Pod, PodStatus } from 'kubernetes-types/core/v1.js';
 import { TestServer } from './harness.js';
@@ -73,8 +75,11 @@ afterAll(async () => {
     const r = await server.request('GET', '/api/v1/namespaces/default/pods');
     for (const p of (r.body as { items?: Pod[] }).items ?? []) await server.request('DELETE', `/api/v1/namespaces/default/pods/${p.metadata!.name}?gracePeriodSeconds=0`);
   } catch { /* the server may be gone */ }
-  await agent?.cleanup();
-  await server.stop();
+  try {
+    await agent?.cleanup();
+  } finally {
+    await server.stop();
+  }
 }, 120_000);
 
 describe('the agent', () => {
@@ -218,6 +223,26 @@ describe('the agent', () => {
     const again = (await agent.runtime().listTasks()).filter(t => t.id.startsWith(uid));
     expect(again.map(t => t.pid).sort()).toEqual(before.map(t => t.pid).sort());
     await deletePod('survivor', uid);
+  });
+
+  it('containerd killed under the agent: restarted, running containers untouched, new pods start', async () => {
+    const pod = await createPod('steady', { containers: [{ name: 'a', ...sh('sleep 3600') }] });
+    const uid = pod.metadata!.uid!;
+    await waitStatus('steady', s => s.phase === 'Running');
+    const before = (await agent.runtime().listTasks()).filter(t => t.id.startsWith(uid));
+    const pid = Number(readFileSync(join(agent.runDir, 'containerd.pid'), 'utf8'));
+    process.kill(pid, 'SIGKILL');
+    await waitFor('a new containerd', async () => {
+      const now = Number(readFileSync(join(agent.runDir, 'containerd.pid'), 'utf8'));
+      return now !== pid && (await agent.runtime().listTasks().catch(() => undefined)) ? true : undefined;
+    });
+    expect((await agent.runtime().listTasks()).filter(t => t.id.startsWith(uid))).toEqual(before);
+    const next = await createPod('after-restart', { containers: [{ name: 'a', ...sh('sleep 3600') }] });
+    await waitStatus('after-restart', s => s.phase === 'Running');
+    const p = (await getPod('steady'))!;
+    expect(p.status!.containerStatuses![0]!.restartCount).toBe(0);
+    await deletePod('after-restart', next.metadata!.uid!);
+    await deletePod('steady', uid);
   });
 
   it('leaves no container, network namespace or IP behind', async () => {

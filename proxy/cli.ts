@@ -1,0 +1,140 @@
+// `k8ts proxy`: the proxy as its own process, talking to the cluster through the API with a
+// kubeconfig, as any node component does.
+//
+//   k8ts proxy --kubeconfig F [--node-name N] [--cluster-cidr C] [--service-cidr C] [--netns NAME]
+//              [--min-sync-period MS] [--sync-period MS] [--cleanup] [--dry-run]
+//
+// `--dry-run` lists the cluster once, prints the `nft` text of what would be programmed and the
+// difference from what the kernel holds now, and exits without touching the kernel.
+import { hostname } from 'node:os';
+import type { Node, Service } from 'kubernetes-types/core/v1.js';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import { resources, type ClusterClient } from '../api/client/types.js';
+// The only HTTPS transport over a kubeconfig today; it belongs in a shared client module.
+import { clientFromKubeconfig } from '../control/controllers/transport.js';
+import { listTable } from '../kernel/nftables/list.js';
+import { renderNft } from '../kernel/nftables/render.js';
+import { nodeAddresses, ProxyDaemon } from './daemon.js';
+import { buildServiceModel } from './model.js';
+import { compileServices, TABLE } from './nftables/compile.js';
+import { diffAgainstKernel } from './nftables/diff.js';
+
+export interface ProxyFlags {
+  kubeconfig: string;
+  nodeName: string;
+  clusterCIDR?: string;
+  serviceCIDR?: string;
+  netns?: string;
+  minSyncMs: number;
+  maxSyncMs: number;
+  dryRun: boolean;
+  cleanup: boolean;
+}
+
+export class ProxyFlagError extends Error {
+  readonly code = 'BadFlag';
+}
+
+const usage = 'usage: k8ts proxy --kubeconfig FILE [--node-name NAME] [--cluster-cidr CIDR] [--service-cidr CIDR] [--netns NAME] [--min-sync-period MS] [--sync-period MS] [--cleanup] [--dry-run]';
+
+/** Parses the flags (`--flag value` or `--flag=value`). Pure apart from the hostname default. */
+export function parseProxyFlags(argv: readonly string[], defaultNode = hostname()): ProxyFlags {
+  const values = new Map<string, string>();
+  const bools = new Set<string>();
+  const known = new Set(['kubeconfig', 'node-name', 'cluster-cidr', 'service-cidr', 'netns', 'min-sync-period', 'sync-period']);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--dry-run' || a === '--cleanup') { bools.add(a.slice(2)); continue; }
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
+    if (!m || !known.has(m[1]!)) throw new ProxyFlagError(`unknown flag "${a}"\n${usage}`);
+    const v = m[2] ?? argv[++i];
+    if (v === undefined || v === '') throw new ProxyFlagError(`flag --${m[1]} needs a value`);
+    values.set(m[1]!, v);
+  }
+  const kubeconfig = values.get('kubeconfig');
+  if (!kubeconfig) throw new ProxyFlagError(`--kubeconfig is required\n${usage}`);
+  const ms = (name: string, dflt: number): number => {
+    const v = values.get(name);
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new ProxyFlagError(`invalid value "${v}" for --${name}: want milliseconds`);
+    return n;
+  };
+  const cidr = (name: string): string | undefined => {
+    const v = values.get(name);
+    if (v !== undefined && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(v)) throw new ProxyFlagError(`invalid value "${v}" for --${name}: want an IPv4 CIDR such as 10.244.0.0/16`);
+    return v;
+  };
+  const clusterCIDR = cidr('cluster-cidr');
+  const serviceCIDR = cidr('service-cidr');
+  const netns = values.get('netns');
+  return {
+    kubeconfig, nodeName: values.get('node-name') ?? defaultNode,
+    ...(clusterCIDR ? { clusterCIDR } : {}), ...(serviceCIDR ? { serviceCIDR } : {}), ...(netns ? { netns } : {}),
+    minSyncMs: ms('min-sync-period', 1000), maxSyncMs: ms('sync-period', 30_000),
+    dryRun: bools.has('dry-run'), cleanup: bools.has('cleanup'),
+  };
+}
+
+async function listAll<T>(client: ClusterClient, type: (typeof resources)[keyof typeof resources]): Promise<T[]> {
+  const out: T[] = [];
+  let cont: string | undefined;
+  do {
+    const page = await client.list<T & object>(type, undefined, { limit: 500, ...(cont ? { continue: cont } : {}) });
+    out.push(...page.items);
+    cont = page.metadata.continue || undefined;
+  } while (cont);
+  return out;
+}
+
+/** `--dry-run`: the nft text of what would be programmed, then its difference from the kernel's table. */
+export async function dryRun(client: ClusterClient, f: ProxyFlags, write: (s: string) => void): Promise<void> {
+  const [services, slices, nodes] = await Promise.all([
+    listAll<Service>(client, resources.services), listAll<EndpointSlice>(client, resources.endpointslices), listAll<Node>(client, resources.nodes),
+  ]);
+  const rs = compileServices({
+    services: buildServiceModel(services, slices), nodeName: f.nodeName,
+    nodeIPs: nodeAddresses(nodes.find((n) => n.metadata?.name === f.nodeName)),
+    ...(f.serviceCIDR ? { serviceCIDR: f.serviceCIDR } : {}), ...(f.clusterCIDR ? { clusterCIDR: f.clusterCIDR } : {}),
+  });
+  write(renderNft(rs));
+  const have = await listTable(TABLE, f.netns ? { netns: f.netns } : {});
+  const d = diffAgainstKernel(rs, have);
+  write(`# difference from the kernel${f.netns ? ` (netns ${f.netns})` : ''}: ${d.length ? `${d.length} line(s)` : 'none'}\n`);
+  for (const l of d) write(`${l}\n`);
+}
+
+/** Runs `k8ts proxy`; resolves with the exit code (on SIGINT/SIGTERM for the daemon). */
+export async function runProxy(argv: readonly string[]): Promise<number> {
+  let f: ProxyFlags;
+  try {
+    f = parseProxyFlags(argv);
+  } catch (e) {
+    if (e instanceof ProxyFlagError) { process.stderr.write(`k8ts proxy: ${e.message}\n`); return 2; }
+    throw e;
+  }
+  const { client, transport } = clientFromKubeconfig(f.kubeconfig, { userAgent: 'k8ts-proxy' });
+  try {
+    if (f.dryRun) {
+      await dryRun(client, f, (s) => process.stdout.write(s));
+      return 0;
+    }
+    const log = (level: string, msg: string, fields: Record<string, unknown> = {}): void => {
+      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+    };
+    const daemon = new ProxyDaemon({
+      client, nodeName: f.nodeName, minSyncMs: f.minSyncMs, maxSyncMs: f.maxSyncMs, log,
+      ...(f.clusterCIDR ? { clusterCIDR: f.clusterCIDR } : {}), ...(f.serviceCIDR ? { serviceCIDR: f.serviceCIDR } : {}), ...(f.netns ? { netns: f.netns } : {}),
+    });
+    await daemon.start();
+    log('info', 'k8ts proxy is running', { node: f.nodeName, netns: f.netns ?? null });
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+    await daemon.stop({ cleanup: f.cleanup });
+    return 0;
+  } finally {
+    transport.close();
+  }
+}

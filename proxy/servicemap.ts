@@ -1,0 +1,64 @@
+// The service model kept up to date incrementally: the trackers' pending changes are applied to
+// the ports of the changed Services only. Pure.
+//
+// Design notes. Upstream keeps a ServicePortMap and an EndpointsMap and applies each tracker's
+// changes to them (`svcPortMap.Update(tracker)`). Here both collapse into one map of model
+// entries per Service key, rebuilt for a changed Service with `buildServiceModel` on that one
+// Service and its slices, so the model is by construction what a from-scratch build gives. A port
+// whose rebuilt entry is structurally equal to the old one keeps the old object, so the compiler
+// (which memoizes per model object) and the planner (which skips identical fragments) pay nothing
+// for it. The result of `apply` is the changed port ids, which is what the compiler is fed.
+import type { Service } from 'kubernetes-types/core/v1.js';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import type { Change } from './changes.js';
+import { buildServiceModel, type ServicePortModel } from './model.js';
+
+/** Changed service ports by id: the new model entry, or undefined when the port is gone. */
+export type PortChanges = Map<string, ServicePortModel | undefined>;
+
+export class ServicePortMap {
+  private readonly services = new Map<string, Service>();
+  private readonly ports = new Map<string, readonly ServicePortModel[]>();
+  private count = 0;
+
+  /** Number of service ports in the model. */
+  get size(): number { return this.count; }
+
+  /** Every service port, sorted by id (what a from-scratch `buildServiceModel` returns). */
+  all(): ServicePortModel[] {
+    const out: ServicePortModel[] = [];
+    for (const l of this.ports.values()) out.push(...l);
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Applies the trackers' changes; `slicesOf` gives a Service's current slices. */
+  apply(
+    serviceChanges: ReadonlyMap<string, Change<Service>>,
+    sliceChanges: ReadonlyMap<string, Change<EndpointSlice[]>>,
+    slicesOf: (key: string) => readonly EndpointSlice[],
+  ): PortChanges {
+    for (const [key, c] of serviceChanges) {
+      if (c.current) this.services.set(key, c.current); else this.services.delete(key);
+    }
+    const out: PortChanges = new Map();
+    const keys = new Set([...serviceChanges.keys(), ...sliceChanges.keys()]);
+    for (const key of keys) {
+      const svc = this.services.get(key);
+      const before = this.ports.get(key) ?? [];
+      const built = svc ? buildServiceModel([svc], slicesOf(key)) : [];
+      const old = new Map(before.map((p) => [p.id, p]));
+      const after = built.map((p) => {
+        const o = old.get(p.id);
+        return o && JSON.stringify(o) === JSON.stringify(p) ? o : p;
+      });
+      for (const p of after) {
+        if (old.get(p.id) !== p) out.set(p.id, p);
+        old.delete(p.id);
+      }
+      for (const id of old.keys()) out.set(id, undefined);
+      this.count += after.length - before.length;
+      if (after.length) this.ports.set(key, after); else this.ports.delete(key);
+    }
+    return out;
+  }
+}
