@@ -227,6 +227,8 @@ export async function runAgent(argv: string[]): Promise<number> {
     return 2;
   }
   const log = createLogger(opts.logFormat);
+  // A stray rejection is a bug to log, not a reason to drop every pod's supervision.
+  process.on('unhandledRejection', err => log.error({ err: String(err) }, 'unhandled rejection (a bug)'));
   const agent = await startAgent({ ...opts, log });
   await new Promise<void>(resolveSignal => {
     const on = () => resolveSignal();

@@ -27,6 +27,7 @@ export function ctrRunArgs(c: ContainerConfig): string[] {
   for (const m of c.mounts) a.push('--mount', `type=bind,src=${m.source},dst=${m.destination},options=rbind:${m.readOnly ? 'ro' : 'rw'}`);
   if (c.hostNetwork) a.push('--net-host');
   else if (c.netnsPath) a.push('--with-ns', `network:${c.netnsPath}`);
+  if (c.utsPath) a.push('--with-ns', `uts:${c.utsPath}`);
   if (c.memoryLimitBytes !== undefined) a.push('--memory-limit', String(c.memoryLimitBytes));
   if (c.cpuQuota !== undefined && c.cpuPeriod !== undefined) a.push('--cpu-quota', String(c.cpuQuota), '--cpu-period', String(c.cpuPeriod));
   if (c.cpuShares !== undefined) a.push('--cpu-shares', String(c.cpuShares));

@@ -131,7 +131,8 @@ describe('Kubelet', () => {
     expect(runs.map(c => c.labels['io.k8ts.container.name']).sort()).toEqual(['a', 'b']);
     expect(runs[0]!.netnsPath).toBe(join(dir, 'netns', 'k8ts-00000003-0000-4000-8000-000000000003'));
     expect(runs[0]!.labels).toMatchObject({ 'io.k8ts.pod.uid': '00000003-0000-4000-8000-000000000003', 'io.k8ts.pod.name': 'web', 'io.k8ts.pod.namespace': 'default', 'io.k8ts.container.attempt': '0' });
-    expect(exec.calls.map(c => c.env?.CNI_COMMAND ?? c.args.slice(0, 2).join(' '))).toEqual(['netns add', 'ADD', 'ADD']);
+    expect(exec.calls.map(c => c.env?.CNI_COMMAND ?? `${c.file} ${c.args.slice(-2).join(' ')}`)).toEqual(['unshare hostname web', 'ip add k8ts-00000003-0000-4000-8000-000000000003', 'ADD', 'ADD']);
+    expect(runs[0]!.utsPath).toBe(join(dir, 'data', 'pods', '00000003-0000-4000-8000-000000000003', 'uts'));
   });
 
   it('restarts an exited container after the back-off as the next attempt, and counts it', async () => {

@@ -57,6 +57,8 @@ export interface KubeletOptions {
 
 interface Sandbox {
   netns: string;
+  /** Bind-mounted UTS namespace with the pod's hostname. */
+  uts?: string;
   ip?: string;
   result?: CniResult;
 }
@@ -242,7 +244,10 @@ export class Kubelet {
     this.events = this.o.runtime.events(e => this.onRuntimeEvent(e), err => {
       if (this.stopped) return;
       this.log.warn({ err: String(err) }, 'runtime event stream ended; resubscribing');
-      setTimeout(() => { this.subscribe(); void this.relist(); }, 1000).unref();
+      setTimeout(() => {
+        this.subscribe();
+        this.relist().catch(e => this.log.warn({ err: String(e) }, 'relist failed'));
+      }, 1000).unref();
     });
   }
 
@@ -393,6 +398,8 @@ export class Kubelet {
     const uid = pod.metadata!.uid!;
     const have = this.readSandbox(uid);
     if (have?.ip && existsSync(this.o.netns.path(have.netns))) return have;
+    const uts = join(this.podDir(uid), 'uts');
+    await this.o.netns.ensureUts(uts, (pod.spec?.hostname ?? pod.metadata!.name!).slice(0, 63));
     const name = `${this.prefix}${uid}`;
     mkdirSync(this.podDir(uid), { recursive: true });
     // Written before the ADD so a crash in between still leads to a DEL.
@@ -401,7 +408,7 @@ export class Kubelet {
     await this.o.cni.loopback(uid, path);
     const result = await this.o.cni.add(uid, path);
     const ip = resultIPv4(result);
-    const sb: Sandbox = { netns: name, ...(ip ? { ip } : {}), result };
+    const sb: Sandbox = { netns: name, uts, ...(ip ? { ip } : {}), result };
     writeFileSync(join(this.podDir(uid), 'sandbox.json'), JSON.stringify(sb));
     return sb;
   }
@@ -418,6 +425,7 @@ export class Kubelet {
       }
     }
     await this.o.netns.remove(name);
+    await this.o.netns.removeUts(join(this.podDir(uid), 'uts'));
     if (sb) rmSync(join(this.podDir(uid), 'sandbox.json'), { force: true });
   }
 
@@ -596,6 +604,7 @@ export class Kubelet {
       const pid = await this.runReplacingLeftover({
         id, image, args: argv, env, mounts, hostNetwork: pod.spec?.hostNetwork === true,
         ...(sandbox ? { netnsPath: this.o.netns.path(sandbox.netns) } : {}),
+        ...(sandbox?.uts ? { utsPath: sandbox.uts } : {}),
         ...(c.workingDir ? { cwd: c.workingDir } : {}),
         logPath: join(logDir, `${s.attempt}.log`),
         labels: {

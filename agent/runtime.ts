@@ -34,6 +34,8 @@ export interface ContainerConfig {
   mounts: Mount[];
   /** Path of the network namespace to join; undefined with hostNetwork. */
   netnsPath?: string;
+  /** Path of the pod's UTS namespace (its hostname); undefined: the runtime's default. */
+  utsPath?: string;
   hostNetwork: boolean;
   logPath?: string;
   memoryLimitBytes?: number;

@@ -16,7 +16,7 @@ describe('parseServerFlags', () => {
       dataDir: '/var/lib/k8ts', bindAddress: '0.0.0.0', httpsPort: 6443, datastoreEndpoint: '',
       datastore: { kind: 'sqlite', path: '/var/lib/k8ts/db/state.db' },
       serviceNodePortRange: { base: 30000, size: 2768 }, writeKubeconfig: '/var/lib/k8ts/kubeconfig.yaml',
-      disableAgent: false, tlsSans: [], logFormat: 'text', help: false,
+      disableAgent: false, disableControllerManager: false, disableScheduler: false, tlsSans: [], logFormat: 'text', help: false,
     });
     expect(c.clusterCidrs.map(formatCidr)).toEqual(['10.42.0.0/16']);
     expect(c.serviceCidrs.map(formatCidr)).toEqual(['10.43.0.0/16']);

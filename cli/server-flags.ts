@@ -30,6 +30,9 @@ export interface ServerConfig {
   token?: string;
   writeKubeconfig: string;
   disableAgent: boolean;
+  /** k3s' --disable-controller-manager / --disable-scheduler: run those elsewhere (or not at all). */
+  disableControllerManager: boolean;
+  disableScheduler: boolean;
   tlsSans: string[];
   nodeName?: string;
   logFormat: 'json' | 'text';
@@ -67,6 +70,8 @@ const flags: readonly FlagSpec[] = [
   { name: 'token', kind: 'string', env: 'K8TS_TOKEN', help: 'shared secret agents join with (default: generated into <data-dir>/token)' },
   { name: 'write-kubeconfig', kind: 'string', help: 'where to write the admin kubeconfig (default <data-dir>/kubeconfig.yaml)' },
   { name: 'disable-agent', kind: 'bool', help: 'do not run an agent on this node' },
+  { name: 'disable-controller-manager', kind: 'bool', help: 'do not run the controllers in this server' },
+  { name: 'disable-scheduler', kind: 'bool', help: 'do not run the scheduler in this server' },
   { name: 'tls-san', kind: 'list', help: 'extra hostname or IP for the serving certificate (repeatable)' },
   { name: 'node-name', kind: 'string', env: 'K8TS_NODE_NAME', help: "this node's name (default: the hostname)" },
   { name: 'log-format', kind: 'string', help: 'json or text (default text)' },
@@ -264,6 +269,8 @@ export function parseServerFlags(argv: readonly string[], env: Readonly<Record<s
     dataDir, bindAddress, httpsPort, datastoreEndpoint, datastore, clusterCidrs, serviceCidrs,
     serviceNodePortRange, writeKubeconfig, tlsSans, logFormat,
     disableAgent: one('disable-agent') === 'true',
+    disableControllerManager: one('disable-controller-manager') === 'true',
+    disableScheduler: one('disable-scheduler') === 'true',
     help: one('help') === 'true',
   };
   if (token !== undefined) config.token = token;

@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import { formatCidr } from '../api/cidr.js';
 import { bootstrapCluster } from '../control/apiserver/bootstrap.js';
 import { NamespaceLifecycle } from '../control/apiserver/namespace-lifecycle.js';
-import { ensureClusterPki, hostIPv4Addresses, renderKubeconfig } from '../control/apiserver/pki.js';
+import { ensureClusterPki, hostIPv4Addresses, identities, renderKubeconfig } from '../control/apiserver/pki.js';
+import { startControlPlane } from '../control/controllers/index.js';
 import { buildApiServer } from '../control/apiserver/wiring.js';
 import { ensureServerTokens, createAuthenticator, authorizer } from '../control/apiserver/auth.js';
 import { AutoCompactor } from '../control/store/compactor.js';
@@ -101,6 +102,24 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
 
     const host = config.bindAddress === '0.0.0.0' ? '127.0.0.1' : config.bindAddress.includes(':') ? `[${config.bindAddress}]` : config.bindAddress;
     const serverURL = `https://${host}:${config.httpsPort}`;
+
+    // Controllers and scheduler talk to the apiserver over HTTPS with their own identities, as
+    // they would from another process; leader election keeps two servers from both acting.
+    if (!config.disableControllerManager || !config.disableScheduler) {
+      const cm = await pki.ensureClientCert('controller-manager', identities.controllerManager);
+      const sc = await pki.ensureClientCert('scheduler', identities.scheduler);
+      const controlPlane = await startControlPlane({
+        server: serverURL,
+        caPem: pki.ca.certPem,
+        controllerManager: { cert: cm.certPem, key: cm.keyPem },
+        scheduler: { cert: sc.certPem, key: sc.keyPem },
+        clusterCidr: clusterCIDR,
+        enableControllers: !config.disableControllerManager,
+        enableScheduler: !config.disableScheduler,
+        logger: logger.child({ component: 'controller-manager' }),
+      });
+      stops.push(() => controlPlane.stop());
+    }
     mkdirSync(dirname(config.writeKubeconfig), { recursive: true });
     writeFileSync(config.writeKubeconfig, renderKubeconfig(serverURL, pki.ca.certPem, pki.admin.certPem, pki.admin.keyPem), { mode: 0o600 });
     api.setReady(true);

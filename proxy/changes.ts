@@ -65,14 +65,19 @@ export function sliceServiceKey(s: EndpointSlice): string | undefined {
   return svc ? `${s.metadata?.namespace ?? 'default'}/${svc}` : undefined;
 }
 
-function slicesFingerprint(slices: readonly EndpointSlice[]): string {
-  return JSON.stringify(slices.map((s) => [s.metadata?.name ?? '', s.addressType ?? null, s.ports ?? null, s.endpoints ?? null]));
+const sliceFingerprint = (s: EndpointSlice): string => JSON.stringify([s.metadata?.name ?? '', s.addressType ?? null, s.ports ?? null, s.endpoints ?? null]);
+
+/** Whether two lists of a Service's slices (sorted by name) program alike; cheap when objects are shared. */
+function sameSlices(a: readonly EndpointSlice[], b: readonly EndpointSlice[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && sliceFingerprint(a[i]!) !== sliceFingerprint(b[i]!)) return false;
+  return true;
 }
 
 export class EndpointSliceChangeTracker {
   /** Every known slice, by Service key then slice name. */
   private readonly bySvc = new Map<string, Map<string, EndpointSlice>>();
-  private readonly items = new Map<string, { previous: EndpointSlice[]; prevPrint: string }>();
+  private readonly items = new Map<string, { previous: EndpointSlice[] }>();
 
   /** The current slices of a Service, sorted by name. */
   slicesOf(key: string): EndpointSlice[] {
@@ -86,10 +91,9 @@ export class EndpointSliceChangeTracker {
     const key = sliceServiceKey(slice);
     if (!key) return false;
     const name = slice.metadata?.name ?? '';
-    const before = this.slicesOf(key);
     let item = this.items.get(key);
     if (!item) {
-      item = { previous: before, prevPrint: slicesFingerprint(before) };
+      item = { previous: this.slicesOf(key) };
       this.items.set(key, item);
     }
     let m = this.bySvc.get(key);
@@ -100,7 +104,7 @@ export class EndpointSliceChangeTracker {
       if (!m) this.bySvc.set(key, (m = new Map()));
       m.set(name, slice);
     }
-    if (slicesFingerprint(this.slicesOf(key)) === item.prevPrint) {
+    if (sameSlices(item.previous, this.slicesOf(key))) {
       this.items.delete(key);
       return false;
     }

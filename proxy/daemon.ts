@@ -7,21 +7,24 @@
 // (changed Services only), feeds the changed ports to the incremental compiler and lets the applier
 // send the difference from its last successful commit. A refused batch leaves the previous rules
 // in the kernel and the applier's `have` unchanged; the runner retries with back-off, and since
-// the plan is always `have → want`, nothing of the failed changes is lost. The periodic run
-// (`maxSyncMs`, upstream's syncPeriod) replaces the whole table in one transaction to repair any
-// drift. The node's addresses (NodePorts listen there) come from its Node object.
+// the plan is always `have → want`, nothing of the failed changes is lost. The first sync
+// replaces the whole table; the periodic run (`maxSyncMs`, upstream's syncPeriod) re-creates every
+// object in one transaction to repair drift, keeping only the affinity map's state. After each
+// commit, UDP conntrack flows to endpoints that went away are deleted (./conntrack.ts). The node's addresses (NodePorts listen there) come from its Node object.
 import type { Node, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { Informer } from '../api/client/informer.js';
 import { resources, type ClusterClient } from '../api/client/types.js';
+import { Conntrack, type FlowFilter } from '../kernel/conntrack.js';
 import { NfTablesSocket } from '../kernel/nftables/socket.js';
 import type { Ruleset } from '../kernel/nftables/types.js';
 import { EndpointSliceChangeTracker, ServiceChangeTracker } from './changes.js';
+import { staleUdpFlows } from './conntrack.js';
 import { isIPv4 } from './model.js';
 import { NftablesApplier, type SyncResult } from './nftables/apply.js';
 import { IncrementalCompiler, type NodeContext } from './nftables/compile.js';
 import { BoundedFrequencyRunner, type Clock, type RunReason } from './runner.js';
-import { ServicePortMap } from './servicemap.js';
+import { ServicePortMap, type PortChanges } from './servicemap.js';
 
 export interface ProxyOptions {
   readonly client: ClusterClient;
@@ -46,6 +49,8 @@ export interface SyncInfo extends SyncResult {
   readonly changedPorts: number;
   readonly totalMs: number;
   readonly ruleset: Ruleset;
+  /** Stale UDP conntrack flows deleted after the commit. */
+  readonly flowsDeleted: number;
 }
 
 /** This node's IPv4 addresses from its Node object (internal first). */
@@ -66,6 +71,9 @@ export class ProxyDaemon {
   private readonly runner: BoundedFrequencyRunner;
   private sock: NfTablesSocket | undefined;
   private applier: NftablesApplier | undefined;
+  private conntrack: Conntrack | undefined;
+  /** Flows to delete once the rules that stop creating them are committed (kept across failures). */
+  private staleFlows: FlowFilter[] = [];
   private readonly log: NonNullable<ProxyOptions['log']>;
 
   constructor(private readonly opts: ProxyOptions) {
@@ -100,6 +108,7 @@ export class ProxyDaemon {
     await Promise.all([this.services.start(), this.slices.start(), this.nodes.start()]);
     this.sock = NfTablesSocket.open(this.opts.netns);
     this.applier = new NftablesApplier(this.sock);
+    this.conntrack = Conntrack.open(this.opts.netns);
     this.runner.start();
   }
 
@@ -126,11 +135,25 @@ export class ProxyDaemon {
     const applier = this.applier;
     if (!applier) return;
     const t0 = performance.now();
-    const changes = this.map.apply(this.svcTracker.checkout(), this.epTracker.checkout(), (k) => this.epTracker.slicesOf(k));
-    const ruleset = this.compiler.update(this.context(), changes);
-    const r = await applier.sync(ruleset, { full: reason === 'periodic' });
-    const info: SyncInfo = { ...r, reason, changedPorts: changes.size, totalMs: performance.now() - t0, ruleset };
-    if (r.full || changes.size > 0) this.log('info', 'synced', { reason, full: r.full, changedPorts: changes.size, ops: r.ops, ms: Math.round(info.totalMs * 10) / 10 });
+    const previous: PortChanges = new Map();
+    const changes = this.map.apply(this.svcTracker.checkout(), this.epTracker.checkout(), (k) => this.epTracker.slicesOf(k), previous);
+    const ctx = this.context();
+    const ruleset = this.compiler.update(ctx, changes);
+    this.staleFlows.push(...staleUdpFlows(changes, previous, ctx.nodeName, ctx.nodeIPs));
+    const r = await applier.sync(ruleset, { resync: reason === 'periodic' });
+    let flowsDeleted = 0;
+    if (this.staleFlows.length && this.conntrack) {
+      const filters = this.staleFlows;
+      this.staleFlows = [];
+      try {
+        flowsDeleted = await this.conntrack.deleteFlows(filters);
+      } catch (err) {
+        this.staleFlows.push(...filters); // retried after the next sync
+        this.log('warn', 'deleting stale UDP conntrack flows failed', { err: String(err) });
+      }
+    }
+    const info: SyncInfo = { ...r, reason, changedPorts: changes.size, totalMs: performance.now() - t0, ruleset, flowsDeleted };
+    if (r.full || changes.size > 0) this.log('info', 'synced', { reason, full: r.full, changedPorts: changes.size, ops: r.ops, flowsDeleted, ms: Math.round(info.totalMs * 10) / 10 });
     this.opts.onSynced?.(info);
   }
 
@@ -149,6 +172,8 @@ export class ProxyDaemon {
     try {
       if (opts.cleanup && this.applier) await this.applier.cleanup('k8ts-proxy');
     } finally {
+      this.conntrack?.close();
+      this.conntrack = undefined;
       this.sock?.close();
       this.sock = undefined;
       this.applier = undefined;

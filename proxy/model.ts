@@ -91,7 +91,8 @@ export function buildServiceModel(services: readonly Service[], slices: readonly
           }
         }
       }
-      const endpoints = [...eps.values()].sort((a, b) => ipNum(a.ip) - ipNum(b.ip) || a.port - b.port);
+      // Decorated sort: each address parsed once, not once per comparison.
+      const endpoints = [...eps.values()].map((e) => ({ e, n: ipNum(e.ip) })).sort((a, b) => a.n - b.n || a.e.port - b.e.port).map((x) => x.e);
       const affinity = spec.sessionAffinity === 'ClientIP'
         ? spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800
         : undefined;

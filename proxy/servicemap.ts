@@ -16,6 +16,8 @@ import { buildServiceModel, type ServicePortModel } from './model.js';
 /** Changed service ports by id: the new model entry, or undefined when the port is gone. */
 export type PortChanges = Map<string, ServicePortModel | undefined>;
 
+const NONE: readonly ServicePortModel[] = [];
+
 export class ServicePortMap {
   private readonly services = new Map<string, Service>();
   private readonly ports = new Map<string, readonly ServicePortModel[]>();
@@ -36,26 +38,31 @@ export class ServicePortMap {
     serviceChanges: ReadonlyMap<string, Change<Service>>,
     sliceChanges: ReadonlyMap<string, Change<EndpointSlice[]>>,
     slicesOf: (key: string) => readonly EndpointSlice[],
+    /** If given, receives each changed port's entry before the change (undefined: it is new). */
+    previous?: PortChanges,
   ): PortChanges {
     for (const [key, c] of serviceChanges) {
       if (c.current) this.services.set(key, c.current); else this.services.delete(key);
     }
     const out: PortChanges = new Map();
-    const keys = new Set([...serviceChanges.keys(), ...sliceChanges.keys()]);
+    const keys = [...serviceChanges.keys()];
+    for (const k of sliceChanges.keys()) if (!serviceChanges.has(k)) keys.push(k);
     for (const key of keys) {
       const svc = this.services.get(key);
-      const before = this.ports.get(key) ?? [];
-      const built = svc ? buildServiceModel([svc], slicesOf(key)) : [];
-      const old = new Map(before.map((p) => [p.id, p]));
-      const after = built.map((p) => {
+      const before = this.ports.get(key) ?? NONE;
+      const built = svc ? buildServiceModel([svc], slicesOf(key)) : NONE;
+      const old = new Map<string, ServicePortModel>();
+      for (const p of before) old.set(p.id, p);
+      const after = old.size === 0 ? built : built.map((p) => {
         const o = old.get(p.id);
         return o && JSON.stringify(o) === JSON.stringify(p) ? o : p;
       });
       for (const p of after) {
-        if (old.get(p.id) !== p) out.set(p.id, p);
+        const o = old.get(p.id);
+        if (o !== p) { out.set(p.id, p); previous?.set(p.id, o); }
         old.delete(p.id);
       }
-      for (const id of old.keys()) out.set(id, undefined);
+      for (const [id, o] of old) { out.set(id, undefined); previous?.set(id, o); }
       this.count += after.length - before.length;
       if (after.length) this.ports.set(key, after); else this.ports.delete(key);
     }

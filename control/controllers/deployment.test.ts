@@ -67,6 +67,47 @@ describe('planDeployment', () => {
   });
 });
 
+describe('planDeployment over time', () => {
+  const oldTemplate = { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: 'nginx:1' }] } };
+
+  it('spreads a scale-up in the middle of a rollout over the active ReplicaSets by size', () => {
+    const d = deployment(20, 'nginx:2');
+    const old = rsOf(d, 'web-old', 6, 6, '1', oldTemplate);
+    const cur = rsOf(d, 'web-new', 5, 2, '2');
+    for (const rs of [old, cur]) rs.metadata!.annotations!['deployment.kubernetes.io/desired-replicas'] = '10';
+    const plan = planDeployment(d, [old, cur], Date.now());
+    const after = (n: string) => plan.update.find(r => r.metadata!.name === n)?.spec!.replicas;
+    // allowed = 20 + maxSurge 5 = 25, spread over 6 and 5.
+    expect(after('web-old')! + after('web-new')!).toBe(25);
+    expect(after('web-old')!).toBeGreaterThan(6);
+    expect(after('web-new')!).toBeGreaterThan(5);
+  });
+
+  it('reports ProgressDeadlineExceeded when nothing moved for progressDeadlineSeconds', () => {
+    const d = deployment(2, 'nginx:2');
+    d.spec!.progressDeadlineSeconds = 60;
+    const cur = rsOf(d, 'web-new', 2, 0, '1');
+    cur.metadata!.annotations!['deployment.kubernetes.io/desired-replicas'] = '2';
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    d.status = { replicas: 2, updatedReplicas: 2, conditions: [{ type: 'Progressing', status: 'True', reason: 'ReplicaSetUpdated', lastUpdateTime: '2026-01-01T00:00:00Z', lastTransitionTime: '2026-01-01T00:00:00Z' }] };
+    const early = planDeployment(d, [cur], t0 + 30_000);
+    expect(early.status.conditions!.find(c => c.type === 'Progressing')!.reason).toBe('ReplicaSetUpdated');
+    expect(early.requeueAfterMs).toBeGreaterThan(29_000);
+    const late = planDeployment(d, [cur], t0 + 61_000);
+    expect(late.status.conditions!.find(c => c.type === 'Progressing')).toMatchObject({ status: 'False', reason: 'ProgressDeadlineExceeded', message: 'ReplicaSet "web-new" has timed out progressing.' });
+  });
+
+  it('pausing stops the rollout but not scaling', () => {
+    const d = deployment(3, 'nginx:2');
+    d.spec!.paused = true;
+    const old = rsOf(d, 'web-old', 2, 2, '1', oldTemplate);
+    const plan = planDeployment(d, [old], Date.now());
+    expect(plan.create).toBeUndefined();
+    expect(plan.update.find(r => r.metadata!.name === 'web-old')!.spec!.replicas).toBe(3);
+    expect(plan.status.conditions!.find(c => c.type === 'Progressing')!.reason).toBe('DeploymentPaused');
+  });
+});
+
 describe('DeploymentController with the ReplicaSet controller', () => {
   it('rolls out a new image while pods become ready', async () => {
     const c = new FakeClusterClient();

@@ -26,6 +26,11 @@ describe('desiredEndpoints', () => {
     expect(p!.endpoints[0]!.conditions!.ready).toBe(true);
   });
 
+  it('takes the zone from the pod\'s node', () => {
+    const [g] = desiredEndpoints(svc(), [pod('a', { node: 'n7' })], n => (n === 'n7' ? 'zone-b' : undefined));
+    expect(g!.endpoints[0]).toMatchObject({ nodeName: 'n7', zone: 'zone-b' });
+  });
+
   it('skips pods without an IP and pods the selector does not match', () => {
     expect(desiredEndpoints(svc(), [pod('a', { ip: '' }), pod('b', { labels: { app: 'db' } })])).toEqual([]);
   });

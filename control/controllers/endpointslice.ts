@@ -2,11 +2,11 @@
 // endpointslice and endpoints controllers. Pure core: `desiredEndpoints(service, pods)` groups the
 // selected pods by their resolved port set (a named targetPort resolves per pod, so pods that
 // name a port differently land in different slices), with the ready/serving/terminating
-// conditions, nodeName, targetRef and hostname; `planSlices` packs each group into slices of at
-// most 100 endpoints, reusing the Service's existing slices with the same ports so unchanged
-// slices are not rewritten. Services without a selector are left alone (their slices and
+// conditions, nodeName, zone (the Node's topology.kubernetes.io/zone), targetRef and hostname;
+// `planSlices` packs each group into slices of at most 100 endpoints, reusing the Service's
+// existing slices with the same ports so unchanged slices are not rewritten. Services without a selector are left alone (their slices and
 // Endpoints belong to whoever manages them, e.g. the apiserver's `kubernetes` Service).
-import type { Endpoints, EndpointSubset, Pod, Service, ServicePort, EndpointAddress } from 'kubernetes-types/core/v1.js';
+import type { Endpoints, EndpointSubset, Node, Pod, Service, ServicePort, EndpointAddress } from 'kubernetes-types/core/v1.js';
 import type { Endpoint, EndpointPort, EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { KubeObject } from '../../api/object.js';
 import { labelsMatch, selectorFromSet } from '../../api/selectors.js';
@@ -36,7 +36,7 @@ function resolvePort(sp: ServicePort, pod: Pod): number | undefined {
 export interface EndpointGroup { ports: EndpointPort[]; endpoints: Endpoint[]; pods: Pod[] }
 
 /** Pure: the endpoints a Service should have, grouped by resolved port set (sorted, stable). */
-export function desiredEndpoints(svc: Service, pods: readonly Pod[]): EndpointGroup[] {
+export function desiredEndpoints(svc: Service, pods: readonly Pod[], zoneOf: (nodeName: string) => string | undefined = () => undefined): EndpointGroup[] {
   const sel = selectorFromSet(svc.spec?.selector ?? {});
   const publishNotReady = svc.spec?.publishNotReadyAddresses === true;
   const groups = new Map<string, EndpointGroup>();
@@ -61,7 +61,11 @@ export function desiredEndpoints(svc: Service, pods: readonly Pod[]): EndpointGr
       conditions: { ready: publishNotReady || (podReady && !terminating), serving: podReady, terminating },
       targetRef: { kind: 'Pod', namespace: pod.metadata?.namespace ?? '', name: pod.metadata?.name ?? '', uid: pod.metadata?.uid ?? '' },
     };
-    if (pod.spec?.nodeName) ep.nodeName = pod.spec.nodeName;
+    if (pod.spec?.nodeName) {
+      ep.nodeName = pod.spec.nodeName;
+      const zone = zoneOf(pod.spec.nodeName);
+      if (zone) ep.zone = zone;
+    }
     if (pod.spec?.hostname && pod.spec.subdomain === svc.metadata?.name) ep.hostname = pod.spec.hostname;
     g.endpoints.push(ep);
     g.pods.push(pod);
@@ -142,12 +146,14 @@ export class EndpointSliceController {
   private readonly pods: Informer<Pod>;
   private readonly slices: Informer<EndpointSlice>;
   private readonly endpoints: Informer<Endpoints>;
+  private readonly nodes: Informer<Node>;
 
   constructor(private readonly ctx: ControllerContext) {
     this.services = ctx.informers.for<Service>(resources.services);
     this.pods = ctx.informers.for<Pod>(resources.pods);
     this.slices = ctx.informers.for<EndpointSlice>(resources.endpointslices);
     this.endpoints = ctx.informers.for<Endpoints>(resources.endpoints);
+    this.nodes = ctx.informers.for<Node>(resources.nodes);
     this.controller = new Controller({ name: 'EndpointSlice', workers: ctx.workers ?? 4, clock: ctx.clock, logger: ctx.logger, resyncMs: 30_000, resyncKeys: () => this.services.keys() }, key => this.sync(key));
     this.services.on({ add: s => this.controller.enqueueObject(s), update: (_, s) => this.controller.enqueueObject(s), delete: s => this.controller.enqueueObject(s) });
     const onPod = (p: Pod) => {
@@ -169,7 +175,7 @@ export class EndpointSliceController {
     const c = this.ctx.client;
     // Slices of a deleted Service go with it (garbage collector, through ownerReferences).
     if (!svc || !svc.spec?.selector || svc.metadata?.deletionTimestamp) return;
-    const groups = desiredEndpoints(svc, this.pods.byIndex('namespace', ns) as Pod[]);
+    const groups = desiredEndpoints(svc, this.pods.byIndex('namespace', ns) as Pod[], n => this.nodes.getBy(undefined, n)?.metadata?.labels?.['topology.kubernetes.io/zone']);
     const existing = this.slices.byIndex('namespace', ns).filter(s => s.metadata?.labels?.[serviceNameLabel] === name && s.metadata?.labels?.[managedByLabel] === managedBy);
     const plan = planSlices(svc, groups, existing);
     for (const s of plan.update) await c.update(resources.endpointslices, s);

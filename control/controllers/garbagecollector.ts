@@ -83,6 +83,15 @@ export class GarbageCollector {
   private async ownerState(ns: string | undefined, ref: OwnerReference): Promise<OwnerState> {
     const t = typeForOwner(ref);
     if (!t) return 'unknown';
+    // The cache answers "present" cheaply; "absent" is confirmed live, since the cache may lag
+    // behind the dependent's creation (upstream's GC verifies absence with a live lookup too).
+    const i = gcTypes.indexOf(t);
+    if (i >= 0) {
+      const cached = this.informers[i]!.getBy(t.namespaced ? ns : undefined, ref.name);
+      if (cached?.metadata?.uid === ref.uid) {
+        return cached.metadata.deletionTimestamp && cached.metadata.finalizers?.includes('foregroundDeletion') ? 'deleting-foreground' : 'present';
+      }
+    }
     try {
       const o = await this.ctx.client.get(t, t.namespaced ? ns : undefined, ref.name);
       if (o.metadata?.uid !== ref.uid) return 'absent';

@@ -36,6 +36,8 @@ export interface ControlPlaneOptions {
   leaderElection?: boolean;
   /** Set false to skip the scheduler. */
   enableScheduler?: boolean;
+  /** Set false to skip the controllers (run only the scheduler). */
+  enableControllers?: boolean;
   identity?: string;
 }
 
@@ -87,18 +89,18 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const schedClient = new RestClusterClient(schedTransport);
   const le = opts.leaderElection !== false;
 
-  const cm = campaign(cmClient, 'kube-controller-manager', identity, logger, () => controllerSet(newContext(cmClient, { logger }), opts.clusterCidr, opts.nodeCidrMaskSize), le);
+  const cm = opts.enableControllers === false ? undefined : campaign(cmClient, 'kube-controller-manager', identity, logger, () => controllerSet(newContext(cmClient, { logger }), opts.clusterCidr, opts.nodeCidrMaskSize), le);
   const sched = opts.enableScheduler === false ? undefined : campaign(schedClient, 'kube-scheduler', identity, logger, () => {
     const s = new Scheduler({ client: schedClient, logger });
     return { start: () => s.start(), stop: () => s.stop() };
   }, le);
-  cm.start();
+  cm?.start();
   sched?.start();
   return {
     client: cmClient,
     stop: async () => {
       await sched?.stop();
-      await cm.stop();
+      await cm?.stop();
       schedTransport.close();
       cmTransport.close();
     },

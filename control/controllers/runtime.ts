@@ -163,7 +163,10 @@ export class Controller {
         this.queue.forget(key);
       } catch (err) {
         this.stats.errors++;
-        this.opts.logger?.warn({ err, controller: this.opts.name, key, requeues: this.queue.numRequeues(key) }, `${this.opts.name}: sync of "${key}" failed: ${(err as Error).message}`);
+        // Optimistic-concurrency conflicts are routine (our cache was a step behind): retry quietly.
+        const conflict = (err as { code?: number }).code === 409;
+        if (conflict) this.opts.logger?.debug?.({ controller: this.opts.name, key }, `${this.opts.name}: conflict on "${key}", retrying`);
+        else this.opts.logger?.warn({ err, controller: this.opts.name, key, requeues: this.queue.numRequeues(key) }, `${this.opts.name}: sync of "${key}" failed: ${(err as Error).message}`);
         this.queue.addRateLimited(key);
       } finally {
         this.queue.done(key);

@@ -104,6 +104,8 @@ export class NodeInfo {
   readonly pods = new Map<string, PodInfo>();
   readonly usedPorts = new Map<string, number>(); // `${protocol}/${port}/${hostIP}` → count
   readonly byController = new Map<string, number>();
+  /** Pods here with required pod anti-affinity, so the symmetric check can be skipped when none. */
+  antiAffinityPods = 0;
 
   constructor(public node: Node) { this.setNode(node); }
 
@@ -144,6 +146,7 @@ export class NodeInfo {
       const n = (this.usedPorts.get(k) ?? 0) + sign;
       if (n > 0) this.usedPorts.set(k, n); else this.usedPorts.delete(k);
     }
+    if (pi.pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.length) this.antiAffinityPods += sign;
     if (pi.controllerUid) {
       const n = (this.byController.get(pi.controllerUid) ?? 0) + sign;
       if (n > 0) this.byController.set(pi.controllerUid, n); else this.byController.delete(pi.controllerUid);

@@ -1,5 +1,6 @@
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { FakeClusterClient } from '../../api/client/fake.js';
+import { StatusError } from '../../api/errors.js';
 import { resources } from '../../api/client/types.js';
 import { NodeInfo, newPodInfo } from './nodeinfo.js';
 import { nodeAffinity, nodePorts, nodeResourcesFit, nodeUnschedulable, taintToleration } from './plugins.js';
@@ -86,6 +87,41 @@ describe('ScheduleAlgorithm', () => {
   });
 });
 
+describe('InterPodAffinity (required terms)', () => {
+  const host = (name: string) => node(name, '4', '8Gi', {}, { 'kubernetes.io/hostname': name });
+  const term = (app: string) => ({ labelSelector: { matchLabels: { app } }, topologyKey: 'kubernetes.io/hostname' });
+  const withLabels = (p: Pod, labels: Record<string, string>): Pod => ({ ...p, metadata: { ...p.metadata, labels } });
+  const anti = (name: string, app: string) => withLabels(pod(name, undefined, { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term(app)] } } }), { app });
+
+  it('keeps pods with anti-affinity to each other on different hosts, and says so when it cannot', () => {
+    const a = ni(host('a'), anti('db-0', 'db'));
+    const b = ni(host('b'));
+    expect(new ScheduleAlgorithm().schedule(newPodInfo(anti('db-1', 'db')), [a, b]).node).toBe('b');
+    b.addPod(newPodInfo(anti('db-1', 'db')));
+    const r = new ScheduleAlgorithm().schedule(newPodInfo(anti('db-2', 'db')), [a, b]);
+    expect(r.node === undefined && r.message).toBe("0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules.");
+  });
+
+  it('honours existing pods\' anti-affinity against the incoming pod', () => {
+    const a = ni(host('a'), anti('guard', 'web'));
+    const b = ni(host('b'));
+    const plain = withLabels(pod('web-0'), { app: 'web' });
+    const r = new ScheduleAlgorithm().schedule(newPodInfo(plain), [a]);
+    expect(r.node === undefined && r.message).toBe("0/1 nodes are available: 1 node(s) didn't satisfy existing pods anti-affinity rules.");
+    expect(new ScheduleAlgorithm().schedule(newPodInfo(plain), [a, b]).node).toBe('b');
+  });
+
+  it('puts a pod next to the pods it has affinity to; the first of a group may go anywhere', () => {
+    const want = (name: string) => withLabels(pod(name, undefined, { affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term('cache')] } } }), { app: 'cache' });
+    const a = ni(host('a')), b = ni(host('b'), withLabels(pod('c0'), { app: 'cache' }));
+    for (let i = 0; i < 5; i++) expect(new ScheduleAlgorithm().schedule(newPodInfo(want(`x${i}`)), [a, b]).node).toBe('b');
+    expect(new ScheduleAlgorithm().schedule(newPodInfo(want('first')), [ni(host('c')), ni(host('d'))]).node).toBeDefined();
+    const other = withLabels(pod('y', undefined, { affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term('cache')] } } }), { app: 'other' });
+    const r = new ScheduleAlgorithm().schedule(newPodInfo(other), [ni(host('c'))]);
+    expect(r.node === undefined && r.message).toBe("0/1 nodes are available: 1 node(s) didn't match pod affinity rules.");
+  });
+});
+
 describe('SchedulingQueue', () => {
   it('backs off failed pods and parks unschedulable ones until a cluster event', () => {
     let t = 0;
@@ -122,6 +158,21 @@ describe('Scheduler against the fake API', () => {
     await c.create<Node>(resources.nodes, undefined, node('n2', '8'));
     for (let i = 0; i < 100 && !c.peek<Pod>(resources.pods, 'default', 'huge')!.spec!.nodeName; i++) await new Promise(r => setTimeout(r, 20));
     expect(c.peek<Pod>(resources.pods, 'default', 'huge')!.spec!.nodeName).toBe('n2');
+    await s.stop();
+  });
+
+  it('forgets the assumed placement and retries with back-off when binding fails', async () => {
+    const c = new FakeClusterClient();
+    await c.create<Node>(resources.nodes, undefined, node('n1', '1'));
+    c.failNext.set('create/binding pods', new StatusError(500, 'InternalError', 'etcd is sad'));
+    await c.create<Pod>(resources.pods, 'default', pod('p', '800m'));
+    const s = new Scheduler({ client: c, recordEvents: false, queue: { initialBackoffMs: 20 } });
+    await s.start();
+    for (let i = 0; i < 100 && !c.peek<Pod>(resources.pods, 'default', 'p')!.spec!.nodeName; i++) await new Promise(r => setTimeout(r, 10));
+    expect(c.peek<Pod>(resources.pods, 'default', 'p')!.spec!.nodeName).toBe('n1');
+    expect(s.stats.bindErrors).toBe(1);
+    // The failed attempt's resources were released: the node holds the pod's 800m once.
+    expect(s.nodeOf('default/p')).toBe('n1');
     await s.stop();
   });
 });

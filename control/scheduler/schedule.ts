@@ -2,9 +2,10 @@
 // stop filtering once enough feasible nodes are found (`percentageOfNodesToScore`, adaptive:
 // 50% − nodes/125, at least 5% and 100 nodes) and start each search where the previous one
 // stopped, so every node gets its turn; then score the feasible ones and pick the best, breaking
-// ties at random.
+// ties at random. InterPodAffinity runs after the per-node filters, on a pre-computed state.
 import { balancedAllocation, controllerSpread, defaultFilters, leastAllocated, normalizeSpread, taintPreference, type FilterPlugin } from './plugins.js';
 import type { NodeInfo, PodInfo } from './nodeinfo.js';
+import { filterInterPodAffinity, preFilterInterPodAffinity } from './interpodaffinity.js';
 
 export interface ScheduleOptions {
   filters?: FilterPlugin[];
@@ -44,11 +45,13 @@ export class ScheduleAlgorithm {
     const feasible: NodeInfo[] = [];
     const reasons = new Map<string, number>();
     let evaluated = 0;
+    const affinity = preFilterInterPodAffinity(pi, nodes);
     for (let i = 0; i < n && feasible.length < want; i++) {
       const ni = nodes[(this.nextStart + i) % n]!;
       evaluated++;
       let failed: string[] | undefined;
       for (const f of filters) { failed = f.filter(pi, ni); if (failed) break; }
+      failed ??= filterInterPodAffinity(pi, ni, affinity);
       if (failed) for (const r of failed) reasons.set(r, (reasons.get(r) ?? 0) + 1);
       else feasible.push(ni);
     }

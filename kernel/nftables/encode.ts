@@ -39,7 +39,7 @@ const SET_ELEM_LIST_TABLE = 1, SET_ELEM_LIST_SET = 2, SET_ELEM_LIST_ELEMENTS = 3
 const SET_ELEM_KEY = 1, SET_ELEM_DATA = 2;
 const DATA_VALUE = 1, DATA_VERDICT = 2;
 const VERDICT_CODE = 1, VERDICT_CHAIN = 2;
-const NFT_SET_MAP = 0x8;
+const NFT_SET_MAP = 0x8, NFT_SET_TIMEOUT = 0x10, NFT_SET_EVAL = 0x20;
 const NFT_DATA_VERDICT = 0xffffff00;
 
 const HOOKNUM = { prerouting: 0, input: 1, forward: 2, output: 3, postrouting: 4 } as const;
@@ -115,6 +115,13 @@ class Writer {
     this.buf.writeUInt16LE(type, this.pos + 2);
     this.buf.writeUInt32BE(v >>> 0, this.pos + 4);
     this.pos += 8;
+  }
+  u64(type: number, v: number): void {
+    this.ensure(12);
+    this.buf.writeUInt16LE(12, this.pos);
+    this.buf.writeUInt16LE(type, this.pos + 2);
+    this.buf.writeBigUInt64BE(BigInt(Math.floor(v)), this.pos + 4);
+    this.pos += 12;
   }
   str(type: number, s: string): void {
     const n = Buffer.byteLength(s);
@@ -264,7 +271,7 @@ export function encodeBatch(batch: Batch, firstSeq: number): EncodedBatch {
         const m = begin(NFT_MSG.NEWSET, NLM_F_CREATE, `addSet ${s.name}`);
         w.str(SET_TABLE, table);
         w.str(SET_NAME, s.name);
-        w.u32(SET_FLAGS, s.data ? NFT_SET_MAP : 0);
+        w.u32(SET_FLAGS, (s.data ? NFT_SET_MAP : 0) | (s.dynamic ? NFT_SET_TIMEOUT | NFT_SET_EVAL : 0));
         w.u32(SET_KEY_TYPE, typeId(s.key));
         w.u32(SET_KEY_LEN, fieldsLen(s.key));
         if (s.data === 'verdict') {
@@ -395,6 +402,11 @@ function encodeExpr(w: Writer, e: Expr): void {
       break;
     case 'ct': // NFTA_CT_DREG 1, KEY 2
       w.u32(1, e.dreg); w.u32(2, CT_KEY[e.key]);
+      break;
+    case 'dynset': // NFTA_DYNSET_SET_NAME 1, OP 3 (0 add, 1 update), SREG_KEY 4, SREG_DATA 5, TIMEOUT 6 (u64 ms)
+      w.str(1, e.set); w.u32(3, e.operation === 'add' ? 0 : 1); w.u32(4, e.sregKey);
+      if (e.sregData !== undefined) w.u32(5, e.sregData);
+      if (e.timeoutMs !== undefined) w.u64(6, e.timeoutMs);
       break;
   }
   w.endNest(d);

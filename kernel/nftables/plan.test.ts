@@ -1,7 +1,7 @@
 import { compileServices } from '../../proxy/nftables/compile.js';
 import { buildServiceModel, type ServicePortModel } from '../../proxy/model.js';
 import { endpoint, service, slice } from '../../proxy/fixtures.js';
-import { planFullSync, planRulesetChanges } from './plan.js';
+import { planFullSync, planResync, planRulesetChanges } from './plan.js';
 import type { Op } from './types.js';
 
 const model = (n: number, eps: (i: number) => number = () => 2): ServicePortModel[] => buildServiceModel(
@@ -99,4 +99,16 @@ test('removing a service from the middle sends only its elements', () => {
   expect(ops.every((o) => o.startsWith('delElements'))).toBe(true);
   expect(ops.join('\n')).toContain('10.96.0.3');
   expect(ops.join('\n')).not.toMatch(/10\.96\.0\.[1245]\b/);
+});
+
+test('a resync keeps dynamic sets and re-creates everything else in one transaction', () => {
+  const plain = compile(model(2));
+  expect(planResync(plain, plain)).toEqual(planFullSync(plain));
+  const withAff = { ...plain, sets: [...plain.sets, { name: 'affinity', key: ['ipv4_addr'] as const, data: ['ipv4_addr'] as const, dynamic: true, elements: [] }] };
+  const ops = summary(planResync(withAff, withAff));
+  expect(ops).not.toContain('delTable');
+  expect(ops).not.toContain('delSet affinity');
+  expect(ops).toContain('delSet service-ips');
+  expect(ops.indexOf('flushChain services')).toBeLessThan(ops.indexOf('delSet service-ips'));
+  expect(ops.filter((o) => o === 'addSet affinity')).toHaveLength(1);
 });

@@ -25,6 +25,39 @@ export function planFullSync(want: Ruleset): Op[] {
   return ops;
 }
 
+/**
+ * A periodic full resync that keeps the `dynamic` sets (state the packet path fills, such as
+ * ClientIP affinity) while re-creating every other object of `have` and `want` from `want`: each
+ * chain is created if missing and flushed, each other set created if missing and deleted, and all
+ * is rebuilt — still one transaction. Without dynamic sets it is `planFullSync`. Unlike that one,
+ * an object of our table that neither `have` nor `want` knows survives (only drift within known
+ * objects is repaired), so the proxy starts with `planFullSync`.
+ */
+export function planResync(have: Ruleset | undefined, want: Ruleset): Op[] {
+  const keep = new Map(want.sets.filter((s) => s.dynamic).map((s) => [s.name, s]));
+  if (!have || keep.size === 0) return planFullSync(want);
+  for (const h of have.sets) {
+    const k = keep.get(h.name);
+    if (k && !sameShape(h, k)) keep.delete(h.name); // shape changed: re-create it
+  }
+  const ops: Op[] = [{ op: 'addTable' }];
+  const chains = new Map<string, Chain>();
+  for (const c of [...have.chains, ...want.chains]) chains.set(c.name, c);
+  for (const c of chains.values()) ops.push({ op: 'addChain', chain: chainSpec(c) }, { op: 'flushChain', name: c.name });
+  const sets = new Map<string, SetShape>();
+  for (const s of [...have.sets, ...want.sets]) sets.set(s.name, s);
+  for (const s of sets.values()) if (!keep.has(s.name)) ops.push({ op: 'addSet', set: shapeOf(s) }, { op: 'delSet', name: s.name });
+  const wantChains = new Set(want.chains.map((c) => c.name));
+  for (const c of have.chains) if (!wantChains.has(c.name)) ops.push({ op: 'delChain', name: c.name });
+  for (const s of want.sets) ops.push({ op: 'addSet', set: shapeOf(s) });
+  for (const c of want.chains) for (const r of c.rules) ops.push({ op: 'addRule', chain: c.name, rule: r });
+  for (const s of want.sets) {
+    const els = allElements(s, want.fragments, false);
+    if (els.length) ops.push({ op: 'addElements', set: shapeOf(s), elements: els });
+  }
+  return ops;
+}
+
 /** Operations turning `have` into `want`; a full sync when there is no `have` or shapes changed. */
 export function planRulesetChanges(have: Ruleset | undefined, want: Ruleset): Op[] {
   if (!have || have.table !== want.table || have.family !== want.family) return planFullSync(want);
@@ -164,14 +197,14 @@ export function planRulesetChanges(have: Ruleset | undefined, want: Ruleset): Op
 const keyText = (s: SetShape, e: SetElement): string => elementText({ name: s.name, key: s.key }, e);
 
 function shapeOf(s: NftSet | SetShape): SetShape {
-  const { name, key, data, typeText, shared } = s;
-  return { name, key, ...(data !== undefined ? { data } : {}), ...(typeText !== undefined ? { typeText } : {}), ...(shared ? { shared } : {}) };
+  const { name, key, data, typeText, shared, dynamic } = s;
+  return { name, key, ...(data !== undefined ? { data } : {}), ...(typeText !== undefined ? { typeText } : {}), ...(shared ? { shared } : {}), ...(dynamic ? { dynamic } : {}) };
 }
 function chainSpec(c: Chain): Chain {
   return { name: c.name, ...(c.base ? { base: c.base } : {}), rules: [] };
 }
 function sameShape(a: SetShape, b: SetShape): boolean {
-  return JSON.stringify([a.key, a.data ?? null]) === JSON.stringify([b.key, b.data ?? null]);
+  return JSON.stringify([a.key, a.data ?? null, a.dynamic ?? false]) === JSON.stringify([b.key, b.data ?? null, b.dynamic ?? false]);
 }
 function sameRules(a: Chain, b: Chain): boolean {
   return a.rules.length === b.rules.length && a.rules.every((r, i) => r.text === b.rules[i]!.text);

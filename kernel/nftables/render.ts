@@ -59,6 +59,7 @@ export function renderNft(rs: Ruleset): string {
   for (const s of rs.sets) {
     lines.push(`\t${s.data === undefined ? 'set' : 'map'} ${s.name} {`);
     lines.push(`\t\t${setTypeText(s)}`);
+    if (s.dynamic) lines.push('\t\tflags dynamic,timeout');
     const els = allElements(s, rs.fragments);
     if (els.length) {
       lines.push('\t\telements = {');

@@ -39,7 +39,9 @@ export type Expr =
   | { readonly op: 'masq'; readonly flags?: number }
   | { readonly op: 'reject'; readonly type: 'icmp' | 'tcp-rst'; readonly code?: number }
   | { readonly op: 'counter' }
-  | { readonly op: 'ct'; readonly key: 'state' | 'status'; readonly dreg: number };
+  | { readonly op: 'ct'; readonly key: 'state' | 'status'; readonly dreg: number }
+  /** Adds or refreshes an element of a `dynamic` set from the packet path (`update @set { … }`). */
+  | { readonly op: 'dynset'; readonly set: string; readonly operation: 'add' | 'update'; readonly sregKey: number; readonly sregData?: number; readonly timeoutMs?: number };
 
 export interface Rule { readonly text: string; readonly exprs: readonly Expr[] }
 
@@ -55,6 +57,8 @@ export interface SetShape {
   readonly typeText?: string;
   /** Elements may be contributed by several fragments; delete one only when no fragment wants it. */
   readonly shared?: boolean;
+  /** Filled from the packet path (`flags dynamic, timeout`): elements expire; the planner never diffs them. */
+  readonly dynamic?: boolean;
 }
 export interface SetElement { readonly key: readonly FieldValue[]; readonly data?: readonly FieldValue[] | Verdict }
 export interface NftSet extends SetShape { readonly elements: readonly SetElement[] }

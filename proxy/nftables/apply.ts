@@ -4,7 +4,7 @@
 // applier remembers the ruleset of its last successful commit; if the kernel refuses a batch,
 // nothing of it was applied, so `have` stays as it was and the next sync plans from there again
 // (the caller retries with backoff). A full sync replaces the table atomically and repairs drift.
-import { planFullSync, planRulesetChanges } from '../../kernel/nftables/plan.js';
+import { planFullSync, planResync, planRulesetChanges } from '../../kernel/nftables/plan.js';
 import type { CommitStats, NfTablesSocket } from '../../kernel/nftables/socket.js';
 import type { Op, Ruleset } from '../../kernel/nftables/types.js';
 
@@ -17,10 +17,14 @@ export class NftablesApplier {
   /** The ruleset of the last successful commit. */
   get installed(): Ruleset | undefined { return this.have; }
 
-  async sync(want: Ruleset, opts: { full?: boolean } = {}): Promise<SyncResult> {
+  /**
+   * `full` replaces the whole table; `resync` re-creates everything but the dynamic sets
+   * (affinity state), for the periodic repair of a running proxy.
+   */
+  async sync(want: Ruleset, opts: { full?: boolean; resync?: boolean } = {}): Promise<SyncResult> {
     const t0 = performance.now();
-    const full = opts.full === true || this.have === undefined;
-    const ops: Op[] = full ? planFullSync(want) : planRulesetChanges(this.have, want);
+    const full = opts.full === true || opts.resync === true || this.have === undefined;
+    const ops: Op[] = opts.resync === true ? planResync(this.have, want) : full ? planFullSync(want) : planRulesetChanges(this.have, want);
     const planMs = performance.now() - t0;
     const stats = await this.sock.commit({ family: want.family, table: want.table, ops });
     this.have = want;

@@ -26,7 +26,12 @@
 // and port) are skipped rather than allowed to break the map. Each service port compiles to a
 // Fragment of set elements; fragments are memoized per model object, so a caller that keeps
 // unchanged model objects gets identical fragments and the planner skips them by identity.
-// Not yet: session affinity (the model carries it), IPv6, SCTP/UDP tested with traffic.
+//
+//   aff-N-T         ClientIP affinity with timeout T s: ip saddr . ip daddr . meta l4proto . th dport
+//                   looked up in @affinity (flags dynamic,timeout) → that endpoint, timeout refreshed;
+//                   else numgen over @eps-N as lb-N, and the choice added to @affinity. One chain per
+//                   (N, T) in use, one map for all services (the service is part of the key).
+// Not yet: affinity for external traffic (NodePort, external/LB IPs), IPv6, SCTP.
 import type { Chain, Expr, Fragment, NftSet, Rule, Ruleset, SetElement } from '../../kernel/nftables/types.js';
 import { clusterEndpoints, externalEndpoints, ipNum, isIPv4, type EndpointModel, type ServicePortModel } from '../model.js';
 
@@ -57,6 +62,15 @@ const loadDispatchKey: Expr[] = [
   { op: 'payload', base: 'transport', offset: 2, len: 2, dreg: R.c },
 ];
 
+// Affinity key in r8..r11 (client, service address, protocol, port); the endpoint map's key is then
+// r9..r12 with the random index in r12, so both lookups read contiguous registers.
+const loadAffinityKey: Expr[] = [
+  { op: 'payload', base: 'network', offset: 12, len: 4, dreg: R.a },
+  { op: 'payload', base: 'network', offset: 16, len: 4, dreg: R.b },
+  { op: 'meta', key: 'l4proto', dreg: R.c },
+  { op: 'payload', base: 'transport', offset: 2, len: 2, dreg: R.d },
+];
+
 export const rules = {
   jump: (chain: string): Rule => ({ text: `jump ${chain}`, exprs: [{ op: 'verdict', verdict: { code: 'jump', chain } }] }),
   goto: (chain: string): Rule => ({ text: `goto ${chain}`, exprs: [{ op: 'verdict', verdict: { code: 'goto', chain } }] }),
@@ -71,6 +85,27 @@ export const rules = {
       { op: 'numgen', dreg: R.d, modulus: n, random: true },
       { op: 'lookup', set: map, sreg: R.a, dreg: R.a },
       { op: 'nat', type: 'dnat', addrReg: R.a, protoReg: R.b },
+    ],
+  }),
+  /** A client seen before (within the timeout) goes to the endpoint it had; the timeout restarts. */
+  affinityHit: (map: string, timeoutS: number): Rule => ({
+    text: `dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @${map} (update timeout ${timeoutS}s)`,
+    exprs: [
+      ...loadAffinityKey,
+      { op: 'lookup', set: map, sreg: R.a, dreg: 12 },
+      { op: 'dynset', set: map, operation: 'update', sregKey: R.a, sregData: 12, timeoutMs: timeoutS * 1000 },
+      { op: 'nat', type: 'dnat', addrReg: 12, protoReg: 13 },
+    ],
+  }),
+  /** A new client: pick an endpoint at random, as lb-N does, and remember it. */
+  affinityNew: (n: number, eps: string, map: string, timeoutS: number): Rule => ({
+    text: `dnat ip to ip daddr . meta l4proto . th dport . numgen random mod ${n} map @${eps} (add @${map} { ip saddr . ip daddr . meta l4proto . th dport timeout ${timeoutS}s : endpoint })`,
+    exprs: [
+      ...loadAffinityKey,
+      { op: 'numgen', dreg: 12, modulus: n, random: true },
+      { op: 'lookup', set: eps, sreg: R.b, dreg: 13 },
+      { op: 'dynset', set: map, operation: 'add', sregKey: R.a, sregData: 13, timeoutMs: timeoutS * 1000 },
+      { op: 'nat', type: 'dnat', addrReg: 13, protoReg: 14 },
     ],
   }),
   setMarkBits: (bits: number): Rule => ({ text: `meta mark set meta mark | ${hex(bits)}`, exprs: setMarkExprs(bits) }),
@@ -161,11 +196,16 @@ const CLUSTER_IPS = 'cluster-ips';
 const lbChain = (n: number): string => `lb-${n}`;
 const extChain = (n: number): string => `ext-${n}`;
 const epsMap = (n: number): string => `eps-${n}`;
+const AFFINITY = 'affinity';
+const AFF_SHIFT = 2 ** 20;
+const affChain = (n: number, t: number): string => `aff-${n}-${t}`;
 
 interface CompiledFragment {
   readonly fragment: Fragment;
   readonly lb: readonly number[];
   readonly ext: readonly number[];
+  /** ClientIP-affinity chains used: timeout seconds × 2^20 + endpoint count. */
+  readonly aff: readonly number[];
   /** (address, protocol, port) of every dispatch entry, packed in a number (50 bits). */
   readonly keys: readonly number[];
 }
@@ -186,6 +226,7 @@ interface Memo {
   owner: Map<number, Compiled>;
   lbCount: Map<number, number>;
   extCount: Map<number, number>;
+  affCount: Map<number, number>;
 }
 let memo: Memo | undefined;
 let generation = 0;
@@ -199,11 +240,13 @@ function accept(m: Memo, c: Compiled): void {
   for (const k of c.frag.keys) m.owner.set(k, c);
   for (const n of c.frag.lb) bump(m.lbCount, n, 1);
   for (const n of c.frag.ext) bump(m.extCount, n, 1);
+  for (const n of c.frag.aff) bump(m.affCount, n, 1);
 }
 function release(m: Memo, c: Compiled): void {
   for (const k of c.frag.keys) if (m.owner.get(k) === c) m.owner.delete(k);
   for (const n of c.frag.lb) bump(m.lbCount, n, -1);
   for (const n of c.frag.ext) bump(m.extCount, n, -1);
+  for (const n of c.frag.aff) bump(m.affCount, n, -1);
 }
 
 function compiledFor(sp: ServicePortModel, state: ProxyState, ctx: string): Compiled {
@@ -217,7 +260,7 @@ function compiledFor(sp: ServicePortModel, state: ProxyState, ctx: string): Comp
 
 /** From scratch: earlier services win conflicts. */
 function compileAll(state: ProxyState, ctx: string, order: readonly Compiled[]): Memo {
-  const m: Memo = { ctx, gen: ++generation, accepted: [], owner: new Map(), lbCount: new Map(), extCount: new Map() };
+  const m: Memo = { ctx, gen: ++generation, accepted: [], owner: new Map(), lbCount: new Map(), extCount: new Map(), affCount: new Map() };
   for (const c of order) {
     if (c.acceptedGen === m.gen || c.frag.keys.some((k) => m.owner.has(k))) continue; // duplicate or conflict
     accept(m, c);
@@ -257,13 +300,14 @@ export function compileServices(state: ProxyState): Ruleset {
     m = compileAll(state, ctx, order);
   }
   memo = m;
-  return assemble(state, m.accepted.map((c) => c.frag.fragment), m.lbCount, m.extCount);
+  return assemble(state, m.accepted.map((c) => c.frag.fragment), m.lbCount, m.extCount, m.affCount);
 }
 
 /** The table around the fragments: sets, one lb/ext chain per endpoint count in use, base chains. */
-function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragment[], lbCount: ReadonlyMap<number, number>, extCount: ReadonlyMap<number, number>, sharedRefs?: ReadonlyMap<string, ReadonlyMap<string, number>>): Ruleset {
+function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragment[], lbCount: ReadonlyMap<number, number>, extCount: ReadonlyMap<number, number>, affCount: ReadonlyMap<number, number>, sharedRefs?: ReadonlyMap<string, ReadonlyMap<string, number>>): Ruleset {
   const extSizes = new Set(extCount.keys());
-  const lbSizes = new Set([...lbCount.keys(), ...extSizes]);
+  const aff = [...affCount.keys()].sort((a, b) => a - b).map((k) => ({ n: k % AFF_SHIFT, t: Math.floor(k / AFF_SHIFT) }));
+  const lbSizes = new Set([...lbCount.keys(), ...extSizes, ...aff.map((a) => a.n)]);
   const lb = [...lbSizes].sort((a, b) => a - b);
   const ext = [...extSizes].sort((a, b) => a - b);
 
@@ -273,6 +317,7 @@ function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragm
     { name: NO_ENDPOINTS, ...dispatchShape, elements: [] },
     { name: HAIRPIN, key: ['ipv4_addr', 'ipv4_addr'], shared: true, elements: [] },
     { name: CLUSTER_IPS, key: ['ipv4_addr'], shared: true, elements: [] },
+    ...(aff.length ? [{ name: AFFINITY, key: ['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'], data: ['ipv4_addr', 'inet_service'], dynamic: true, elements: [] } as NftSet] : []),
     ...lb.map((n): NftSet => ({
       name: epsMap(n),
       key: ['ipv4_addr', 'inet_proto', 'inet_service', 'mark'],
@@ -304,6 +349,7 @@ function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragm
     { name: 'reject-service', rules: [rules.rejectTcpReset(), rules.reject()] },
     ...lb.map((n): Chain => ({ name: lbChain(n), rules: [...masqueradeOutside, rules.loadBalance(n, epsMap(n))] })),
     ...ext.map((n): Chain => ({ name: extChain(n), rules: [rules.setMarkBits(MASQUERADE_MARK), rules.goto(lbChain(n))] })),
+    ...aff.map(({ n, t }): Chain => ({ name: affChain(n, t), rules: [...masqueradeOutside, rules.affinityHit(AFFINITY, t), rules.affinityNew(n, epsMap(n), AFFINITY, t)] })),
   ];
   return { family: 'ip', table: TABLE, chains, sets, fragments, ...(sharedRefs ? { sharedRefs } : {}) };
 }
@@ -314,6 +360,7 @@ function compileServicePort(sp: ServicePortModel, state: Omit<ProxyState, 'servi
   const push = (set: string, e: SetElement): void => { (els[set] ??= []).push(e); };
   const lb = new Set<number>();
   const ext = new Set<number>();
+  const aff = new Set<number>();
   const keys: number[] = [];
   const protoIdx = proto === 6 ? 0 : proto === 17 ? 1 : 2;
   const entry = (addr: string, port: number, eps: readonly EndpointModel[], external: boolean): void => {
@@ -323,8 +370,15 @@ function compileServicePort(sp: ServicePortModel, state: Omit<ProxyState, 'servi
       push(NO_ENDPOINTS, { key: [addr, proto, port], data: { code: 'goto', chain: 'reject-service' } });
       return;
     }
-    (external ? ext : lb).add(n);
-    push(SERVICE_IPS, { key: [addr, proto, port], data: { code: 'goto', chain: external ? extChain(n) : lbChain(n) } });
+    const t = sp.affinityTimeoutSeconds;
+    if (!external && t !== undefined && n < AFF_SHIFT) {
+      // ClientIP affinity: the chain remembers each client's endpoint in the affinity map.
+      aff.add(t * AFF_SHIFT + n);
+      push(SERVICE_IPS, { key: [addr, proto, port], data: { code: 'goto', chain: affChain(n, t) } });
+    } else {
+      (external ? ext : lb).add(n);
+      push(SERVICE_IPS, { key: [addr, proto, port], data: { code: 'goto', chain: external ? extChain(n) : lbChain(n) } });
+    }
     eps.forEach((e, i) => push(epsMap(n), { key: [addr, proto, port, i], data: [e.ip, e.port] }));
   };
   const internal = clusterEndpoints(sp, state.nodeName);
@@ -337,7 +391,7 @@ function compileServicePort(sp: ServicePortModel, state: Omit<ProxyState, 'servi
   const hairpin = new Set([...internal, ...outside].filter((e) => e.nodeName === undefined || e.nodeName === state.nodeName).map((e) => e.ip));
   for (const ip of hairpin) push(HAIRPIN, { key: [ip, ip] });
   for (const ip of sp.clusterIPs) push(CLUSTER_IPS, { key: [ip] });
-  return { fragment: { id: sp.id, elements: els }, lb: [...lb], ext: [...ext], keys };
+  return { fragment: { id: sp.id, elements: els }, lb: [...lb], ext: [...ext], aff: [...aff], keys };
 }
 
 /** What the compiler needs besides the services: this node and the cluster's address ranges. */
@@ -361,6 +415,7 @@ export class IncrementalCompiler {
   private readonly owner = new Map<number, Entry>();
   private readonly lbCount = new Map<number, number>();
   private readonly extCount = new Map<number, number>();
+  private readonly affCount = new Map<number, number>();
   /** Contributors per element of the shared sets, so the planner need not scan them all. */
   private readonly refs = new Map<string, Map<string, number>>([[HAIRPIN, new Map()], [CLUSTER_IPS, new Map()]]);
   private rejected = 0;
@@ -395,7 +450,7 @@ export class IncrementalCompiler {
     }
     const fragments: Fragment[] = [];
     for (const e of this.entries.values()) if (e.accepted) fragments.push(e.frag.fragment);
-    return assemble(this.ctx!, fragments, this.lbCount, this.extCount, this.refs);
+    return assemble(this.ctx!, fragments, this.lbCount, this.extCount, this.affCount, this.refs);
   }
 
   private count(e: Entry, d: number): void {
@@ -410,6 +465,7 @@ export class IncrementalCompiler {
     for (const k of e.frag.keys) this.owner.set(k, e);
     for (const n of e.frag.lb) bump(this.lbCount, n, 1);
     for (const n of e.frag.ext) bump(this.extCount, n, 1);
+    for (const n of e.frag.aff) bump(this.affCount, n, 1);
     this.count(e, 1);
   }
   private release(e: Entry): void {
@@ -417,6 +473,7 @@ export class IncrementalCompiler {
     for (const k of e.frag.keys) if (this.owner.get(k) === e) this.owner.delete(k);
     for (const n of e.frag.lb) bump(this.lbCount, n, -1);
     for (const n of e.frag.ext) bump(this.extCount, n, -1);
+    for (const n of e.frag.aff) bump(this.affCount, n, -1);
     this.count(e, -1);
   }
 
@@ -425,6 +482,7 @@ export class IncrementalCompiler {
     this.owner.clear();
     this.lbCount.clear();
     this.extCount.clear();
+    this.affCount.clear();
     for (const m of this.refs.values()) m.clear();
     this.rejected = 0;
     const sorted = [...this.entries.values()].sort((a, b) => (a.sp.id < b.sp.id ? -1 : a.sp.id > b.sp.id ? 1 : 0));

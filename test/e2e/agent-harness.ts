@@ -131,7 +131,10 @@ export class TestAgent {
     }
     for (const n of this.podNetns()) await execa('ip', ['netns', 'delete', n], { reject: false });
     await execa('ip', ['netns', 'delete', this.nodeNetns], { reject: false });
-    await execa('umount', ['-R', this.runDir], { reject: false });
+    // Pod UTS namespaces (bind mounts under the data dir) of pods the agent had no time to remove.
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map(l => l.split(' ')[4] ?? '')
+      .filter(m => m.startsWith(`${this.dataDir}/`) || m.startsWith(`${this.runDir}/`)).sort().reverse();
+    for (const m of mounts) await execa('umount', [m], { reject: false });
     rmSync(this.runDir, { recursive: true, force: true });
     rmSync(this.dataDir, { recursive: true, force: true });
   }

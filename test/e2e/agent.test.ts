@@ -95,12 +95,12 @@ describe('the agent', () => {
     expect((lease.body as { spec: { holderIdentity: string } }).spec.holderIdentity).toBe(agent.nodeName);
   });
 
-  it('runs an init container, then two containers sharing localhost and an emptyDir', async () => {
+  it('runs an init container, then two containers sharing localhost, an emptyDir and the pod name as hostname', async () => {
     const pod = await createPod('web', {
       initContainers: [{ name: 'init', ...sh('echo hello-from-init > /work/index.html'), volumeMounts: [{ name: 'work', mountPath: '/work' }] }],
       containers: [
         { name: 'httpd', image: testImageName, command: ['httpd', '-f', '-p', '8080', '-h', '/work'], volumeMounts: [{ name: 'work', mountPath: '/work' }] },
-        { name: 'client', ...sh('until wget -qO- http://127.0.0.1:8080/index.html; do sleep 0.2; done; sleep 3600') },
+        { name: 'client', ...sh('until wget -qO- http://127.0.0.1:8080/index.html; do sleep 0.2; done; hostname; sleep 3600') },
       ],
       volumes: [{ name: 'work', emptyDir: {} }],
     });
@@ -109,7 +109,7 @@ describe('the agent', () => {
     expect(running.status!.podIP).toMatch(/^10\.244\./);
     expect(running.status!.initContainerStatuses![0]!.state!.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
     expect(running.status!.conditions!.find(c => c.type === 'Ready')!.status).toBe('True');
-    await waitFor('the client to fetch the page', async () => agent.containerLog('default', 'web', uid, 'client').includes('hello-from-init') ? true : undefined);
+    await waitFor('the client to fetch the page', async () => agent.containerLog('default', 'web', uid, 'client').includes('hello-from-init\nweb\n') ? true : undefined);
     expect(agent.podNetns()).toContain(`${agent.netnsPrefix}${uid}`);
     expect(agent.allocatedIPs()).toContain(running.status!.podIP);
 
@@ -192,6 +192,29 @@ describe('the agent', () => {
     expect(log).toContain('x=1');
     expect(log).toContain('hunter2\n/tmp');
     await deletePod('envs', pod.metadata!.uid!);
+  });
+
+  it('a memory hog over its limit is OOMKilled (exit code 137)', async () => {
+    const pod = await createPod('hog', {
+      restartPolicy: 'Never',
+      containers: [{ name: 'c', ...sh('dd if=/dev/zero of=/dev/null bs=200M count=1'), resources: { limits: { memory: '32Mi' } } }],
+    });
+    const p = await waitStatus('hog', s => s.phase === 'Failed');
+    expect(p.status!.containerStatuses![0]!.state!.terminated).toMatchObject({ exitCode: 137, reason: 'OOMKilled' });
+    await deletePod('hog', pod.metadata!.uid!);
+  });
+
+  it('a pod deleted while it is still starting leaves nothing behind', async () => {
+    const pod = await createPod('hasty', {
+      initContainers: [{ name: 'i', ...sh('sleep 0.3') }],
+      containers: [{ name: 'a', ...sh('sleep 3600') }, { name: 'b', ...sh('sleep 3600') }],
+    });
+    const uid = pod.metadata!.uid!;
+    await new Promise(r => setTimeout(r, 150));
+    await deletePod('hasty', uid);
+    await new Promise(r => setTimeout(r, 1000)); // a start in flight would show up now
+    expect((await agent.runtime().listContainers()).filter(id => id.startsWith(uid))).toEqual([]);
+    expect(agent.podNetns()).not.toContain(`${agent.netnsPrefix}${uid}`);
   });
 
   it('graceful deletion: SIGTERM, then SIGKILL after the grace period', async () => {

@@ -10,6 +10,8 @@ import { TestServer } from './harness.js';
 
 jest.setTimeout(240_000);
 
+// The test runs its own control plane (to exercise leader-election failover), so the server's
+// built-in one is switched off.
 const server = new TestServer();
 let cp: ControlPlane | undefined;
 let kubelet = true;
@@ -65,7 +67,9 @@ beforeAll(async () => {
   await server.start();
   const pki = await ensureClusterPki({ dataDir: server.dataDir, serviceCidr: '10.43.0.0/16' });
   const cm = await pki.ensureClientCert('controller-manager', identities.controllerManager);
-  cp = await startControlPlane({ server: server.url, caPem: server.caPem().toString(), controllerManager: { cert: cm.certPem, key: cm.keyPem }, clusterCidr: '10.42.0.0/16' });
+  // The scheduler runs as system:kube-scheduler, so the authorizer's scheduler rules are exercised.
+  const sc = await pki.ensureClientCert('scheduler', identities.scheduler);
+  cp = await startControlPlane({ server: server.url, caPem: server.caPem().toString(), controllerManager: { cert: cm.certPem, key: cm.keyPem }, scheduler: { cert: sc.certPem, key: sc.keyPem }, clusterCidr: '10.42.0.0/16' });
   for (let i = 0; i < 3; i++) {
     const r = await server.request('POST', '/api/v1/nodes', {
       apiVersion: 'v1', kind: 'Node', metadata: { name: `node-${i}`, labels: { 'kubernetes.io/hostname': `node-${i}` } },
@@ -168,6 +172,11 @@ describe('controllers and scheduler against a real server', () => {
     expect(rses.map(x => x.spec!.replicas).sort()).toEqual([0, 5]);
     const live = (await pods()).filter(p => !p.metadata.deletionTimestamp);
     expect(live.every(p => (p.spec!.containers as { image: string }[])[0]!.image === 'nginx:1.26')).toBe(true);
+    const describe = await server.kubectl(['describe', 'deployment', 'web']);
+    expect(describe.stdout).toMatch(/ScalingReplicaSet\s.*Scaled up replica set web-/);
+    expect(describe.stdout).toContain('NewReplicaSetAvailable');
+    const rsDescribe = await server.kubectl(['describe', 'replicaset', '-l', 'app=web']);
+    expect(rsDescribe.stdout).toContain('SuccessfulCreate');
     const hist = await server.kubectl(['rollout', 'history', 'deployment/web']);
     expect(hist.stdout).toMatch(/1\s/);
     expect(hist.stdout).toMatch(/2\s/);

@@ -5,8 +5,9 @@ import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { resources } from '../../api/client/types.js';
 import { clientFromKubeconfig } from '../../control/controllers/transport.js';
+import { execInNetns, spawnInNetns } from '../../kernel/netns.js';
 import { createLab, type Lab } from '../../kernel/testlab.js';
-import { dryRun, parseProxyFlags } from '../../proxy/cli.js';
+import { DEFAULT_MIN_SYNC_MS, dryRun, parseProxyFlags } from '../../proxy/cli.js';
 import { ProxyDaemon, type SyncInfo } from '../../proxy/daemon.js';
 import { TestServer } from './harness.js';
 
@@ -65,7 +66,7 @@ test('a Service and EndpointSlice created through the API carry TCP through the 
   let slice = await client.create<EndpointSlice>(resources.endpointslices, 'default', sliceOf(lab.backendIP(1)));
 
   daemon = new ProxyDaemon({
-    client, nodeName: 'node-1', netns: lab.node, minSyncMs: 0, maxSyncMs: 60_000,
+    client, nodeName: 'node-1', netns: lab.node, minSyncMs: DEFAULT_MIN_SYNC_MS, maxSyncMs: 60_000,
     onSynced: (info) => { for (const fn of [...synced]) fn(info); },
   });
   const first = waitForProgrammed(lab.backendIP(1));
@@ -96,6 +97,48 @@ test('a Service and EndpointSlice created through the API carry TCP through the 
   console.log(`network programming latency over ${sorted.length} EndpointSlice changes: p50 ${p(0.5).toFixed(1)} ms, p99 ${p(0.99).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms; traffic on the new endpoint within ${worstTraffic.toFixed(0)} ms (worst, incl. connect)`);
   expect(worstTraffic).toBeLessThan(1000);
 }, 120_000);
+
+// A UDP echo that answers with its namespace name, and a client that always sends from the same
+// source port (as a resolver does): without conntrack cleanup, it would stay with a dead endpoint.
+const UDP_SERVER = `const d=require('dgram').createSocket('udp4');d.on('message',(m,r)=>d.send(process.argv[1],r.port,r.address));d.bind(5353)`;
+const UDP_CLIENT = `const d=require('dgram').createSocket('udp4');const t=setTimeout(()=>{console.log('ERR:TIMEOUT');process.exit(0)},+process.argv[3]);
+d.on('message',m=>{clearTimeout(t);console.log(String(m));process.exit(0)});d.bind(40053,()=>d.send('q',53,process.argv[1]))`;
+const udpAsk = async (vip: string, timeoutMs = 500): Promise<string> =>
+  (await execInNetns(lab.client, process.execPath, ['-e', UDP_CLIENT, vip, '53', String(timeoutMs)])).trim();
+
+test('a UDP client sending from one port follows its endpoint at once: stale conntrack flows are deleted', async () => {
+  const { client } = conn;
+  const servers = lab.backends.map((b) => spawnInNetns(b, process.execPath, ['-e', UDP_SERVER, b]));
+  try {
+    const svc = await client.create<Service>(resources.services, 'default', {
+      apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'default', name: 'dns' },
+      spec: { ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 5353 }] },
+    });
+    const vip = svc.spec!.clusterIP!;
+    const dnsSlice = (ip: string, rv?: string): EndpointSlice => ({
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+      metadata: { namespace: 'default', name: 'dns-1', labels: { 'kubernetes.io/service-name': 'dns' }, ...(rv ? { resourceVersion: rv } : {}) },
+      addressType: 'IPv4', ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }], endpoints: [{ addresses: [ip], conditions: { ready: true } }],
+    });
+    const deleted: number[] = [];
+    synced.push((info) => { if (info.flowsDeleted) deleted.push(info.flowsDeleted); });
+    const sl = await client.create<EndpointSlice>(resources.endpointslices, 'default', dnsSlice(lab.backendIP(1)));
+    for (let i = 0; ; i++) { // the servers start and the rules land
+      if ((await udpAsk(vip)) === lab.backends[0]) break;
+      if (i > 20) throw new Error('UDP service never answered');
+    }
+    await client.update<EndpointSlice>(resources.endpointslices, dnsSlice(lab.backendIP(2), sl.metadata!.resourceVersion));
+    const t0 = performance.now();
+    let answer = '';
+    while (performance.now() - t0 < 1000 && (answer = await udpAsk(vip, 300)) !== lab.backends[1]) { /* until it follows */ }
+    expect(answer).toBe(lab.backends[1]);
+    expect(deleted.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
+    await client.delete(resources.endpointslices, 'default', 'dns-1');
+    await client.delete(resources.services, 'default', 'dns');
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}, 60_000);
 
 test('--dry-run prints what would be programmed and no difference from the kernel once synced', async () => {
   let out = '';
