@@ -5,7 +5,9 @@ const [command, ...args] = process.argv.slice(2);
 const usage = `usage: k8ts <command> [flags]
 
 commands:
-  server     run the control plane (apiserver, store, controllers) and, unless --disable-agent, an agent
+  server     run the control plane (apiserver, store, controllers, scheduler) and, unless --disable-agent, an agent
+  agent      run a node: kubelet on containerd (--server URL --token T)
+  images     images import FILE.tar: make an image archive available to the node's containerd
   version    print the version
 `;
 
@@ -14,6 +16,14 @@ async function main(): Promise<number> {
     case 'server': {
       const { runServer } = await import('./server.js');
       return runServer(args);
+    }
+    case 'agent': {
+      const { runAgent } = await import('../agent/cli.js');
+      return runAgent(args);
+    }
+    case 'images': {
+      const { runImages } = await import('../agent/cli.js');
+      return runImages(args);
     }
     case 'version':
     case '--version':

@@ -3,7 +3,8 @@
 // Startup is ordered so that a bad flag, an unreadable data dir or a busy port fails fast with a
 // clear message and a non-zero exit, before anything is written.
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { formatCidr } from '../api/cidr.js';
 import { bootstrapCluster } from '../control/apiserver/bootstrap.js';
@@ -124,6 +125,17 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
     writeFileSync(config.writeKubeconfig, renderKubeconfig(serverURL, pki.ca.certPem, pki.admin.certPem, pki.admin.keyPem), { mode: 0o600 });
     api.setReady(true);
     logger.info({ url: serverURL, kubeconfig: config.writeKubeconfig, datastore: config.datastore.kind, dataDir: config.dataDir }, 'k8ts server is ready');
+
+    // The node this server runs on, as k3s does: its own agent, joining over the API like any other.
+    if (!config.disableAgent) {
+      const { startAgent } = await import('../agent/cli.js');
+      const agent = await startAgent({
+        server: serverURL, token: tokens.joinToken, ca: pki.ca.certPem,
+        nodeName: config.nodeName ?? hostname().toLowerCase(), dataDir: join(config.dataDir, 'agent'),
+        log: logger.child({ component: 'agent' }),
+      });
+      stops.push(() => agent.stop());
+    }
 
     const signal = await new Promise<NodeJS.Signals>(resolve => {
       process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -22,13 +22,16 @@ export interface Change<T> { readonly previous: T | undefined; readonly current:
 const svcKey = (s: Service): string => `${s.metadata?.namespace ?? 'default'}/${s.metadata?.name ?? ''}`;
 
 /** What of a Service the proxy programs; two Services with the same fingerprint compile alike. */
-function serviceFingerprint(s: Service | undefined): string {
-  if (!s) return '';
-  return JSON.stringify([s.spec ?? null, s.status?.loadBalancer?.ingress ?? null]);
+const serviceFingerprint = (s: Service): string => JSON.stringify([s.spec ?? null, s.status?.loadBalancer?.ingress ?? null]);
+
+function sameService(a: Service | undefined, b: Service | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false; // one exists, the other not: no need to serialize
+  return serviceFingerprint(a) === serviceFingerprint(b);
 }
 
 export class ServiceChangeTracker {
-  private readonly items = new Map<string, { previous: Service | undefined; current: Service | undefined; prevPrint: string }>();
+  private readonly items = new Map<string, { previous: Service | undefined; current: Service | undefined }>();
 
   /** Records one watch event: `(undefined, s)` add, `(old, s)` update, `(s, undefined)` delete. Returns whether a change is pending for it. */
   update(previous: Service | undefined, current: Service | undefined): boolean {
@@ -37,11 +40,11 @@ export class ServiceChangeTracker {
     const key = svcKey(obj);
     let item = this.items.get(key);
     if (!item) {
-      item = { previous, current, prevPrint: serviceFingerprint(previous) };
+      item = { previous, current };
       this.items.set(key, item);
     }
     item.current = current;
-    if (serviceFingerprint(current) === item.prevPrint) {
+    if (sameService(item.previous, current)) {
       this.items.delete(key);
       return false;
     }

@@ -40,6 +40,11 @@ export interface ProxyOptions {
   readonly retryMs?: number;
   readonly clock?: Clock;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /**
+   * Where batches go; by default a netlink socket in `netns` (or here). Tests wrap the real one to
+   * inject refusals.
+   */
+  readonly openSocket?: (netns: string | undefined) => Pick<NfTablesSocket, 'commit' | 'close'>;
   /** Called after each successful commit (tests and metrics: network-programming latency). */
   readonly onSynced?: (info: SyncInfo) => void;
 }
@@ -69,7 +74,7 @@ export class ProxyDaemon {
   private readonly map = new ServicePortMap();
   private readonly compiler = new IncrementalCompiler();
   private readonly runner: BoundedFrequencyRunner;
-  private sock: NfTablesSocket | undefined;
+  private sock: Pick<NfTablesSocket, 'commit' | 'close'> | undefined;
   private applier: NftablesApplier | undefined;
   private conntrack: Conntrack | undefined;
   /** Flows to delete once the rules that stop creating them are committed (kept across failures). */
@@ -106,7 +111,7 @@ export class ProxyDaemon {
     });
     this.nodes.on({ add: () => this.poke(true), update: () => this.poke(true), delete: () => this.poke(true) });
     await Promise.all([this.services.start(), this.slices.start(), this.nodes.start()]);
-    this.sock = NfTablesSocket.open(this.opts.netns);
+    this.sock = (this.opts.openSocket ?? ((ns) => NfTablesSocket.open(ns)))(this.opts.netns);
     this.applier = new NftablesApplier(this.sock);
     this.conntrack = Conntrack.open(this.opts.netns);
     this.runner.start();

@@ -10,7 +10,12 @@
 // before, so a one-service change costs O(services) identity checks plus that service's elements.
 // Objects are created before anything references them and deleted after every reference is gone.
 import { allElements, elementText } from './render.js';
-import type { Chain, Fragment, NftSet, Op, Ruleset, SetElement, SetShape } from './types.js';
+import type { Chain, FieldValue, Fragment, NftSet, Op, Ruleset, SetElement, SetShape } from './types.js';
+
+/** The key of `Ruleset.sharedRefs`: the element's key fields joined by spaces. */
+export function sharedKey(key: readonly FieldValue[]): string {
+  return key.length === 1 ? String(key[0]) : key.length === 2 ? `${key[0]} ${key[1]}` : key.join(' ');
+}
 
 /** Operations that replace the whole table atomically. */
 export function planFullSync(want: Ruleset): Op[] {
@@ -165,7 +170,7 @@ export function planRulesetChanges(have: Ruleset | undefined, want: Ruleset): Op
     if (!s.shared || !d || d.size === 0) continue;
     const refs = want.sharedRefs?.get(s.name);
     if (refs) {
-      for (const [k, e] of [...d]) if ((refs.get(e.key.join(' ')) ?? 0) > 0) d.delete(k);
+      for (const [k, e] of [...d]) if ((refs.get(sharedKey(e.key)) ?? 0) > 0) d.delete(k);
       for (const e of s.elements) d.delete(keyText(s, e)); // the set's own elements are not counted
       continue;
     }

@@ -79,7 +79,7 @@ export interface Ruleset {
   readonly sets: readonly NftSet[];
   readonly fragments: readonly Fragment[];
   /**
-   * Optional: for shared sets, how many fragments contribute each element (by `key.join(' ')`),
+   * Optional: for shared sets, how many fragments contribute each element (by `sharedKey`, plan.ts),
    * kept by a compiler that tracks it anyway. Lets the planner decide whether an element another
    * fragment still wants may be deleted without scanning every fragment of the set.
    */

@@ -12,7 +12,7 @@ export interface SyncResult extends CommitStats { readonly ops: number; readonly
 
 export class NftablesApplier {
   private have: Ruleset | undefined;
-  constructor(private readonly sock: NfTablesSocket) {}
+  constructor(private readonly sock: Pick<NfTablesSocket, 'commit'>) {}
 
   /** The ruleset of the last successful commit. */
   get installed(): Ruleset | undefined { return this.have; }

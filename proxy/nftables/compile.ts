@@ -32,6 +32,7 @@
 //                   else numgen over @eps-N as lb-N, and the choice added to @affinity. One chain per
 //                   (N, T) in use, one map for all services (the service is part of the key).
 // Not yet: affinity for external traffic (NodePort, external/LB IPs), IPv6, SCTP.
+import { sharedKey } from '../../kernel/nftables/plan.js';
 import type { Chain, Expr, Fragment, NftSet, Rule, Ruleset, SetElement } from '../../kernel/nftables/types.js';
 import { clusterEndpoints, externalEndpoints, ipNum, isIPv4, type EndpointModel, type ServicePortModel } from '../model.js';
 
@@ -456,7 +457,7 @@ export class IncrementalCompiler {
   private count(e: Entry, d: number): void {
     for (const [set, m] of this.refs) {
       const els = e.frag.fragment.elements[set];
-      if (els) for (const el of els) bump(m, el.key.join(' '), d);
+      if (els) for (const el of els) bump(m, sharedKey(el.key), d);
     }
   }
 

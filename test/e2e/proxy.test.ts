@@ -6,6 +6,7 @@ import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { resources } from '../../api/client/types.js';
 import { clientFromKubeconfig } from '../../control/controllers/transport.js';
 import { execInNetns, spawnInNetns } from '../../kernel/netns.js';
+import { NftError, NfTablesSocket } from '../../kernel/nftables/socket.js';
 import { createLab, type Lab } from '../../kernel/testlab.js';
 import { DEFAULT_MIN_SYNC_MS, dryRun, parseProxyFlags } from '../../proxy/cli.js';
 import { ProxyDaemon, type SyncInfo } from '../../proxy/daemon.js';
@@ -16,6 +17,8 @@ let lab: Lab;
 let daemon: ProxyDaemon | undefined;
 let conn: ReturnType<typeof clientFromKubeconfig>;
 const synced: ((info: SyncInfo) => void)[] = [];
+const logs: string[] = [];
+let refuse = 0;
 
 beforeAll(async () => {
   server = new TestServer([], undefined, { logLevel: 'info' });
@@ -66,8 +69,17 @@ test('a Service and EndpointSlice created through the API carry TCP through the 
   let slice = await client.create<EndpointSlice>(resources.endpointslices, 'default', sliceOf(lab.backendIP(1)));
 
   daemon = new ProxyDaemon({
-    client, nodeName: 'node-1', netns: lab.node, minSyncMs: DEFAULT_MIN_SYNC_MS, maxSyncMs: 60_000,
+    client, nodeName: 'node-1', netns: lab.node, minSyncMs: DEFAULT_MIN_SYNC_MS, maxSyncMs: 60_000, retryMs: 200,
     onSynced: (info) => { for (const fn of [...synced]) fn(info); },
+    log: (level, msg) => logs.push(`${level}: ${msg}`),
+    // The real socket, refusing the next `refuse` batches as the kernel would (nothing applied).
+    openSocket: (ns) => {
+      const real = NfTablesSocket.open(ns);
+      return {
+        commit: (batch) => (refuse > 0 && batch.ops.length > 0 ? (refuse--, Promise.reject(new NftError([{ errno: 22, code: 'EINVAL', message: 'injected' }]))) : real.commit(batch)),
+        close: () => real.close(),
+      };
+    },
   });
   const first = waitForProgrammed(lab.backendIP(1));
   await daemon.start();
@@ -97,6 +109,29 @@ test('a Service and EndpointSlice created through the API carry TCP through the 
   console.log(`network programming latency over ${sorted.length} EndpointSlice changes: p50 ${p(0.5).toFixed(1)} ms, p99 ${p(0.99).toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms; traffic on the new endpoint within ${worstTraffic.toFixed(0)} ms (worst, incl. connect)`);
   expect(worstTraffic).toBeLessThan(1000);
 }, 120_000);
+
+test('a refused batch leaves the previous rules serving and is retried with back-off', async () => {
+  const { client } = conn;
+  const svc = await client.get<Service>(resources.services, 'default', 'echo');
+  const vip = svc.spec!.clusterIP!;
+  const current = await client.get<EndpointSlice>(resources.endpointslices, 'default', 'echo-1');
+  const was = current.endpoints[0]!.addresses[0]!;
+  const next = was === lab.backendIP(1) ? lab.backendIP(2) : lab.backendIP(1);
+  const wasName = lab.backends[was === lab.backendIP(1) ? 0 : 1];
+  const nextName = lab.backends[next === lab.backendIP(1) ? 0 : 1];
+  refuse = 2;
+  const programmed = waitForProgrammed(next, 10_000);
+  const t0 = performance.now();
+  await client.update<EndpointSlice>(resources.endpointslices, sliceOf(next, current.metadata!.resourceVersion));
+  await new Promise((r) => setTimeout(r, 100));
+  expect(await lab.connectMany(vip, 80, 3)).toEqual(Array(3).fill(wasName)); // the old rules still serve
+  await programmed;
+  const took = performance.now() - t0;
+  expect(refuse).toBe(0);
+  expect(logs.filter((l) => l.startsWith('error: sync failed'))).toHaveLength(2);
+  expect(took).toBeGreaterThanOrEqual(200 + 400 - 50); // retried after 200 ms, then 400 ms
+  expect(await lab.connectMany(vip, 80, 3)).toEqual(Array(3).fill(nextName));
+}, 30_000);
 
 // A UDP echo that answers with its namespace name, and a client that always sends from the same
 // source port (as a resolver does): without conntrack cleanup, it would stay with a dead endpoint.
