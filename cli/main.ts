@@ -7,6 +7,7 @@ const usage = `usage: k8ts <command> [flags]
 commands:
   server     run the control plane (apiserver, store, controllers, scheduler) and, unless --disable-agent, an agent
   agent      run a node: kubelet on containerd (--server URL --token T)
+  proxy      compile Services into nftables rules on this node (--kubeconfig F; --dry-run prints them)
   images     images import FILE.tar: make an image archive available to the node's containerd
   version    print the version
 `;
@@ -20,6 +21,10 @@ async function main(): Promise<number> {
     case 'agent': {
       const { runAgent } = await import('../agent/cli.js');
       return runAgent(args);
+    }
+    case 'proxy': {
+      const { runProxy } = await import('../proxy/cli.js');
+      return runProxy(args);
     }
     case 'images': {
       const { runImages } = await import('../agent/cli.js');

@@ -130,3 +130,23 @@ test('a hairpin element two services share stays until neither wants it (planned
   const dels2 = planRulesetChanges(one, none).filter((o) => o.op === 'delElements').map((o) => (o.op === 'delElements' ? o.set.name : ''));
   expect(dels2).toContain('hairpin');
 });
+
+test('compileServices sends ClientIP-affinity services through an affinity chain per endpoint count and timeout', () => {
+  const services = buildServiceModel(
+    [service('sticky', '10.96.0.5', { type: 'NodePort', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }], sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } })],
+    [slice('sticky', [endpoint('10.128.0.1'), endpoint('10.128.0.2')])],
+  );
+  const rs = compile(services);
+  const text = renderNft(rs);
+  expect(text).toContain('10.96.0.5 . tcp . 80 : goto aff-2-60');
+  expect(text).toContain('192.168.1.10 . tcp . 30080 : goto ext-aff-2-60');
+  expect(rs.chains.find((c) => c.name === 'aff-2-60')?.rules.map((r) => r.text)).toEqual([
+    'ip saddr != 10.244.0.0/16 meta mark set meta mark | 0x00004000',
+    'dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @affinity (update timeout 60s)',
+    'dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @eps-2 (add @affinity { ip saddr . ip daddr . meta l4proto . th dport timeout 60s : endpoint })',
+  ]);
+  expect(rs.chains.find((c) => c.name === 'ext-aff-2-60')?.rules.map((r) => r.text)).toEqual(['meta mark set meta mark | 0x00004000', 'goto aff-2-60']);
+  expect(rs.sets.find((s) => s.name === 'affinity')).toMatchObject({ dynamic: true, key: ['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'] });
+  expect(rs.chains.some((c) => c.name === 'lb-2')).toBe(false);
+  expect(rs.sets.some((s) => s.name === 'eps-2')).toBe(true);
+});

@@ -31,7 +31,9 @@
 //                   looked up in @affinity (flags dynamic,timeout) → that endpoint, timeout refreshed;
 //                   else numgen over @eps-N as lb-N, and the choice added to @affinity. One chain per
 //                   (N, T) in use, one map for all services (the service is part of the key).
-// Not yet: affinity for external traffic (NodePort, external/LB IPs), IPv6, SCTP.
+//   ext-aff-N-T     external traffic (NodePort, external/LB IPs) of an affinity service: mark for
+//                   masquerade, goto aff-N-T.
+// Not yet: IPv6, SCTP.
 import { sharedKey } from '../../kernel/nftables/plan.js';
 import type { Chain, Expr, Fragment, NftSet, Rule, Ruleset, SetElement } from '../../kernel/nftables/types.js';
 import { clusterEndpoints, externalEndpoints, ipNum, isIPv4, type EndpointModel, type ServicePortModel } from '../model.js';
@@ -200,12 +202,20 @@ const epsMap = (n: number): string => `eps-${n}`;
 const AFFINITY = 'affinity';
 const AFF_SHIFT = 2 ** 20;
 const affChain = (n: number, t: number): string => `aff-${n}-${t}`;
+const extAffChain = (n: number, t: number): string => `ext-aff-${n}-${t}`;
+/** Packs (timeout, endpoint count, external) into one number for the chain counters. */
+const affKey = (t: number, n: number, external: boolean): number => (t * AFF_SHIFT + n) * 2 + (external ? 1 : 0);
+const affOf = (k: number): { t: number; n: number; external: boolean } => {
+  const external = k % 2 === 1;
+  const rest = (k - (external ? 1 : 0)) / 2;
+  return { t: Math.floor(rest / AFF_SHIFT), n: rest % AFF_SHIFT, external };
+};
 
 interface CompiledFragment {
   readonly fragment: Fragment;
   readonly lb: readonly number[];
   readonly ext: readonly number[];
-  /** ClientIP-affinity chains used: timeout seconds × 2^20 + endpoint count. */
+  /** ClientIP-affinity chains used, as `affKey` numbers. */
   readonly aff: readonly number[];
   /** (address, protocol, port) of every dispatch entry, packed in a number (50 bits). */
   readonly keys: readonly number[];
@@ -307,9 +317,13 @@ export function compileServices(state: ProxyState): Ruleset {
 /** The table around the fragments: sets, one lb/ext chain per endpoint count in use, base chains. */
 function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragment[], lbCount: ReadonlyMap<number, number>, extCount: ReadonlyMap<number, number>, affCount: ReadonlyMap<number, number>, sharedRefs?: ReadonlyMap<string, ReadonlyMap<string, number>>): Ruleset {
   const extSizes = new Set(extCount.keys());
-  const aff = [...affCount.keys()].sort((a, b) => a - b).map((k) => ({ n: k % AFF_SHIFT, t: Math.floor(k / AFF_SHIFT) }));
-  const lbSizes = new Set([...lbCount.keys(), ...extSizes, ...aff.map((a) => a.n)]);
+  const affKeys = [...affCount.keys()].sort((a, b) => a - b).map(affOf);
+  const extAff = affKeys.filter((a) => a.external);
+  const aff = [...new Map(affKeys.map((a) => [`${a.n}-${a.t}`, { n: a.n, t: a.t }])).values()];
+  const lbSizes = new Set([...lbCount.keys(), ...extSizes]);
   const lb = [...lbSizes].sort((a, b) => a - b);
+  // Affinity chains read the same endpoint maps, without needing an lb-N chain.
+  const epsSizes = [...new Set([...lbSizes, ...aff.map((a) => a.n)])].sort((a, b) => a - b);
   const ext = [...extSizes].sort((a, b) => a - b);
 
   const dispatchShape = { key: ['ipv4_addr', 'inet_proto', 'inet_service'], data: 'verdict' } as const;
@@ -319,7 +333,7 @@ function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragm
     { name: HAIRPIN, key: ['ipv4_addr', 'ipv4_addr'], shared: true, elements: [] },
     { name: CLUSTER_IPS, key: ['ipv4_addr'], shared: true, elements: [] },
     ...(aff.length ? [{ name: AFFINITY, key: ['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'], data: ['ipv4_addr', 'inet_service'], dynamic: true, elements: [] } as NftSet] : []),
-    ...lb.map((n): NftSet => ({
+    ...epsSizes.map((n): NftSet => ({
       name: epsMap(n),
       key: ['ipv4_addr', 'inet_proto', 'inet_service', 'mark'],
       data: ['ipv4_addr', 'inet_service'],
@@ -351,6 +365,7 @@ function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragm
     ...lb.map((n): Chain => ({ name: lbChain(n), rules: [...masqueradeOutside, rules.loadBalance(n, epsMap(n))] })),
     ...ext.map((n): Chain => ({ name: extChain(n), rules: [rules.setMarkBits(MASQUERADE_MARK), rules.goto(lbChain(n))] })),
     ...aff.map(({ n, t }): Chain => ({ name: affChain(n, t), rules: [...masqueradeOutside, rules.affinityHit(AFFINITY, t), rules.affinityNew(n, epsMap(n), AFFINITY, t)] })),
+    ...extAff.map(({ n, t }): Chain => ({ name: extAffChain(n, t), rules: [rules.setMarkBits(MASQUERADE_MARK), rules.goto(affChain(n, t))] })),
   ];
   return { family: 'ip', table: TABLE, chains, sets, fragments, ...(sharedRefs ? { sharedRefs } : {}) };
 }
@@ -372,10 +387,10 @@ function compileServicePort(sp: ServicePortModel, state: Omit<ProxyState, 'servi
       return;
     }
     const t = sp.affinityTimeoutSeconds;
-    if (!external && t !== undefined && n < AFF_SHIFT) {
+    if (t !== undefined && n < AFF_SHIFT) {
       // ClientIP affinity: the chain remembers each client's endpoint in the affinity map.
-      aff.add(t * AFF_SHIFT + n);
-      push(SERVICE_IPS, { key: [addr, proto, port], data: { code: 'goto', chain: affChain(n, t) } });
+      aff.add(affKey(t, n, external));
+      push(SERVICE_IPS, { key: [addr, proto, port], data: { code: 'goto', chain: external ? extAffChain(n, t) : affChain(n, t) } });
     } else {
       (external ? ext : lb).add(n);
       push(SERVICE_IPS, { key: [addr, proto, port], data: { code: 'goto', chain: external ? extChain(n) : lbChain(n) } });
