@@ -16,7 +16,7 @@ import { ContainerdSupervisor } from './containerd.js';
 import { CtrRuntime } from './ctr.js';
 import { Kubelet, type Logger } from './kubelet.js';
 import { gatherFacts, NodeRegistrar } from './node.js';
-import { discoverCA, HttpsTransport } from './transport.js';
+import { discoverCA, HttpsTransport } from '../api/client/https.js';
 
 export interface AgentOptions {
   server: string;
@@ -94,7 +94,11 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     cni.ensureDefaultConfig(defaultConfList({ bridge: o.cniBridge ?? 'k8ts0', podCIDR: o.podCIDR ?? '10.42.0.0/24', ipamDataDir: join(o.dataDir, 'cni-ipam') }));
 
     const ca = o.ca ?? await discoverCA(o.server, o.token);
-    const transport = new HttpsTransport({ server: o.server, token: o.token, nodeName: o.nodeName, ca });
+    const transport = new HttpsTransport({
+      server: o.server, token: o.token, ca, userAgent: 'k8ts-agent', maxSockets: 16,
+      // The join token authenticates; the node acts as itself (see control/apiserver/authn.ts).
+      impersonate: { user: `system:node:${o.nodeName}`, groups: ['system:nodes'] },
+    });
     cleanups.push(async () => transport.close());
     const client = new RestClusterClient(transport);
     const hostIP = o.nodeIP ?? defaultNodeIP();

@@ -24,7 +24,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { resources, type ClusterClient } from '../api/client/types.js';
-import { clientFromKubeconfig } from '../control/controllers/transport.js';
+import { clientFromKubeconfig } from '../api/client/https.js';
 import { Scheduler } from '../control/scheduler/scheduler.js';
 import { freePort, k8tsBin } from '../test/e2e/harness.js';
 

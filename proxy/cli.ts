@@ -11,7 +11,7 @@ import type { Node, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { resources, type ClusterClient } from '../api/client/types.js';
 // The only HTTPS transport over a kubeconfig today; it belongs in a shared client module.
-import { clientFromKubeconfig } from '../control/controllers/transport.js';
+import { clientFromKubeconfig } from '../api/client/https.js';
 import { listTable } from '../kernel/nftables/list.js';
 import { renderNft } from '../kernel/nftables/render.js';
 import { nodeAddresses, ProxyDaemon } from './daemon.js';

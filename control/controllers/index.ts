@@ -15,7 +15,7 @@ import { LeaderElector } from './leaderelection.js';
 import { NodeIpamController } from './nodeipam.js';
 import { ReplicaSetController, replicationControllerKind } from './replicaset.js';
 import { realClock, silentLogger, type Logger } from './runtime.js';
-import { HttpsTransport } from './transport.js';
+import { HttpsTransport } from '../../api/client/https.js';
 import { RestClusterClient } from '../../api/client/rest.js';
 
 export interface Credentials { cert: string; key: string }

@@ -4,7 +4,7 @@
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { resources } from '../../api/client/types.js';
-import { clientFromKubeconfig } from '../../control/controllers/transport.js';
+import { clientFromKubeconfig } from '../../api/client/https.js';
 import { execInNetns, spawnInNetns } from '../../kernel/netns.js';
 import { NftError, NfTablesSocket } from '../../kernel/nftables/socket.js';
 import { createLab, type Lab } from '../../kernel/testlab.js';
