@@ -16,6 +16,8 @@ import { ContainerdSupervisor } from './containerd.js';
 import { CtrRuntime } from './ctr.js';
 import { Kubelet, type Logger } from './kubelet.js';
 import { gatherFacts, NodeRegistrar } from './node.js';
+import { KubeletApi } from './kubelet-api.js';
+import { ensureLogWriter } from './logs-writer.js';
 import { discoverCA, HttpsTransport } from '../api/client/https.js';
 
 export interface AgentOptions {
@@ -40,6 +42,10 @@ export interface AgentOptions {
   cniBridge?: string;
   podCIDR?: string;
   podLogDir?: string;
+  /** The kubelet API's port (default 10250; 0 picks a free one); the Node advertises it. */
+  kubeletPort?: number;
+  /** Address the kubelet API binds (default all). */
+  kubeletAddress?: string;
   maxPods?: number;
   crashLoopBackoffMs?: number;
   relistMs?: number;
@@ -103,7 +109,32 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     const client = new RestClusterClient(transport);
     const hostIP = o.nodeIP ?? defaultNodeIP();
 
-    const facts = await gatherFacts({ hostname: hostname(), internalIP: hostIP, dataDir: o.dataDir, runtimeVersion, maxPods: o.maxPods ?? 110 });
+    // The kubelet API reads the kubelet through a late-bound view: it must listen before the Node
+    // is registered (the Node advertises its port), and the kubelet starts after registration.
+    const ref: { kubelet?: Kubelet } = {};
+    const api = new KubeletApi({
+      kubelet: {
+        pod: (ns, name) => ref.kubelet?.pod(ns, name),
+        recordsOf: uid => ref.kubelet?.recordsOf(uid) ?? [],
+        containerLogDir: (pod, c) => ref.kubelet!.containerLogDir(pod, c),
+      },
+      clientCA: ca, nodeName: o.nodeName, hostIPs: [hostIP], log,
+      execCommand: (id, execId, argv, tty) => runtime.execCommand(id, execId, argv, tty),
+    });
+    let kubeletPort: number;
+    try {
+      kubeletPort = (await api.listen(o.kubeletAddress ?? '0.0.0.0', o.kubeletPort ?? 10250)).port;
+    } catch (err) {
+      // Several agents on one machine (tests, `k8ts lab`): without an explicit port, take any.
+      if (o.kubeletPort !== undefined || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      kubeletPort = (await api.listen(o.kubeletAddress ?? '0.0.0.0', 0)).port;
+      log.warn({ port: kubeletPort }, 'port 10250 is in use: the kubelet API listens on another port (the Node advertises it)');
+    }
+    cleanups.push(() => api.close());
+    const logWriter = ensureLogWriter(o.dataDir);
+    if (!logWriter) log.warn({}, 'no /usr/bin/perl: container logs are written raw, not in the CRI format');
+
+    const facts = { ...await gatherFacts({ hostname: hostname(), internalIP: hostIP, dataDir: o.dataDir, runtimeVersion, maxPods: o.maxPods ?? 110 }), kubeletPort };
     const registrar = new NodeRegistrar(client, { name: o.nodeName, labels: o.nodeLabels ?? {}, taints: o.taints ?? [] }, facts, log);
     await registrar.register();
     registrar.start();
@@ -111,12 +142,14 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
 
     const kubelet = new Kubelet({
       nodeName: o.nodeName, client, runtime, cni, netns, dataDir: o.dataDir, logDir: o.podLogDir ?? '/var/log/pods', hostIP, log,
+      ...(logWriter ? { logWriter } : {}),
       ...(o.crashLoopBackoffMs !== undefined ? { backoff: { baseMs: o.crashLoopBackoffMs, maxMs: Math.max(o.crashLoopBackoffMs, 300_000) } } : {}),
       ...(o.relistMs !== undefined ? { relistMs: o.relistMs } : {}),
       ...(o.netnsPrefix ? { netnsPrefix: o.netnsPrefix } : {}),
       ...(o.parallelStarts ? { parallelStarts: o.parallelStarts } : {}),
     });
     await kubelet.start();
+    ref.kubelet = kubelet;
     cleanups.push(() => kubelet.stop());
     log.info({ node: o.nodeName, containerd: address, runtimeVersion }, 'k8ts agent is ready');
     return {
@@ -150,6 +183,12 @@ export function parseTaints(s: string | undefined): Taint[] {
   });
 }
 
+function parsePort(s: string): number {
+  const n = Number(s);
+  if (!/^\d+$/.test(s) || n > 65535) throw new Error(`invalid --kubelet-port "${s}": expected 0-65535`);
+  return n;
+}
+
 function parseDuration(s: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(s);
   if (!m) throw new Error(`invalid duration "${s}": expected e.g. 10s or 500ms`);
@@ -173,6 +212,7 @@ export const agentUsage = `Usage: k8ts agent --server URL (--token T | --token-f
   --cni-netns NAME                   run CNI plugins in this network namespace
   --cni-bridge NAME, --pod-cidr CIDR for the default network (k8ts0, 10.42.0.0/24)
   --pod-log-dir DIR                  default /var/log/pods
+  --kubelet-port N                   the kubelet API's HTTPS port (default 10250; 0: any free port)
   --crash-loop-backoff DURATION      first restart delay, doubling to 5m (default 10s)
   --parallel-starts N                pods started at once (default 4)
   --log-format text|json
@@ -187,7 +227,7 @@ export function parseAgentArgs(argv: string[]): AgentOptions & { logFormat: 'tex
       'node-name': { type: 'string' }, 'node-ip': { type: 'string' }, 'node-labels': { type: 'string' }, 'register-with-taints': { type: 'string' },
       'data-dir': { type: 'string' }, 'run-dir': { type: 'string' }, 'container-runtime-endpoint': { type: 'string' }, 'containerd-namespace': { type: 'string' },
       'cni-conf-dir': { type: 'string' }, 'cni-bin-dir': { type: 'string' }, 'cni-netns': { type: 'string' }, 'cni-bridge': { type: 'string' }, 'pod-cidr': { type: 'string' },
-      'pod-log-dir': { type: 'string' }, 'max-pods': { type: 'string' }, 'crash-loop-backoff': { type: 'string' }, 'relist-period': { type: 'string' },
+      'pod-log-dir': { type: 'string' }, 'kubelet-port': { type: 'string' }, 'kubelet-address': { type: 'string' }, 'max-pods': { type: 'string' }, 'crash-loop-backoff': { type: 'string' }, 'relist-period': { type: 'string' },
       'netns-prefix': { type: 'string' }, 'log-format': { type: 'string' }, 'parallel-starts': { type: 'string' },
     },
   });
@@ -212,6 +252,8 @@ export function parseAgentArgs(argv: string[]): AgentOptions & { logFormat: 'tex
     ...(values['cni-bridge'] ? { cniBridge: values['cni-bridge'] } : {}),
     ...(values['pod-cidr'] ? { podCIDR: values['pod-cidr'] } : {}),
     ...(values['pod-log-dir'] ? { podLogDir: values['pod-log-dir'] } : {}),
+    ...(values['kubelet-port'] !== undefined ? { kubeletPort: parsePort(values['kubelet-port']) } : {}),
+    ...(values['kubelet-address'] ? { kubeletAddress: values['kubelet-address'] } : {}),
     ...(values['max-pods'] ? { maxPods: Number(values['max-pods']) } : {}),
     ...(values['crash-loop-backoff'] ? { crashLoopBackoffMs: parseDuration(values['crash-loop-backoff']) } : {}),
     ...(values['relist-period'] ? { relistMs: parseDuration(values['relist-period']) } : {}),

@@ -7,6 +7,7 @@
 // API would avoid the processes but pulls in a protobuf client for a surface ctr already covers.
 import { spawn } from 'node:child_process';
 import { systemExec, type Exec } from '../kernel/exec.js';
+import { logWriterUri } from './logs-writer.js';
 import { parseContainerInfo, parseDeleteExitCode, parseEventLine, parseQuietList, parseTaskList, runFailureMessage } from './ctr-parse.js';
 import { RuntimeError, type ContainerConfig, type ContainerInfo, type ImageConfig, type Runtime, type RuntimeEvent, type TaskInfo } from './runtime.js';
 
@@ -19,7 +20,7 @@ export interface CtrOptions {
 
 export function ctrRunArgs(c: ContainerConfig): string[] {
   const a = ['run', '-d'];
-  if (c.logPath) a.push('--log-uri', `file://${c.logPath}`);
+  if (c.logPath) a.push('--log-uri', c.logWriter ? logWriterUri(c.logWriter, c.logPath) : `file://${c.logPath}`);
   else a.push('--null-io');
   for (const [k, v] of Object.entries(c.labels)) a.push('--label', `${k}=${v}`);
   for (const e of c.env) a.push('--env', e);
@@ -54,6 +55,11 @@ export class CtrRuntime implements Runtime {
     const r = await this.exec.run(this.ctr, [...this.base(), ...args], { timeoutMs });
     if (r.exitCode !== 0) throw new RuntimeError(`${what} failed: ${runFailureMessage(r.stderr) || `exit code ${r.exitCode}`}`, r.stderr);
     return r.stdout;
+  }
+
+  /** The command line of `ctr tasks exec` for the kubelet API's exec (it runs the process itself). */
+  execCommand(id: string, execId: string, argv: readonly string[], tty: boolean): { file: string; args: string[] } {
+    return { file: this.ctr, args: [...this.base(), 'tasks', 'exec', '--exec-id', execId, ...(tty ? ['--tty'] : []), id, ...argv] };
   }
 
   async version(): Promise<string> {

@@ -44,6 +44,8 @@ export interface KubeletOptions {
   /** Pod directories (volumes, network state) live in `<dataDir>/pods/<uid>`. */
   dataDir: string;
   logDir: string;
+  /** The CRI log writer (agent/logs-writer.ts); containers log raw without one. */
+  logWriter?: string;
   hostIP: string;
   backoff?: BackoffPolicy;
   relistMs?: number;
@@ -184,6 +186,16 @@ export class Kubelet {
     this.prefix = o.netnsPrefix ?? 'k8ts-';
     this.startLimit = new Semaphore(o.parallelStarts ?? 4);
     this.informer = new Informer<Pod>(o.client, resources.pods, { fieldSelector: `spec.nodeName=${o.nodeName}` });
+  }
+
+  /** A pod bound to this node, from the informer's cache (the kubelet API's lookup). */
+  pod(namespace: string, name: string): Pod | undefined {
+    return this.informer.getBy(namespace, name);
+  }
+
+  /** The directory of a container's logs, one `<attempt>.log` per attempt. */
+  containerLogDir(pod: Pod, container: string): string {
+    return join(this.o.logDir, `${pod.metadata!.namespace}_${pod.metadata!.name}_${pod.metadata!.uid}`, container);
   }
 
   /** Records by pod uid (a copy), for tests and the kubelet API. */
@@ -607,6 +619,7 @@ export class Kubelet {
         ...(sandbox?.uts ? { utsPath: sandbox.uts } : {}),
         ...(c.workingDir ? { cwd: c.workingDir } : {}),
         logPath: join(logDir, `${s.attempt}.log`),
+        ...(this.o.logWriter ? { logWriter: this.o.logWriter } : {}),
         labels: {
           [L.podUID]: uid, [L.podName]: pod.metadata!.name!, [L.podNamespace]: pod.metadata!.namespace!,
           [L.containerName]: c.name, [L.attempt]: String(s.attempt), [L.init]: String(s.init), [L.startedAt]: startedAt,

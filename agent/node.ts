@@ -24,6 +24,8 @@ export interface NodeFacts {
   machineID: string;
   bootID: string;
   architecture: string;
+  /** Where the kubelet API listens (daemonEndpoints); 10250 when absent. */
+  kubeletPort?: number;
 }
 
 export interface NodeConfig {
@@ -66,7 +68,7 @@ export function buildNodeStatus(f: NodeFacts, now: number, old?: NodeStatus): No
     addresses: [{ type: 'InternalIP', address: f.internalIP }, { type: 'Hostname', address: f.hostname }],
     capacity, allocatable,
     conditions: nodeConditions(now, old?.conditions),
-    daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+    daemonEndpoints: { kubeletEndpoint: { Port: f.kubeletPort ?? 10250 } },
     nodeInfo: {
       machineID: f.machineID, systemUUID: f.machineID, bootID: f.bootID, kernelVersion: f.kernelVersion, osImage: f.osImage,
       containerRuntimeVersion: `containerd://${f.containerRuntimeVersion}`, kubeletVersion, kubeProxyVersion: kubeletVersion,

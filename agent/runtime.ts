@@ -38,6 +38,8 @@ export interface ContainerConfig {
   utsPath?: string;
   hostNetwork: boolean;
   logPath?: string;
+  /** A containerd binary log driver for `logPath` (agent/logs-writer.ts); raw file:// without. */
+  logWriter?: string;
   memoryLimitBytes?: number;
   cpuQuota?: number;
   cpuPeriod?: number;

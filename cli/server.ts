@@ -11,6 +11,8 @@ import { bootstrapCluster } from '../control/apiserver/bootstrap.js';
 import { NamespaceLifecycle } from '../control/apiserver/namespace-lifecycle.js';
 import { ensureClusterPki, hostIPv4Addresses, identities, renderKubeconfig } from '../control/apiserver/pki.js';
 import { startControlPlane } from '../control/controllers/index.js';
+import { HttpsTransport } from '../api/client/https.js';
+import { RestClusterClient } from '../api/client/rest.js';
 import { buildApiServer } from '../control/apiserver/wiring.js';
 import { ensureServerTokens, createAuthenticator, authorizer } from '../control/apiserver/auth.js';
 import { AutoCompactor } from '../control/store/compactor.js';
@@ -72,7 +74,8 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
     // The `kubernetes` Service's endpoint must be a routable address: the bind address when it is
     // one, else this host's first address (upstream refuses loopback advertise addresses too).
     const bindIsSpecific = config.bindAddress !== '0.0.0.0' && config.bindAddress !== '::' && !config.bindAddress.startsWith('127.') && config.bindAddress !== '::1';
-    const advertiseIP = bindIsSpecific ? config.bindAddress : hostIPs[0] ?? '127.0.0.1';
+    const advertiseIP = bindIsSpecific ? config.bindAddress : hostIPs[0];
+    if (!advertiseIP) throw new Error('this host has no non-loopback IPv4 address to advertise as the `kubernetes` Service endpoint; bring up an interface with one, or pass --bind-address with one');
     const api = buildApiServer({
       store,
       ctx: {
@@ -82,6 +85,7 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
         now: () => new Date(),
       },
       tls: { key: pki.serving.keyPem, cert: pki.serving.certPem, ca: pki.ca.certPem },
+      kubeletClient: await pki.ensureClientCert('apiserver-kubelet-client', { commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'] }).then(c => ({ cert: c.certPem, key: c.keyPem })),
       authenticator: createAuthenticator(tokens),
       authorizer,
       logger: logger.child({ component: 'apiserver' }),
@@ -129,12 +133,25 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
     // The node this server runs on, as k3s does: its own agent, joining over the API like any other.
     if (!config.disableAgent) {
       const { startAgent } = await import('../agent/cli.js');
+      const { ProxyDaemon } = await import('../proxy/daemon.js');
+      const nodeName = config.nodeName ?? hostname().toLowerCase();
       const agent = await startAgent({
         server: serverURL, token: tokens.joinToken, ca: pki.ca.certPem,
-        nodeName: config.nodeName ?? hostname().toLowerCase(), dataDir: join(config.dataDir, 'agent'),
+        nodeName, dataDir: join(config.dataDir, 'agent'),
         log: logger.child({ component: 'agent' }),
       });
       stops.push(() => agent.stop());
+
+      // This node's kube-proxy, as `system:kube-proxy`.
+      const kp = await pki.ensureClientCert('kube-proxy', identities.kubeProxy);
+      const proxyTransport = new HttpsTransport({ server: serverURL, ca: pki.ca.certPem, cert: kp.certPem, key: kp.keyPem, userAgent: 'k8ts-proxy' });
+      const proxyLog = logger.child({ component: 'proxy' });
+      const proxy = new ProxyDaemon({
+        client: new RestClusterClient(proxyTransport), nodeName, clusterCIDR, serviceCIDR,
+        log: (level, msg, fields = {}) => proxyLog[level](fields, msg),
+      });
+      await proxy.start();
+      stops.push(async () => { await proxy.stop({ cleanup: false }); proxyTransport.close(); });
     }
 
     const signal = await new Promise<NodeJS.Signals>(resolve => {

@@ -3,8 +3,8 @@
 // (health, version, discovery, OpenAPI, metrics) or the resource handler. Everything is counted
 // in /metrics and logged with its status, so a client's unexpected 404/406/415 is visible.
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { errors, StatusError } from '../../api/errors.js';
@@ -16,6 +16,7 @@ import { OPENAPI_V2_STUB } from './openapi.js';
 import { negotiate, send, sendError } from './codec.js';
 import { Discovery } from './discovery.js';
 import { parseRequestInfo, type RequestInfo } from './request-info.js';
+import { upgradeHeads } from './kubelet-proxy.js';
 import { ResourceHandler, type Patcher, type SubresourceProxy } from './resource-handler.js';
 import { Rest, type FieldChecker, type ManagedFieldsTracker } from './rest.js';
 import { ResourceStorage } from './storage.js';
@@ -127,6 +128,17 @@ export class ApiServer {
       rejectUnauthorized: false, // anonymous and token clients have no certificate; authn decides
       keepAliveTimeout: 60_000,
     }, (req, res) => { void this.serve(req, res); });
+    // Upgrades (`pods/exec` over WebSocket) go through the same path as requests, on a response
+    // bound to the raw socket; the pod proxy takes the socket over once the kubelet said 101.
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      upgradeHeads.set(req, head);
+      const res = new ServerResponse(req);
+      res.shouldKeepAlive = false;
+      res.assignSocket(socket);
+      res.on('finish', () => { if (res.statusCode !== 101) socket.end(); });
+      socket.on('error', () => socket.destroy());
+      void this.serve(req, res);
+    });
     server.headersTimeout = 60_000;
     server.requestTimeout = 0; // watches and log streams are long-lived
     this.server = server;

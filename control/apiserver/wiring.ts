@@ -9,6 +9,7 @@ import { createFieldChecker } from '../../api/schema/fields.js';
 import { schemas } from '../../api/schema/index.js';
 import { createPatcher, createManagedFieldsTracker } from './patcher.js';
 import { OpenAPIDocuments } from './openapi.js';
+import { KubeletProxy } from './kubelet-proxy.js';
 
 export interface ApiServerParts {
   store: Store;
@@ -19,16 +20,23 @@ export interface ApiServerParts {
   logger: Logger;
   advertiseAddress: string;
   bookmarkIntervalMs?: number;
+  /** The `kube-apiserver-kubelet-client` certificate: with it, pods/log and pods/exec reach kubelets. */
+  kubeletClient?: { cert: string; key: string };
 }
 
 export function buildApiServer(parts: ApiServerParts): ApiServer {
   const resources = allResources();
-  return new ApiServer({
-    ...parts,
+  const { kubeletClient, ...rest } = parts;
+  const podProxy = kubeletClient ? new KubeletProxy({ clientCert: kubeletClient }) : undefined;
+  const api = new ApiServer({
+    ...rest,
+    ...(podProxy ? { podProxy } : {}),
     resources,
     fieldChecker: createFieldChecker(schemas),
     patcher: createPatcher(schemas),
     managedFields: createManagedFieldsTracker(schemas, resources),
     openapi: new OpenAPIDocuments(resources),
   });
+  if (podProxy) podProxy.getNode = name => api.rest('', 'v1', 'nodes').storage.tryGet('', name);
+  return api;
 }

@@ -89,7 +89,8 @@ export class TestAgent {
   /** The log of a container attempt, as the agent wrote it. */
   containerLog(namespace: string, pod: string, uid: string, container: string, attempt = 0): string {
     const f = join(this.logDir, `${namespace}_${pod}_${uid}`, container, `${attempt}.log`);
-    return existsSync(f) ? readFileSync(f, 'utf8') : '';
+    // The agent writes CRI lines (`<time> <stream> <F|P> <text>`); tests read the text.
+    return existsSync(f) ? readFileSync(f, 'utf8').replace(/^\S+ (?:stdout|stderr) F ?/gm, '') : '';
   }
 
   /** Network namespaces this agent created for pods. */
