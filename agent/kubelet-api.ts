@@ -132,7 +132,7 @@ export class KubeletApi {
       authenticate(req);
       if (req.method !== 'GET') throw new HttpError(405, `${req.method} is not allowed`);
       if (url.pathname === '/healthz') { res.end('ok'); return; }
-      if (url.pathname.startsWith('/containerLogs/')) return await this.containerLogs(req, res, url);
+      if (url.pathname.startsWith('/containerLogs/')) return await this.containerLogs(res, url);
       if (url.pathname.startsWith('/exec/')) throw new HttpError(400, 'exec needs a WebSocket upgrade (v5.channel.k8s.io)');
       throw new HttpError(404, `404 page not found: ${url.pathname}`);
     } catch (err) {
@@ -143,7 +143,7 @@ export class KubeletApi {
     }
   }
 
-  private async containerLogs(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  private async containerLogs(res: ServerResponse, url: URL): Promise<void> {
     const t = this.target(url.pathname, '/containerLogs/');
     let opts: ReturnType<typeof parseLogOptions>;
     try { opts = parseLogOptions(url.searchParams, Date.now()); } catch (err) { throw new HttpError(400, (err as Error).message); }
@@ -160,7 +160,6 @@ export class KubeletApi {
     res.flushHeaders();
     const ac = new AbortController();
     this.aborts.add(ac);
-    req.on('close', () => ac.abort());
     res.on('close', () => ac.abort());
     try {
       await streamLog(join(dir, `${attempt}.log`), opts, { write: s => res.write(s), get closed() { return res.destroyed || res.writableEnded; } }, running, ac.signal);

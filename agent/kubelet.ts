@@ -454,6 +454,8 @@ export class Kubelet {
     // Containers created behind our back or whose records were lost.
     await this.teardownNetwork(uid);
     rmSync(this.podDir(uid), { recursive: true, force: true });
+    // The pod's logs (`<ns>_<name>_<uid>`) go with it, as upstream's kubelet removes them.
+    if (existsSync(this.o.logDir)) for (const d of readdirSync(this.o.logDir)) if (d.endsWith(`_${uid}`)) rmSync(join(this.o.logDir, d), { recursive: true, force: true });
   }
 
   private async killAll(uid: string, graceSeconds: number): Promise<void> {

@@ -12,6 +12,7 @@ packages=(
   ca-certificates curl
   containerd runc containernetworking-plugins   # the agent's container runtime and CNI plugins
   busybox-static   # the test image (test/images/build-busybox-image.ts)
+  dnsutils dnsperf # dig in the DNS tests, dnsperf in bench/dns.ts
 )
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done

@@ -106,11 +106,54 @@ export class ZoneSync {
   }
 }
 
-export function upstreamsFrom(opts: Pick<ClusterDnsOptions, 'resolvConf' | 'upstreams' | 'upstreamPort'>): Upstream[] {
+/**
+ * The upstream resolvers: `upstreams`, else resolv.conf's nameservers minus our own addresses
+ * (a host whose resolv.conf names the cluster DNS would otherwise forward to itself forever).
+ */
+export function upstreamsFrom(opts: Pick<ClusterDnsOptions, 'resolvConf' | 'upstreams' | 'upstreamPort' | 'clusterDnsIPs' | 'host' | 'port'>): Upstream[] {
   if (opts.upstreams) return opts.upstreams;
   let text = '';
   try { text = readFileSync(opts.resolvConf ?? '/etc/resolv.conf', 'utf8'); } catch { /* no upstreams: outside names get SERVFAIL */ }
-  return parseResolvConf(text).map(host => ({ host, port: opts.upstreamPort ?? 53 }));
+  const port = opts.upstreamPort ?? 53;
+  const ours = new Set(opts.clusterDnsIPs ?? ['10.43.0.10']);
+  return parseResolvConf(text)
+    .filter(host => !ours.has(host) && !(host === opts.host && port === (opts.port ?? 53)))
+    .map(host => ({ host, port }));
+}
+
+/**
+ * Publishes the add-on as upstream's `kube-system/kube-dns` Service at the cluster DNS IP, with a
+ * hand-made EndpointSlice (the Service has no selector, so the EndpointSlice controller leaves it
+ * alone) pointing at the addresses the add-on listens on; the proxy's rules then carry pod
+ * traffic for 10.43.0.10:53 to us. Idempotent: creates what is missing, replaces a stale slice.
+ */
+export async function ensureKubeDnsService(client: ClusterClient, opts: { clusterIP: string; endpointIPs: string[]; port: number }): Promise<void> {
+  const ns = 'kube-system';
+  const labels = { 'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS', 'kubernetes.io/cluster-service': 'true' };
+  try {
+    await client.create<Service>(resources.services, ns, {
+      metadata: { name: 'kube-dns', namespace: ns, labels },
+      spec: { clusterIP: opts.clusterIP, clusterIPs: [opts.clusterIP], ports: [
+        { name: 'dns', port: 53, protocol: 'UDP', targetPort: opts.port },
+        { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: opts.port },
+      ] },
+    });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 409) throw err;
+  }
+  const slice: EndpointSlice = {
+    metadata: { name: 'kube-dns-k8ts', namespace: ns, labels: { [SERVICE_NAME_LABEL]: 'kube-dns', 'endpointslice.kubernetes.io/managed-by': 'k8ts-dns' } },
+    addressType: 'IPv4',
+    endpoints: opts.endpointIPs.map(ip => ({ addresses: [ip], conditions: { ready: true } })),
+    ports: [{ name: 'dns', port: opts.port, protocol: 'UDP' }, { name: 'dns-tcp', port: opts.port, protocol: 'TCP' }],
+  };
+  try {
+    await client.create<EndpointSlice>(resources.endpointslices, ns, slice);
+  } catch (err) {
+    if ((err as { code?: number }).code !== 409) throw err;
+    const have = await client.get<EndpointSlice>(resources.endpointslices, ns, 'kube-dns-k8ts');
+    await client.update<EndpointSlice>(resources.endpointslices, { ...slice, metadata: { ...slice.metadata, resourceVersion: have.metadata?.resourceVersion ?? '' } });
+  }
 }
 
 /** Starts the cluster DNS add-on: resolves once the caches are synced and both sockets listen. */

@@ -85,7 +85,8 @@ export class DnsServer {
   }
 
   private bindUdp(port: number): Promise<Socket> {
-    const sock = createSocket({ type: this.opts.host.includes(':') ? 'udp6' : 'udp4' });
+    // A large receive buffer absorbs bursts (the kernel caps it at net.core.rmem_max).
+    const sock = createSocket({ type: this.opts.host.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024, sendBufferSize: 4 * 1024 * 1024 });
     return new Promise((res, rej) => {
       sock.once('error', rej);
       sock.bind(port, this.opts.host, () => {

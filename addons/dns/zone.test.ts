@@ -6,7 +6,7 @@ import { parseIP } from '../../api/cidr.js';
 
 const D = 'cluster.local';
 
-function svc(name: string, ns: string, spec: Service['spec']): Service {
+function svc(name: string, ns: string, spec: NonNullable<Service['spec']>): Service {
   return { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: ns }, spec };
 }
 function slice(svcName: string, ns: string, eps: { ip: string; hostname?: string; ready?: boolean; terminating?: boolean }[], ports: { name?: string; port: number; protocol?: string }[] = [], addressType = 'IPv4'): EndpointSlice {

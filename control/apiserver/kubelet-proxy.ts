@@ -151,8 +151,8 @@ export class KubeletProxy implements SubresourceProxy {
         if (res.headersSent) { res.destroy(); resolve(); return; }
         reject(errors.unavailable(`error trying to reach the kubelet at ${target.host}:${target.port}: ${err.message}`));
       });
+      // The response closes when the client leaves (or the stream ended): stop reading the kubelet.
       res.on('close', () => up.destroy());
-      req.on('close', () => { if (!res.writableEnded) up.destroy(); });
       up.end();
     });
   }

@@ -72,7 +72,7 @@ describe('kubectl logs', () => {
   it('prints a container\'s output, with -c, --tail and --timestamps, in the CRI format on disk', async () => {
     const pod = await createPod('talker', {
       containers: [
-        { name: 'a', image: testImageName, command: ['sh', '-c', 'echo one; echo two >&2; echo three; sleep 3600'] },
+        { name: 'a', image: testImageName, command: ['sh', '-c', 'echo one; sleep 0.2; echo two >&2; sleep 0.2; echo three; sleep 3600'] },
         { name: 'b', image: testImageName, command: ['sh', '-c', 'echo from-b; sleep 3600'] },
       ],
     });
@@ -91,6 +91,25 @@ describe('kubectl logs', () => {
     const noContainer = await kubectl(['logs', 'talker', '-c', 'nope']);
     expect(noContainer.exitCode).not.toBe(0);
     expect(noContainer.stderr).toContain('container nope is not valid for pod talker');
+
+    // Deleting the pod removes its log directory too.
+    const { existsSync } = await import('node:fs');
+    expect((await kubectl(['delete', 'pod', 'talker', '--grace-period', '0', '--force'])).exitCode).toBe(0);
+    await waitFor('the pod\'s logs to be removed', async () => (existsSync(`${agent.logDir}/default_talker_${pod.metadata!.uid!}`) ? undefined : true));
+  });
+
+  it('keeps every line written while the agent was down (the writer lives with the shim)', async () => {
+    await createPod('steady', { containers: [{ name: 'c', image: testImageName, command: ['sh', '-c', 'i=0; while true; do echo n-$i; i=$((i+1)); sleep 0.2; done'] }] });
+    await waitStatus('steady', running);
+    await agent.stop();
+    await new Promise(r => setTimeout(r, 1500));
+    await agent.start();
+    const r = await waitFor('kubectl logs after the restart', async () => {
+      const x = await kubectl(['logs', 'steady']);
+      return x.exitCode === 0 && x.stdout.split('\n').length >= 12 ? x : undefined;
+    });
+    const nums = r.stdout.split('\n').map(l => Number(l.replace('n-', '')));
+    expect(nums).toEqual(nums.map((_n, i) => i));
   });
 
   it('follows with -f: lines written later arrive while kubectl runs', async () => {
@@ -111,14 +130,14 @@ describe('kubectl logs', () => {
   });
 
   it('shows the previous attempt with --previous after a restart, and explains a waiting container', async () => {
-    await createPod('restarter', { restartPolicy: 'Always', containers: [{ name: 'c', image: testImageName, command: ['sh', '-c', 'echo run-$(date +%s%N); sleep 1; exit 1'] }] });
+    await createPod('restarter', { restartPolicy: 'Always', containers: [{ name: 'c', image: testImageName, command: ['sh', '-c', 'echo run-$(cat /proc/sys/kernel/random/uuid); sleep 1; exit 1'] }] });
     await waitStatus('restarter', s => (s.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 40_000);
     const prev = await kubectl(['logs', 'restarter', '--previous']);
     expect(prev.exitCode).toBe(0);
-    expect(prev.stdout).toMatch(/^run-\d+$/);
+    expect(prev.stdout).toMatch(/^run-[0-9a-f-]{36}$/);
     const cur = await waitFor('the current attempt to log', async () => {
       const r = await kubectl(['logs', 'restarter']);
-      return r.exitCode === 0 && /^run-\d+$/.test(r.stdout) ? r : undefined;
+      return r.exitCode === 0 && /^run-[0-9a-f-]{36}$/.test(r.stdout) ? r : undefined;
     });
     expect(cur.stdout).not.toBe(prev.stdout);
 
@@ -151,10 +170,12 @@ describe('kubectl exec', () => {
 
   it('gives the command a terminal with -it', async () => {
     // kubectl only asks for a TTY when its own stdin is a terminal: `script` gives it one.
-    const cmd = `${kubectlPath()} --kubeconfig ${server.kubeconfig} exec -it shell -- sh -c 'tty; stty size'`;
+    // Its size (set on that terminal) reaches the container through the resize channel.
+    const cmd = `stty rows 31 cols 101; ${kubectlPath()} --kubeconfig ${server.kubeconfig} exec -it shell -- sh -c 'tty; sleep 0.5; stty size; exit 4'`;
     const r = await execa('script', ['-q', '-e', '-c', cmd, '/dev/null'], { reject: false, timeout: 30_000, input: '' });
-    expect(r.exitCode).toBe(0);
     expect(String(r.stdout)).toMatch(/\/dev\/pts\/\d+/);
+    expect(String(r.stdout)).toContain('31 101');
+    expect(r.exitCode).toBe(4);
   });
 
   it('refuses a container that does not exist', async () => {
