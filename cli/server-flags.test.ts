@@ -60,6 +60,12 @@ describe('parseServerFlags', () => {
     expect(serverUsage()).toContain('--service-node-port-range value');
   });
 
+  it('puts the cluster DNS at the 10th address of the service CIDR unless told otherwise', () => {
+    expect(parseServerFlags([])).toMatchObject({ clusterDns: '10.43.0.10', clusterDomain: 'cluster.local' });
+    expect(parseServerFlags(['--service-cidr', '10.96.0.0/12'])).toMatchObject({ clusterDns: '10.96.0.10' });
+    expect(parseServerFlags(['--cluster-dns', '10.43.0.53', '--cluster-domain', 'k8s.example'])).toMatchObject({ clusterDns: '10.43.0.53', clusterDomain: 'k8s.example' });
+  });
+
   it.each([
     [['--bogus'], 'unknown flag --bogus (see --help)'],
     [['-x'], 'unknown flag -x (see --help)'],
@@ -69,6 +75,8 @@ describe('parseServerFlags', () => {
     [['--https-port', 'abc'], 'invalid value "abc" for flag --https-port: not a port number'],
     [['--https-port=70000'], 'invalid value "70000" for flag --https-port: port must be between 1 and 65535'],
     [['--https-port=0'], 'invalid value "0" for flag --https-port: port must be between 1 and 65535'],
+    [['--cluster-dns', '10.99.0.10'], 'invalid value "10.99.0.10" for flag --cluster-dns: must be an IP in the service CIDR 10.43.0.0/16'],
+    [['--cluster-domain', 'Not_A_Domain'], 'invalid value "Not_A_Domain" for flag --cluster-domain: not a DNS domain'],
     [['--bind-address', 'localhost'], 'invalid value "localhost" for flag --bind-address: not an IP address'],
     [['--cluster-cidr', '10.42.0.0'], 'invalid value "10.42.0.0" for flag --cluster-cidr: invalid CIDR address: 10.42.0.0'],
     [['--cluster-cidr', '10.42.1.0/16'], 'invalid value "10.42.1.0/16" for flag --cluster-cidr: 10.42.1.0/16 has host bits set; did you mean 10.42.0.0/16?'],

@@ -7,7 +7,7 @@
 // and error messages that name the flag and quote the value. Environment variables (K8TS_TOKEN,
 // K8TS_DATASTORE_ENDPOINT, K8TS_NODE_NAME, as K3S_* in k3s) keep secrets off the command line;
 // flags win over them.
-import { type Cidr, cidrsOverlap, formatCidr, parseCidr, parseIP, CidrError } from '../api/cidr.js';
+import { type Cidr, cidrContains, cidrsOverlap, formatCidr, formatIP, nthIP, parseCidr, parseIP, CidrError } from '../api/cidr.js';
 import { isDNS1123Subdomain } from '../api/validation/names.js';
 
 import type { DatastoreConfig } from '../control/store/open.js';
@@ -34,6 +34,9 @@ export interface ServerConfig {
   disableControllerManager: boolean;
   disableScheduler: boolean;
   tlsSans: string[];
+  /** The cluster DNS Service IP (kubelet's --cluster-dns) and zone (--cluster-domain). */
+  clusterDns: string;
+  clusterDomain: string;
   nodeName?: string;
   logFormat: 'json' | 'text';
   help: boolean;
@@ -70,6 +73,8 @@ const flags: readonly FlagSpec[] = [
   { name: 'token', kind: 'string', env: 'K8TS_TOKEN', help: 'shared secret agents join with (default: generated into <data-dir>/token)' },
   { name: 'write-kubeconfig', kind: 'string', help: 'where to write the admin kubeconfig (default <data-dir>/kubeconfig.yaml)' },
   { name: 'disable-agent', kind: 'bool', help: 'do not run an agent on this node' },
+  { name: 'cluster-dns', kind: 'string', help: 'the cluster DNS Service IP (default: the 10th address of the service CIDR, 10.43.0.10)' },
+  { name: 'cluster-domain', kind: 'string', help: 'the cluster DNS zone (default cluster.local)' },
   { name: 'disable-controller-manager', kind: 'bool', help: 'do not run the controllers in this server' },
   { name: 'disable-scheduler', kind: 'bool', help: 'do not run the scheduler in this server' },
   { name: 'tls-san', kind: 'list', help: 'extra hostname or IP for the serving certificate (repeatable)' },
@@ -247,6 +252,16 @@ export function parseServerFlags(argv: readonly string[], env: Readonly<Record<s
   const writeKubeconfig = one('write-kubeconfig') ?? joinPath(dataDir, 'kubeconfig.yaml');
   if (writeKubeconfig === '') throw new FlagError('invalid value "" for flag --write-kubeconfig: must not be empty');
 
+  const clusterDomain = one('cluster-domain') ?? 'cluster.local';
+  if (isDNS1123Subdomain(clusterDomain).length > 0) throw new FlagError(`invalid value "${clusterDomain}" for flag --cluster-domain: not a DNS domain`);
+  const primaryService = serviceCidrs[0]!;
+  const clusterDnsText = one('cluster-dns') ?? formatIP(nthIP(primaryService, 10));
+  const clusterDnsIP = parseIP(clusterDnsText);
+  if (!clusterDnsIP || !cidrContains(primaryService, clusterDnsIP)) {
+    throw new FlagError(`invalid value "${clusterDnsText}" for flag --cluster-dns: must be an IP in the service CIDR ${formatCidr(primaryService)}`);
+  }
+  const clusterDns = formatIP(clusterDnsIP);
+
   const tlsSans = (raw.get('tls-san') ?? []).flatMap(v => v.split(',')).map(s => s.trim()).filter(s => s !== '');
   for (const san of tlsSans) {
     if (!parseIP(san) && !/^(\*\.)?[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$/.test(san)) {
@@ -267,7 +282,7 @@ export function parseServerFlags(argv: readonly string[], env: Readonly<Record<s
 
   const config: ServerConfig = {
     dataDir, bindAddress, httpsPort, datastoreEndpoint, datastore, clusterCidrs, serviceCidrs,
-    serviceNodePortRange, writeKubeconfig, tlsSans, logFormat,
+    serviceNodePortRange, writeKubeconfig, tlsSans, logFormat, clusterDns, clusterDomain,
     disableAgent: one('disable-agent') === 'true',
     disableControllerManager: one('disable-controller-manager') === 'true',
     disableScheduler: one('disable-scheduler') === 'true',

@@ -152,6 +152,19 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
       });
       await proxy.start();
       stops.push(async () => { await proxy.stop({ cleanup: false }); proxyTransport.close(); });
+
+      // Cluster DNS on this node, reached at the cluster DNS Service IP through the proxy's rules.
+      const { startClusterDns, ensureKubeDnsService } = await import('../addons/dns/index.js');
+      const dnsCert = await pki.ensureClientCert('controller-manager', identities.controllerManager);
+      const dnsTransport = new HttpsTransport({ server: serverURL, ca: pki.ca.certPem, cert: dnsCert.certPem, key: dnsCert.keyPem, userAgent: 'k8ts-dns' });
+      const dnsClient = new RestClusterClient(dnsTransport);
+      const dns = await startClusterDns({
+        client: dnsClient, host: advertiseIP, port: 53,
+        clusterDomain: config.clusterDomain, clusterDnsIPs: [config.clusterDns], resolvConf: '/etc/resolv.conf',
+        onError: err => logger.warn({ err }, 'cluster DNS'),
+      });
+      stops.push(async () => { await dns.stop(); dnsTransport.close(); });
+      await ensureKubeDnsService(dnsClient, { clusterIP: config.clusterDns, endpointIPs: [advertiseIP], port: 53 });
     }
 
     const signal = await new Promise<NodeJS.Signals>(resolve => {

@@ -121,4 +121,15 @@ describe('a single-node k8ts cluster', () => {
     }
     expect([...answers.keys()].sort()).toEqual(pods);
   });
+
+  it('answers the Service name from the cluster DNS at its Service IP', async () => {
+    const ip = (await kubectl(['get', 'service', 'echo', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
+    const dnsIP = (await kubectl(['-n', 'kube-system', 'get', 'service', 'kube-dns', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
+    expect(dnsIP).toBe('10.43.0.10');
+    const answer = await eventually(async () => {
+      const r = await inNode('dig', ['+short', '+time=2', '+tries=1', `@${dnsIP}`, 'echo.default.svc.cluster.local']);
+      return r.stdout.trim() === ip ? r.stdout.trim() : undefined;
+    }, 'a DNS answer through the kube-dns Service', 30_000);
+    expect(answer).toBe(ip);
+  });
 });
