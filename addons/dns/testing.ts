@@ -26,7 +26,9 @@ export function udpRaw(host: string, port: number, msg: Buffer, timeoutMs = 2000
 }
 
 export async function udpQuery(host: string, port: number, name: string, type = 'A', opts: { edns?: number } = {}): Promise<DecodedPacket> {
-  const reply = await udpRaw(host, port, dnsPacket.encode(queryPacket(name, type, opts)));
+  // Three tries, as stub resolvers make: UDP may drop a datagram on a busy machine.
+  let reply: Buffer | undefined;
+  for (let attempt = 0; attempt < 3 && !reply; attempt++) reply = await udpRaw(host, port, dnsPacket.encode(queryPacket(name, type, opts)));
   if (!reply) throw new Error(`no UDP reply for ${name} ${type}`);
   return dnsPacket.decode(reply) as DecodedPacket;
 }
