@@ -12,7 +12,8 @@ import { execa } from 'execa';
 import { CtrRuntime } from '../../agent/ctr.js';
 import { defaultRunDir } from '../../agent/cli.js';
 import { ensureBusyboxImage, testImageName } from '../images/build-busybox-image.js';
-import { repoRoot, type TestServer } from './harness.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { eventually, repoRoot, type TestServer } from './harness.js';
 
 export const agentMain = join(repoRoot, 'dist/agent/main.js');
 export { testImageName };
@@ -138,5 +139,37 @@ export class TestAgent {
     for (const m of mounts) await execa('umount', [m], { reject: false });
     rmSync(this.runDir, { recursive: true, force: true });
     rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Starts the server and an agent on it, with the test image imported, once the Node is Ready. */
+export async function startNodeWithAgent(server: TestServer, agentArgs: string[]): Promise<TestAgent> {
+  await server.start();
+  const agent = new TestAgent(server, agentArgs);
+  try {
+    await agent.start();
+    await agent.importImage();
+    await eventually('the Node to be Ready', async () => {
+      const r = await server.request('GET', `/api/v1/nodes/${agent.nodeName}`);
+      const n = r.body as { status?: { conditions?: { type: string; status: string }[] } };
+      return n.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True') ? true : undefined;
+    });
+  } catch (err) {
+    await agent.cleanup().catch(() => undefined); // the caller never gets it to clean up
+    throw err;
+  }
+  return agent;
+}
+
+/** Deletes the pods, removes everything the agent made, and stops the server — also after a failure. */
+export async function stopNodeWithAgent(server: TestServer, agent: TestAgent | undefined): Promise<void> {
+  try {
+    const r = await server.request('GET', '/api/v1/namespaces/default/pods');
+    for (const p of (r.body as { items?: Pod[] }).items ?? []) await server.request('DELETE', `/api/v1/namespaces/default/pods/${p.metadata!.name}?gracePeriodSeconds=0`);
+  } catch { /* the server may be gone */ }
+  try {
+    await agent?.cleanup();
+  } finally {
+    await server.stop();
   }
 }

@@ -6,26 +6,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import type { Pod, PodStatus } from 'kubernetes-types/core/v1.js';
-import { TestServer } from './harness.js';
-import { TestAgent, testImageName } from './agent-harness.js';
+import { eventually, TestServer } from './harness.js';
+import { startNodeWithAgent, stopNodeWithAgent, type TestAgent, testImageName } from './agent-harness.js';
 
 jest.setTimeout(120_000);
 
 const server = new TestServer();
 let agent: TestAgent;
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) { last = err; }
-    await new Promise(r => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}\nagent log tail:\n${agent.logs.slice(-3000)}`);
-}
 
 async function getPod(name: string): Promise<Pod | undefined> {
   const r = await server.request('GET', `/api/v1/namespaces/default/pods/${name}`);
@@ -41,7 +29,7 @@ async function createPod(name: string, spec: Record<string, unknown>): Promise<P
 }
 
 function waitStatus(name: string, pred: (s: PodStatus) => boolean, timeoutMs?: number): Promise<Pod> {
-  return waitFor(`pod ${name}`, async () => {
+  return eventually(`pod ${name}`, async () => {
     const p = await getPod(name);
     return p?.status && pred(p.status) ? p : undefined;
   }, timeoutMs);
@@ -49,8 +37,8 @@ function waitStatus(name: string, pred: (s: PodStatus) => boolean, timeoutMs?: n
 
 async function deletePod(name: string, uid: string): Promise<void> {
   await server.request('DELETE', `/api/v1/namespaces/default/pods/${name}`);
-  await waitFor(`pod ${name} to be gone`, async () => (await getPod(name)) ? undefined : true);
-  await waitFor(`the containers of ${name} to be gone`, async () => {
+  await eventually(`pod ${name} to be gone`, async () => (await getPod(name)) ? undefined : true);
+  await eventually(`the containers of ${name} to be gone`, async () => {
     const ids = await agent.runtime().listContainers();
     return ids.some(id => id.startsWith(uid)) ? undefined : true;
   });
@@ -58,29 +46,8 @@ async function deletePod(name: string, uid: string): Promise<void> {
 
 const sh = (script: string) => ({ image: testImageName, command: ['sh', '-c', script] });
 
-beforeAll(async () => {
-  await server.start();
-  agent = new TestAgent(server, ['--crash-loop-backoff', '1s', '--relist-period', '2s']);
-  await agent.start();
-  await agent.importImage();
-  await waitFor('the Node to be Ready', async () => {
-    const r = await server.request('GET', `/api/v1/nodes/${agent.nodeName}`);
-    const n = r.body as { status?: { conditions?: { type: string; status: string }[] } };
-    return n.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True') ? true : undefined;
-  });
-}, 120_000);
-
-afterAll(async () => {
-  try {
-    const r = await server.request('GET', '/api/v1/namespaces/default/pods');
-    for (const p of (r.body as { items?: Pod[] }).items ?? []) await server.request('DELETE', `/api/v1/namespaces/default/pods/${p.metadata!.name}?gracePeriodSeconds=0`);
-  } catch { /* the server may be gone */ }
-  try {
-    await agent?.cleanup();
-  } finally {
-    await server.stop();
-  }
-}, 120_000);
+beforeAll(async () => { agent = await startNodeWithAgent(server, ['--crash-loop-backoff', '1s', '--relist-period', '2s']); }, 120_000);
+afterAll(async () => { await stopNodeWithAgent(server, agent); }, 120_000);
 
 describe('the agent', () => {
   it('registers its Node with capacity and node info, and a Lease', async () => {
@@ -109,7 +76,7 @@ describe('the agent', () => {
     expect(running.status!.podIP).toMatch(/^10\.244\./);
     expect(running.status!.initContainerStatuses![0]!.state!.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
     expect(running.status!.conditions!.find(c => c.type === 'Ready')!.status).toBe('True');
-    await waitFor('the client to fetch the page', async () => agent.containerLog('default', 'web', uid, 'client').includes('hello-from-init\nweb\n') ? true : undefined);
+    await eventually('the client to fetch the page', async () => agent.containerLog('default', 'web', uid, 'client').includes('hello-from-init\nweb\n') ? true : undefined);
     expect(agent.podNetns()).toContain(`${agent.netnsPrefix}${uid}`);
     expect(agent.allocatedIPs()).toContain(running.status!.podIP);
 
@@ -144,7 +111,7 @@ describe('the agent', () => {
   it('restartPolicy Always: a crashing container goes into CrashLoopBackOff and its restartCount grows', async () => {
     const pod = await createPod('always', { containers: [{ name: 'c', ...sh('exit 1') }] });
     const seen = new Set<string>();
-    const p = await waitFor('two restarts', async () => {
+    const p = await eventually('two restarts', async () => {
       const q = await getPod('always');
       const cs = q?.status?.containerStatuses?.[0];
       if (cs?.state?.waiting?.reason) seen.add(cs.state.waiting.reason);
@@ -255,7 +222,7 @@ describe('the agent', () => {
     const before = (await agent.runtime().listTasks()).filter(t => t.id.startsWith(uid));
     const pid = Number(readFileSync(join(agent.runDir, 'containerd.pid'), 'utf8'));
     process.kill(pid, 'SIGKILL');
-    await waitFor('a new containerd', async () => {
+    await eventually('a new containerd', async () => {
       const now = Number(readFileSync(join(agent.runDir, 'containerd.pid'), 'utf8'));
       return now !== pid && (await agent.runtime().listTasks().catch(() => undefined)) ? true : undefined;
     });
@@ -269,7 +236,7 @@ describe('the agent', () => {
   });
 
   it('leaves no container, network namespace or IP behind', async () => {
-    await waitFor('all pods gone', async () => {
+    await eventually('all pods gone', async () => {
       const r = await server.request('GET', '/api/v1/namespaces/default/pods');
       return ((r.body as { items: Pod[] }).items.length === 0) ? true : undefined;
     });

@@ -4,26 +4,14 @@
 import { execa } from 'execa';
 import { jest } from '@jest/globals';
 import type { Pod, PodStatus } from 'kubernetes-types/core/v1.js';
-import { kubectlPath, TestServer } from './harness.js';
-import { TestAgent, testImageName } from './agent-harness.js';
+import { eventually, kubectlPath, TestServer } from './harness.js';
+import { startNodeWithAgent, stopNodeWithAgent, type TestAgent, testImageName } from './agent-harness.js';
 
 jest.setTimeout(120_000);
 
 const server = new TestServer();
 let agent: TestAgent;
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) { last = err; }
-    await new Promise(r => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}\nagent log tail:\n${agent.logs.slice(-3000)}`);
-}
 
 async function createPod(name: string, spec: Record<string, unknown>): Promise<Pod> {
   const r = await server.request('POST', '/api/v1/namespaces/default/pods', {
@@ -34,7 +22,7 @@ async function createPod(name: string, spec: Record<string, unknown>): Promise<P
 }
 
 function waitStatus(name: string, pred: (s: PodStatus) => boolean, timeoutMs?: number): Promise<Pod> {
-  return waitFor(`pod ${name}`, async () => {
+  return eventually(`pod ${name}`, async () => {
     const r = await server.request('GET', `/api/v1/namespaces/default/pods/${name}`);
     const p = r.status === 200 ? r.body as Pod : undefined;
     return p?.status && pred(p.status) ? p : undefined;
@@ -44,29 +32,8 @@ function waitStatus(name: string, pred: (s: PodStatus) => boolean, timeoutMs?: n
 const running = (s: PodStatus) => s.phase === 'Running' && (s.containerStatuses ?? []).every(c => c.state?.running);
 const kubectl = (args: string[], opts: { input?: string; timeoutMs?: number } = {}) => server.kubectl(args, opts);
 
-beforeAll(async () => {
-  await server.start();
-  agent = new TestAgent(server, ['--crash-loop-backoff', '1s', '--relist-period', '2s', '--kubelet-port', '0']);
-  await agent.start();
-  await agent.importImage();
-  await waitFor('the Node to be Ready', async () => {
-    const r = await server.request('GET', `/api/v1/nodes/${agent.nodeName}`);
-    const n = r.body as { status?: { conditions?: { type: string; status: string }[] } };
-    return n.status?.conditions?.some(c => c.type === 'Ready' && c.status === 'True') ? true : undefined;
-  });
-}, 120_000);
-
-afterAll(async () => {
-  try {
-    const r = await server.request('GET', '/api/v1/namespaces/default/pods');
-    for (const p of (r.body as { items?: Pod[] }).items ?? []) await server.request('DELETE', `/api/v1/namespaces/default/pods/${p.metadata!.name}?gracePeriodSeconds=0`);
-  } catch { /* the server may be gone */ }
-  try {
-    await agent?.cleanup();
-  } finally {
-    await server.stop();
-  }
-}, 120_000);
+beforeAll(async () => { agent = await startNodeWithAgent(server, ['--crash-loop-backoff', '1s', '--relist-period', '2s', '--kubelet-port', '0']); }, 120_000);
+afterAll(async () => { await stopNodeWithAgent(server, agent); }, 120_000);
 
 describe('kubectl logs', () => {
   it('prints a container\'s output, with -c, --tail and --timestamps, in the CRI format on disk', async () => {
@@ -77,7 +44,7 @@ describe('kubectl logs', () => {
       ],
     });
     await waitStatus('talker', running);
-    await waitFor('the log lines', async () => agent.containerLog('default', 'talker', pod.metadata!.uid!, 'a').includes('three') ? true : undefined);
+    await eventually('the log lines', async () => agent.containerLog('default', 'talker', pod.metadata!.uid!, 'a').includes('three') ? true : undefined);
     const raw = (await import('node:fs')).readFileSync(`${agent.logDir}/default_talker_${pod.metadata!.uid!}/a/0.log`, 'utf8');
     expect(raw).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z stdout F one$/m);
     expect(raw).toMatch(/ stderr F two$/m);
@@ -95,7 +62,7 @@ describe('kubectl logs', () => {
     // Deleting the pod removes its log directory too.
     const { existsSync } = await import('node:fs');
     expect((await kubectl(['delete', 'pod', 'talker', '--grace-period', '0', '--force'])).exitCode).toBe(0);
-    await waitFor('the pod\'s logs to be removed', async () => (existsSync(`${agent.logDir}/default_talker_${pod.metadata!.uid!}`) ? undefined : true));
+    await eventually('the pod\'s logs to be removed', async () => (existsSync(`${agent.logDir}/default_talker_${pod.metadata!.uid!}`) ? undefined : true));
   });
 
   it('keeps every line written while the agent was down (the writer lives with the shim)', async () => {
@@ -104,7 +71,7 @@ describe('kubectl logs', () => {
     await agent.stop();
     await new Promise(r => setTimeout(r, 1500));
     await agent.start();
-    const r = await waitFor('kubectl logs after the restart', async () => {
+    const r = await eventually('kubectl logs after the restart', async () => {
       const x = await kubectl(['logs', 'steady']);
       return x.exitCode === 0 && x.stdout.split('\n').length >= 12 ? x : undefined;
     });
@@ -119,9 +86,9 @@ describe('kubectl logs', () => {
     let out = '';
     proc.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
     try {
-      await waitFor('kubectl logs -f to show tick-8', async () => (out.includes('tick-8\n') ? true : undefined), 20_000);
+      await eventually('kubectl logs -f to show tick-8', async () => (out.includes('tick-8\n') ? true : undefined), 20_000);
       const seen = out;
-      await waitFor('a later line', async () => (out.length > seen.length ? true : undefined), 5_000);
+      await eventually('a later line', async () => (out.length > seen.length ? true : undefined), 5_000);
       expect(proc.exitCode).toBeNull();
     } finally {
       proc.kill('SIGTERM');
@@ -135,7 +102,7 @@ describe('kubectl logs', () => {
     const prev = await kubectl(['logs', 'restarter', '--previous']);
     expect(prev.exitCode).toBe(0);
     expect(prev.stdout).toMatch(/^run-[0-9a-f-]{36}$/);
-    const cur = await waitFor('the current attempt to log', async () => {
+    const cur = await eventually('the current attempt to log', async () => {
       const r = await kubectl(['logs', 'restarter']);
       return r.exitCode === 0 && /^run-[0-9a-f-]{36}$/.test(r.stdout) ? r : undefined;
     });
