@@ -1,8 +1,10 @@
 // The DNS message layer around `resolve`: decode a query (FORMERR or drop when it cannot be
 // read), turn a resolution into a response, and fit it into a UDP payload (TC bit when it does
 // not fit, so the client retries over TCP). Pure: buffers in, buffers out. dns-packet does the
-// encoding; this module decides what goes in, and is the one place that handles its throws.
+// encoding and compress.ts the name compression; this module decides what goes in, and is the one
+// place that handles their throws.
 import dnsPacket, { type Answer, type DecodedPacket, type Packet, type Question } from 'dns-packet';
+import { compressMessage } from './compress.js';
 import type { Rr } from './zone.js';
 
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
@@ -85,7 +87,7 @@ export function buildResponse(q: Extract<Parsed, { kind: 'query' }>, parts: Resp
 export function encodeResponse(response: Packet, limit: number, query?: Buffer): Buffer {
   let buf: Buffer;
   try {
-    buf = dnsPacket.encode(response);
+    buf = compressMessage(dnsPacket.encode(response));
   } catch {
     if (query && query.length >= 12) return headerOnly(query, 'SERVFAIL');
     const out = Buffer.alloc(12);
@@ -96,7 +98,7 @@ export function encodeResponse(response: Packet, limit: number, query?: Buffer):
   if (buf.length <= limit) return buf;
   const opt = (response.additionals ?? []).filter(a => a.type === 'OPT');
   try {
-    const small = dnsPacket.encode({ ...response, flags: (response.flags ?? 0) | TC, answers: [], authorities: [], additionals: opt });
+    const small = compressMessage(dnsPacket.encode({ ...response, flags: (response.flags ?? 0) | TC, answers: [], authorities: [], additionals: opt }));
     if (small.length <= limit) return small;
   } catch { /* fall through to the bare header */ }
   const out = Buffer.alloc(12);
