@@ -34,6 +34,8 @@ export const SOURCE_MODULES: readonly SourceModule[] = [
   { module: 'networking/v1', prefix: 'io.k8s.api.networking.v1' },
   { module: 'policy/v1', prefix: 'io.k8s.api.policy.v1' },
   { module: 'storage/v1', prefix: 'io.k8s.api.storage.v1' },
+  { module: 'authentication/v1', prefix: 'io.k8s.api.authentication.v1' },
+  { module: 'authorization/v1', prefix: 'io.k8s.api.authorization.v1' },
   { module: 'meta/v1', prefix: 'io.k8s.apimachinery.pkg.apis.meta.v1' },
   { module: 'api/resource', prefix: 'io.k8s.apimachinery.pkg.api.resource' },
   { module: 'runtime', prefix: 'io.k8s.apimachinery.pkg.runtime' },

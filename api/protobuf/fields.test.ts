@@ -12,6 +12,7 @@ const KINDS = [
   'io.k8s.api.apps.v1.DaemonSet', 'io.k8s.api.batch.v1.Job', 'io.k8s.api.batch.v1.CronJob',
   'io.k8s.api.policy.v1.Eviction', 'io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions',
   'io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector', 'io.k8s.api.autoscaling.v1.Scale',
+  'io.k8s.api.authorization.v1.SelfSubjectAccessReview', 'io.k8s.api.authentication.v1.SelfSubjectReview',
 ];
 const SPECIAL = new Set([TIME, MICRO_TIME, QUANTITY, INT_OR_STRING, RAW_EXTENSION, FIELDS_V1]);
 

@@ -10,6 +10,9 @@ export interface GroupVersions { group: string; versions: string[] }
 /** Kinds some group-versions serve only as subresource payloads (autoscaling/v1 Scale). */
 export interface ExtraGroupVersion { group: string; version: string }
 
+/** A cluster-scoped resource that only answers `create` and stores nothing (the self-reviews). */
+export interface CreateOnlyResource { group: string; version: string; resource: string; singularName: string; kind: string }
+
 const subresourceVerbs: Record<Subresource, Verb[] | string[]> = {
   status: ['get', 'patch', 'update'],
   scale: ['get', 'patch', 'update'],
@@ -38,10 +41,10 @@ function subresourceKind(def: ResourceDef, sub: Subresource): { group: string; v
 export class Discovery {
   readonly groups: GroupVersions[];
 
-  constructor(private readonly resources: ResourceDef[], extra: ExtraGroupVersion[] = []) {
+  constructor(private readonly resources: ResourceDef[], extra: ExtraGroupVersion[] = [], private readonly createOnly: readonly CreateOnlyResource[] = []) {
     const order: string[] = [];
     const versions = new Map<string, string[]>();
-    for (const gv of [...resources.map(r => ({ group: r.group, version: r.version })), ...extra]) {
+    for (const gv of [...resources.map(r => ({ group: r.group, version: r.version })), ...extra, ...createOnly]) {
       if (!versions.has(gv.group)) { versions.set(gv.group, []); order.push(gv.group); }
       const vs = versions.get(gv.group)!;
       if (!vs.includes(gv.version)) vs.push(gv.version);
@@ -94,6 +97,9 @@ export class Discovery {
           ...(k.group !== r.group || k.version !== r.version ? { group: k.group, version: k.version } : {}),
         });
       }
+    }
+    for (const r of this.createOnly.filter(c => c.group === group && c.version === version)) {
+      resources.push({ name: r.resource, singularName: r.singularName, namespaced: false, kind: r.kind, verbs: ['create'] });
     }
     return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf({ group, version }), resources };
   }

@@ -13,11 +13,12 @@ import type { Store } from '../store/store.js';
 import { StoreAdmission } from './admission.js';
 import type { AuthzRequest } from './authz.js';
 import { OPENAPI_V2_STUB } from './openapi.js';
-import { negotiate, send, sendError } from './codec.js';
+import { decodeBody, mediaType, negotiate, readBody, send, sendError } from './codec.js';
 import { Discovery } from './discovery.js';
 import { parseRequestInfo, type RequestInfo } from './request-info.js';
 import { upgradeHeads } from './kubelet-proxy.js';
 import { ResourceHandler, type Patcher, type SubresourceProxy } from './resource-handler.js';
+import { answerReview, reviewResources, type ReviewResource } from './reviews.js';
 import { Rest, type FieldChecker, type ManagedFieldsTracker } from './rest.js';
 import { ResourceStorage } from './storage.js';
 
@@ -82,7 +83,7 @@ export class ApiServer {
   private readonly openWatches: Gauge;
 
   constructor(private readonly opts: ApiServerOptions) {
-    this.discovery = new Discovery(opts.resources, [{ group: 'autoscaling', version: 'v1' }]);
+    this.discovery = new Discovery(opts.resources, [{ group: 'autoscaling', version: 'v1' }], reviewResources);
     const namespaces = opts.resources.find(r => r.group === '' && r.resource === 'namespaces');
     if (!namespaces) throw new Error('the namespaces resource must be served');
     const admission = new StoreAdmission(opts.store, opts.ctx, new ResourceStorage(namespaces, opts.store));
@@ -173,7 +174,9 @@ export class ApiServer {
       const decision = this.opts.authorizer.authorize(user, request);
       if (!decision.allowed) throw user ? errors.forbidden(decision.reason) : errors.unauthorized();
       if (info.isResourceRequest && decision.requiresBoundPodCheck) await this.checkBoundPod(user, info);
-      if (info.isResourceRequest) await this.serveResource(req, res, info, url.searchParams, decision.requiredName);
+      const review = info.isResourceRequest ? reviewResources.find(r => r.group === info.group && r.version === info.version && r.resource === info.resource) : undefined;
+      if (review) await this.serveReview(req, res, review, info.verb, user);
+      else if (info.isResourceRequest) await this.serveResource(req, res, info, url.searchParams, decision.requiredName);
       else await this.serveNonResource(req, res, url);
       code = res.statusCode;
     } catch (err) {
@@ -193,6 +196,13 @@ export class ApiServer {
     const handler = this.handlers.get(`${info.group}/${info.version}/${info.resource}`);
     if (!handler) throw errors.notFoundPath(info.path);
     await handler.handle(req, res, info, q, requiredName);
+  }
+
+  private async serveReview(req: IncomingMessage, res: ServerResponse, review: ReviewResource, verb: string, user: UserInfo | undefined): Promise<void> {
+    if (verb !== 'create') throw errors.methodNotAllowed(`${verb} is not supported on ${review.resource}.${review.group}`);
+    const body = decodeBody(await readBody(req), mediaType(req.headers['content-type']));
+    const answer = answerReview(review, body, user, (u, r) => this.opts.authorizer.authorize(u, r));
+    send(res, 201, answer, negotiate(req.headers.accept, {}));
   }
 
   /** NodeRestriction: a node may touch only pods bound to it. */

@@ -67,3 +67,34 @@ describe('a node acting with the join token', () => {
     expect(r.status).toBe(403);
   });
 });
+
+describe('kubectl auth can-i and whoami answer from the same authorizer', () => {
+  const asN1 = ['--as', 'system:node:n1', '--as-group', 'system:nodes'];
+  it('says yes to the admin and to a node for what it may do, no for the rest', async () => {
+    const admin = await server.kubectl(['auth', 'can-i', 'create', 'deployments', '-n', 'nodes']);
+    expect([admin.exitCode, admin.stdout.trim()]).toEqual([0, 'yes']);
+    const own = await server.kubectl(['auth', 'can-i', 'patch', 'nodes/n1', ...asN1]);
+    expect([own.exitCode, own.stdout.trim()]).toEqual([0, 'yes']);
+    const other = await server.kubectl(['auth', 'can-i', 'patch', 'nodes/n2', ...asN1]);
+    expect([other.exitCode, other.stdout.trim()]).toEqual([1, 'no']);
+    const deploy = await server.kubectl(['auth', 'can-i', 'create', 'configmaps', '-n', 'nodes', ...asN1]);
+    expect([deploy.exitCode, deploy.stdout.trim()]).toEqual([1, 'no']);
+    // ...and the answer holds: the same request is refused for real.
+    expect((await asNode('n1', 'POST', '/api/v1/namespaces/nodes/configmaps', { metadata: { name: 'y' } })).status).toBe(403);
+  });
+
+  it('whoami names the user and groups', async () => {
+    const r = await server.kubectl(['auth', 'whoami', '-o', 'json', ...asN1]);
+    expect(r.exitCode).toBe(0);
+    const review = JSON.parse(r.stdout) as { kind: string; status: { userInfo: { username: string; groups: string[] } } };
+    expect(review.kind).toBe('SelfSubjectReview');
+    expect(review.status.userInfo.username).toBe('system:node:n1');
+    expect(review.status.userInfo.groups).toContain('system:nodes');
+  });
+
+  it('rejects a review that asks nothing with a field error', async () => {
+    const r = await server.request('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { kind: 'SelfSubjectAccessReview', apiVersion: 'authorization.k8s.io/v1', spec: {} });
+    expect(r.status).toBe(422);
+    expect(JSON.stringify(r.body)).toContain('spec.resourceAttributes');
+  });
+});
