@@ -97,6 +97,18 @@ export class FakeClusterClient implements ClusterClient {
     return o;
   }
 
+  /** Only `scale`, computed as the registry's scale mapping does for the apps kinds. */
+  async getSubresource<T>(t: ResourceType, namespace: string | undefined, name: string, subresource: string): Promise<T> {
+    this.check(`get/${subresource}`, t);
+    const o = this.peek<KubeObject>(t, namespace, name);
+    if (!o) throw errors.notFound(t.resource, t.group, name);
+    if (subresource !== 'scale') throw new Error(`FakeClusterClient: GET ${t.resource}/${subresource} is not faked`);
+    const spec = (o.spec ?? {}) as { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
+    const status = (o.status ?? {}) as { replicas?: number };
+    const selector = Object.entries(spec.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+    return { kind: 'Scale', apiVersion: 'autoscaling/v1', metadata: { name, namespace }, spec: { replicas: spec.replicas ?? 1 }, status: { replicas: status.replicas ?? 0, selector } } as T;
+  }
+
   async list<T extends ObjectLike>(t: ResourceType, namespace: string | undefined, opts: ListOptions = {}): Promise<ObjectList<T>> {
     this.check('list', t);
     const items = this.all<T>(t, namespace).filter(o => this.matches({ namespace, opts }, o as unknown as KubeObject));

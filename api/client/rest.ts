@@ -117,6 +117,10 @@ export class RestClusterClient implements ClusterClient {
     return res && res.kind !== 'Status' && res.metadata?.deletionTimestamp ? res : undefined;
   }
 
+  getSubresource<T>(type: ResourceType, namespace: string | undefined, name: string, subresource: string): Promise<T> {
+    return this.call<T>('GET', resourcePath(type, namespace, name, subresource));
+  }
+
   createSubresource(type: ResourceType, namespace: string | undefined, name: string, subresource: string, body: unknown): Promise<unknown> {
     return this.call('POST', resourcePath(type, namespace, name, subresource), body);
   }

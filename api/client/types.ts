@@ -34,14 +34,19 @@ export const resources = {
   endpoints: rt('', 'v1', 'endpoints', 'Endpoints'),
   events: rt('', 'v1', 'events', 'Event'),
   configmaps: rt('', 'v1', 'configmaps', 'ConfigMap'),
+  persistentvolumeclaims: rt('', 'v1', 'persistentvolumeclaims', 'PersistentVolumeClaim'),
+  persistentvolumes: rt('', 'v1', 'persistentvolumes', 'PersistentVolume', false),
   replicationcontrollers: rt('', 'v1', 'replicationcontrollers', 'ReplicationController'),
   replicasets: rt('apps', 'v1', 'replicasets', 'ReplicaSet'),
   deployments: rt('apps', 'v1', 'deployments', 'Deployment'),
   statefulsets: rt('apps', 'v1', 'statefulsets', 'StatefulSet'),
   daemonsets: rt('apps', 'v1', 'daemonsets', 'DaemonSet'),
+  controllerrevisions: rt('apps', 'v1', 'controllerrevisions', 'ControllerRevision'),
+  storageclasses: rt('storage.k8s.io', 'v1', 'storageclasses', 'StorageClass', false),
   endpointslices: rt('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice'),
   leases: rt('coordination.k8s.io', 'v1', 'leases', 'Lease'),
   jobs: rt('batch', 'v1', 'jobs', 'Job'),
+  cronjobs: rt('batch', 'v1', 'cronjobs', 'CronJob'),
 } as const;
 
 export interface ObjectList<T> {
@@ -102,6 +107,8 @@ export interface ClusterClient {
   patch<T extends ObjectLike = KubeObject>(type: ResourceType, namespace: string | undefined, name: string, patchType: PatchType, patch: unknown, opts?: PatchOptions): Promise<T>;
   /** Resolves with the object when deletion is pending (finalizers, graceful pods), else undefined. */
   delete(type: ResourceType, namespace: string | undefined, name: string, opts?: DeleteOptions): Promise<KubeObject | undefined>;
+  /** GET of a subresource: `deployments/scale`. */
+  getSubresource<T = unknown>(type: ResourceType, namespace: string | undefined, name: string, subresource: string): Promise<T>;
   /** POST to a subresource: `pods/binding`, `pods/eviction`. */
   createSubresource(type: ResourceType, namespace: string | undefined, name: string, subresource: string, body: unknown): Promise<unknown>;
 }

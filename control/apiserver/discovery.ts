@@ -10,8 +10,11 @@ export interface GroupVersions { group: string; versions: string[] }
 /** Kinds some group-versions serve only as subresource payloads (autoscaling/v1 Scale). */
 export interface ExtraGroupVersion { group: string; version: string }
 
-/** A cluster-scoped resource that only answers `create` and stores nothing (the self-reviews). */
-export interface CreateOnlyResource { group: string; version: string; resource: string; singularName: string; kind: string }
+/**
+ * A resource served without storage: the self-reviews (create only) and metrics.k8s.io (read only),
+ * answered by their own handlers rather than the generic REST layer.
+ */
+export interface VirtualResource { group: string; version: string; resource: string; singularName: string; kind: string; namespaced: boolean; verbs: readonly string[] }
 
 const subresourceVerbs: Record<Subresource, Verb[] | string[]> = {
   status: ['get', 'patch', 'update'],
@@ -41,10 +44,10 @@ function subresourceKind(def: ResourceDef, sub: Subresource): { group: string; v
 export class Discovery {
   readonly groups: GroupVersions[];
 
-  constructor(private readonly resources: ResourceDef[], extra: ExtraGroupVersion[] = [], private readonly createOnly: readonly CreateOnlyResource[] = []) {
+  constructor(private readonly resources: ResourceDef[], extra: ExtraGroupVersion[] = [], private readonly virtual: readonly VirtualResource[] = []) {
     const order: string[] = [];
     const versions = new Map<string, string[]>();
-    for (const gv of [...resources.map(r => ({ group: r.group, version: r.version })), ...extra, ...createOnly]) {
+    for (const gv of [...resources.map(r => ({ group: r.group, version: r.version })), ...extra, ...virtual]) {
       if (!versions.has(gv.group)) { versions.set(gv.group, []); order.push(gv.group); }
       const vs = versions.get(gv.group)!;
       if (!vs.includes(gv.version)) vs.push(gv.version);
@@ -98,8 +101,8 @@ export class Discovery {
         });
       }
     }
-    for (const r of this.createOnly.filter(c => c.group === group && c.version === version)) {
-      resources.push({ name: r.resource, singularName: r.singularName, namespaced: false, kind: r.kind, verbs: ['create'] });
+    for (const r of this.virtual.filter(c => c.group === group && c.version === version)) {
+      resources.push({ name: r.resource, singularName: r.singularName, namespaced: r.namespaced, kind: r.kind, verbs: r.verbs });
     }
     return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf({ group, version }), resources };
   }

@@ -8,8 +8,8 @@ import type { AuthorizationDecision, AuthorizationRequest, UserInfo } from './se
 
 /** The create-only review resources, for routing and discovery. */
 export const reviewResources = [
-  { group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectaccessreviews', singularName: 'selfsubjectaccessreview', kind: 'SelfSubjectAccessReview' },
-  { group: 'authentication.k8s.io', version: 'v1', resource: 'selfsubjectreviews', singularName: 'selfsubjectreview', kind: 'SelfSubjectReview' },
+  { group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectaccessreviews', singularName: 'selfsubjectaccessreview', kind: 'SelfSubjectAccessReview', namespaced: false, verbs: ['create'] },
+  { group: 'authentication.k8s.io', version: 'v1', resource: 'selfsubjectreviews', singularName: 'selfsubjectreview', kind: 'SelfSubjectReview', namespaced: false, verbs: ['create'] },
 ] as const;
 
 export type ReviewResource = (typeof reviewResources)[number];

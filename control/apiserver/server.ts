@@ -8,6 +8,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { errors, StatusError } from '../../api/errors.js';
+import type { KubeObject } from '../../api/object.js';
+import { labelsMatch, parseLabelSelectorParam } from '../../api/selectors.js';
 import type { RegistryContext, ResourceDef } from '../registry/types.js';
 import type { Store } from '../store/store.js';
 import { StoreAdmission } from './admission.js';
@@ -19,6 +21,7 @@ import { parseRequestInfo, type RequestInfo } from './request-info.js';
 import { upgradeHeads } from './kubelet-proxy.js';
 import { ResourceHandler, type Patcher, type SubresourceProxy } from './resource-handler.js';
 import { answerReview, reviewResources, type ReviewResource } from './reviews.js';
+import { METRICS_GROUP, metricsResources, type Labelled, type ResourceMetrics } from './metrics-api.js';
 import { Rest, type FieldChecker, type ManagedFieldsTracker } from './rest.js';
 import { ResourceStorage } from './storage.js';
 
@@ -69,6 +72,8 @@ export interface ApiServerOptions {
   /** Address advertised in discovery (`host:port`). */
   advertiseAddress: string;
   bookmarkIntervalMs?: number;
+  /** With it, metrics.k8s.io is served (kubectl top, the HPA). */
+  resourceMetrics?: ResourceMetrics;
 }
 
 export class ApiServer {
@@ -78,12 +83,13 @@ export class ApiServer {
   readonly rests = new Map<string, Rest>();
   private server: Server | undefined;
   private ready = false;
+  private readonly closers: (() => Promise<void>)[] = [];
   private readonly requestCount: Counter<'verb' | 'resource' | 'code'>;
   private readonly requestLatency: Histogram<'verb' | 'resource'>;
   private readonly openWatches: Gauge;
 
   constructor(private readonly opts: ApiServerOptions) {
-    this.discovery = new Discovery(opts.resources, [{ group: 'autoscaling', version: 'v1' }], reviewResources);
+    this.discovery = new Discovery(opts.resources, [{ group: 'autoscaling', version: 'v1' }], [...reviewResources, ...(opts.resourceMetrics ? metricsResources : [])]);
     const namespaces = opts.resources.find(r => r.group === '' && r.resource === 'namespaces');
     if (!namespaces) throw new Error('the namespaces resource must be served');
     const admission = new StoreAdmission(opts.store, opts.ctx, new ResourceStorage(namespaces, opts.store));
@@ -152,7 +158,11 @@ export class ApiServer {
 
   setReady(ready: boolean): void { this.ready = ready; }
 
+  /** Runs `fn` when the server closes: background work tied to it (the metrics scraper). */
+  onClose(fn: () => Promise<void>): void { this.closers.push(fn); }
+
   async close(): Promise<void> {
+    for (const fn of this.closers.splice(0)) await fn();
     const server = this.server;
     if (!server) return;
     server.closeAllConnections();
@@ -176,6 +186,7 @@ export class ApiServer {
       if (info.isResourceRequest && decision.requiresBoundPodCheck) await this.checkBoundPod(user, info);
       const review = info.isResourceRequest ? reviewResources.find(r => r.group === info.group && r.version === info.version && r.resource === info.resource) : undefined;
       if (review) await this.serveReview(req, res, review, info.verb, user);
+      else if (info.isResourceRequest && info.group === METRICS_GROUP && this.opts.resourceMetrics) await this.serveMetrics(req, res, info, url.searchParams, this.opts.resourceMetrics);
       else if (info.isResourceRequest) await this.serveResource(req, res, info, url.searchParams, decision.requiredName);
       else await this.serveNonResource(req, res, url);
       code = res.statusCode;
@@ -203,6 +214,23 @@ export class ApiServer {
     const body = decodeBody(await readBody(req), mediaType(req.headers['content-type']));
     const answer = answerReview(review, body, user, (u, r) => this.opts.authorizer.authorize(u, r));
     send(res, 201, answer, negotiate(req.headers.accept, {}));
+  }
+
+  /** metrics.k8s.io: NodeMetrics and PodMetrics joined with the objects' labels (selectors filter on them). */
+  private async serveMetrics(req: IncomingMessage, res: ServerResponse, info: RequestInfo & { isResourceRequest: true }, q: URLSearchParams, metrics: ResourceMetrics): Promise<void> {
+    const def = metricsResources.find(r => r.version === info.version && r.resource === info.resource && !info.subresource);
+    if (!def) throw errors.notFoundPath(info.path);
+    if (info.verb !== 'get' && info.verb !== 'list') throw errors.methodNotAllowed(`${info.verb} is not supported on ${def.resource}.${METRICS_GROUP}`);
+    const storage = this.rest('', 'v1', def.resource).storage;
+    const labelled = (o: KubeObject): Labelled => ({ name: o.metadata?.name ?? '', ...(o.metadata?.namespace ? { namespace: o.metadata.namespace } : {}), ...(o.metadata?.labels ? { labels: o.metadata.labels } : {}) });
+    const form = negotiate(req.headers.accept, {});
+    if (info.verb === 'get') {
+      const obj = await storage.tryGet(def.namespaced ? info.namespace : '', info.name);
+      return send(res, 200, metrics.get(def.kind, obj && labelled(obj), info.name), form);
+    }
+    const selector = parseLabelSelectorParam(q.get('labelSelector'));
+    const page = await storage.list(def.namespaced ? info.namespace : '', { filter: { matches: o => labelsMatch(selector, o.metadata?.labels ?? {}) } });
+    send(res, 200, metrics.list(def.kind, page.items.map(labelled)), form);
   }
 
   /** NodeRestriction: a node may touch only pods bound to it. */

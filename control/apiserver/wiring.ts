@@ -10,6 +10,8 @@ import { schemas } from '../../api/schema/index.js';
 import { createPatcher, createManagedFieldsTracker } from './patcher.js';
 import { OpenAPIDocuments } from './openapi.js';
 import { KubeletProxy } from './kubelet-proxy.js';
+import { ResourceMetrics } from './metrics-api.js';
+import { MetricsScraper } from './metrics-scraper.js';
 
 export interface ApiServerParts {
   store: Store;
@@ -22,15 +24,19 @@ export interface ApiServerParts {
   bookmarkIntervalMs?: number;
   /** The `kube-apiserver-kubelet-client` certificate: with it, pods/log and pods/exec reach kubelets. */
   kubeletClient?: { cert: string; key: string };
+  /** How often kubelets are scraped for metrics.k8s.io (metrics-server's --metric-resolution); default 15 s. */
+  metricResolutionMs?: number;
 }
 
 export function buildApiServer(parts: ApiServerParts): ApiServer {
   const resources = allResources();
-  const { kubeletClient, ...rest } = parts;
+  const { kubeletClient, metricResolutionMs, ...rest } = parts;
   const podProxy = kubeletClient ? new KubeletProxy({ clientCert: kubeletClient }) : undefined;
+  const resourceMetrics = kubeletClient ? new ResourceMetrics() : undefined;
   const api = new ApiServer({
     ...rest,
     ...(podProxy ? { podProxy } : {}),
+    ...(resourceMetrics ? { resourceMetrics } : {}),
     resources,
     fieldChecker: createFieldChecker(schemas),
     patcher: createPatcher(schemas),
@@ -38,5 +44,14 @@ export function buildApiServer(parts: ApiServerParts): ApiServer {
     openapi: new OpenAPIDocuments(resources),
   });
   if (podProxy) podProxy.getNode = name => api.rest('', 'v1', 'nodes').storage.tryGet('', name);
+  if (kubeletClient && resourceMetrics) {
+    const scraper = new MetricsScraper({
+      metrics: resourceMetrics, clientCert: kubeletClient, logger: parts.logger,
+      listNodes: async () => (await api.rest('', 'v1', 'nodes').storage.list('', {})).items,
+      ...(metricResolutionMs !== undefined ? { intervalMs: metricResolutionMs } : {}),
+    });
+    scraper.start();
+    api.onClose(() => scraper.stop());
+  }
   return api;
 }
