@@ -3,6 +3,11 @@
 // uncompressed layer with /bin/busybox and a symlink per applet (sh, httpd, nc, wget, nslookup, ip,
 // …). `ctr images import` takes it as is, so tests never need a registry.
 //
+// Network checks need two things busybox lacks, so the image also carries:
+// - /bin/udpecho (udpecho.c, built static with gcc): a UDP server answering its hostname and the
+//   client's address, and a UDP client (busybox's nc speaks only TCP);
+// - CGI scripts for busybox httpd: /cgi-bin/hostname and /cgi-bin/clientip (source-IP checks).
+//
 // Design notes: the layer and the archive are written by GNU tar with a fixed order, owner and
 // mtime, so the same busybox binary always gives the same digests (the image is content-addressed;
 // a rebuild does not create a new image). A tar writer in TypeScript was rejected: tar is on every
@@ -11,10 +16,21 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync, statSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 
 export const testImageName = 'docker.io/k8ts/busybox:test';
 export const busyboxPath = '/bin/busybox';
+const builderPath = fileURLToPath(import.meta.url);
+const udpechoSource = join(dirname(builderPath), 'udpecho.c');
+
+/** udpecho.c beside this file, or (from dist/) in the source tree. */
+function findUdpechoSource(): string {
+  for (const candidate of [udpechoSource, udpechoSource.replace(/\/dist\/test\//, '/test/')]) if (existsSync(candidate)) return candidate;
+  throw new Error(`udpecho.c not found next to ${builderPath}`);
+}
+
+const cgi = (body: string) => `#!/bin/sh\necho "Content-Type: text/plain"\necho\n${body}\n`;
 
 function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
@@ -41,6 +57,10 @@ export async function buildBusyboxImage(out: string, opts: { name?: string; busy
     writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
     writeFileSync(join(root, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
     writeFileSync(join(root, 'var/www/index.html'), 'k8ts busybox\n');
+    mkdirSync(join(root, 'var/www/cgi-bin'));
+    writeFileSync(join(root, 'var/www/cgi-bin/hostname'), cgi('hostname'), { mode: 0o755 });
+    writeFileSync(join(root, 'var/www/cgi-bin/clientip'), cgi('echo "$REMOTE_ADDR"'), { mode: 0o755 });
+    await execa('gcc', ['-static', '-Os', '-s', '-o', join(root, 'bin/udpecho'), findUdpechoSource()]);
 
     const layout = join(work, 'layout');
     const blobs = join(layout, 'blobs/sha256');
@@ -88,9 +108,10 @@ export async function buildBusyboxImage(out: string, opts: { name?: string; busy
   }
 }
 
-/** Builds the archive once per path (reused when it is newer than busybox). */
+/** Builds the archive once per path (reused when it is newer than busybox, udpecho.c and this builder). */
 export async function ensureBusyboxImage(out: string): Promise<string> {
-  if (existsSync(out) && statSync(out).mtimeMs >= statSync(busyboxPath).mtimeMs) return testImageName;
+  const inputs = [busyboxPath, findUdpechoSource(), builderPath];
+  if (existsSync(out) && inputs.every(i => statSync(out).mtimeMs >= statSync(i).mtimeMs)) return testImageName;
   return buildBusyboxImage(out);
 }
 
