@@ -47,10 +47,16 @@ test('udpecho is a static binary that answers with its hostname and the client a
   expect(refused.stderr).toMatch(/refused|no answer/);
 });
 
-test('httpd serves the hostname and client-address CGI scripts', async () => {
+test('httpd serves the hostname, client-address and body-size CGI scripts', async () => {
   servers.push(spawnInNetns(ns, join(root, 'bin/busybox'), ['httpd', '-f', '-p', '127.0.0.1:7080', '-h', join(root, 'var/www')]));
   await new Promise(r => setTimeout(r, 200));
   const get = (path: string) => execInNetns(ns, join(root, 'bin/busybox'), ['wget', '-qO-', `http://127.0.0.1:7080${path}`]);
   expect((await get('/cgi-bin/clientip')).trim()).toBe('127.0.0.1');
   expect((await get('/cgi-bin/hostname')).trim()).toBe((await execa('hostname')).stdout.trim());
+  const big = join(work, 'big');
+  await execa('dd', ['if=/dev/zero', `of=${big}`, 'bs=1024', 'count=1024']);
+  // busybox wget --post-file sends no Content-Length, so large requests go as raw HTTP through nc.
+  const post = `{ printf 'POST /cgi-bin/size HTTP/1.0\\r\\nContent-Length: 1048576\\r\\n\\r\\n'; cat ${big}; } | ${join(root, 'bin/busybox')} nc 127.0.0.1 7080`;
+  const size = await execInNetns(ns, 'sh', ['-c', post]);
+  expect(size.trim().split('\n').pop()).toBe('1048576');
 });

@@ -6,7 +6,8 @@
 // Network checks need two things busybox lacks, so the image also carries:
 // - /bin/udpecho (udpecho.c, built static with gcc): a UDP server answering its hostname and the
 //   client's address, and a UDP client (busybox's nc speaks only TCP);
-// - CGI scripts for busybox httpd: /cgi-bin/hostname and /cgi-bin/clientip (source-IP checks).
+// - CGI scripts for busybox httpd: /cgi-bin/hostname, /cgi-bin/clientip (source-IP checks) and
+//   /cgi-bin/size (the byte count of a POSTed body: large-request checks).
 //
 // Design notes: the layer and the archive are written by GNU tar with a fixed order, owner and
 // mtime, so the same busybox binary always gives the same digests (the image is content-addressed;
@@ -60,6 +61,8 @@ export async function buildBusyboxImage(out: string, opts: { name?: string; busy
     mkdirSync(join(root, 'var/www/cgi-bin'));
     writeFileSync(join(root, 'var/www/cgi-bin/hostname'), cgi('hostname'), { mode: 0o755 });
     writeFileSync(join(root, 'var/www/cgi-bin/clientip'), cgi('echo "$REMOTE_ADDR"'), { mode: 0o755 });
+    // The byte count of the request body (httpd gives it to the CGI on stdin).
+    writeFileSync(join(root, 'var/www/cgi-bin/size'), `#!/bin/sh\nn=$(wc -c)\n${cgi('echo $n').slice('#!/bin/sh\n'.length)}`, { mode: 0o755 });
     await execa('gcc', ['-static', '-Os', '-s', '-o', join(root, 'bin/udpecho'), findUdpechoSource()]);
 
     const layout = join(work, 'layout');

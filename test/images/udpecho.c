@@ -3,9 +3,11 @@
  *
  *   udpecho -l PORT               answer every datagram with "<hostname> <client-ip>:<client-port>\n"
  *                                 (the client address lets tests check source-IP preservation)
- *   udpecho [-w MS] [-n TRIES] HOST PORT [MESSAGE]
+ *   udpecho [-w MS] [-n TRIES] [-s SRCPORT] HOST PORT [MESSAGE]
  *                                 send MESSAGE (default "ping"), print the first answer and exit 0;
- *                                 exit 1 when no answer came after TRIES waits of MS milliseconds
+ *                                 exit 1 when no answer came after TRIES waits of MS milliseconds;
+ *                                 -s fixes the source port, so successive runs share one conntrack
+ *                                 entry (the UDP-survives-pod-cycling check needs exactly that)
  *
  * IPv4 and IPv6 literals; no name resolution (tests pass addresses, and a static binary cannot use
  * NSS). Built static by test/images/build-busybox-image.ts.
@@ -21,7 +23,7 @@
 #include <unistd.h>
 
 static int usage(void) {
-  fprintf(stderr, "usage: udpecho -l PORT | udpecho [-w MS] [-n TRIES] HOST PORT [MESSAGE]\n");
+  fprintf(stderr, "usage: udpecho -l PORT | udpecho [-w MS] [-n TRIES] [-s SRCPORT] HOST PORT [MESSAGE]\n");
   return 2;
 }
 
@@ -71,7 +73,7 @@ static int serve(int port) {
   }
 }
 
-static int ask(const char *host, int port, const char *msg, int wait_ms, int tries) {
+static int ask(const char *host, int port, const char *msg, int wait_ms, int tries, int src_port) {
   struct sockaddr_storage addr;
   socklen_t len;
   int fd, i;
@@ -90,6 +92,16 @@ static int ask(const char *host, int port, const char *msg, int wait_ms, int tri
   }
   fd = socket(addr.ss_family, SOCK_DGRAM, 0);
   if (fd < 0) { perror("socket"); return 1; }
+  if (src_port > 0) {
+    struct sockaddr_storage local;
+    int on = 1;
+    memset(&local, 0, sizeof local);
+    local.ss_family = addr.ss_family;
+    if (addr.ss_family == AF_INET) ((struct sockaddr_in *)&local)->sin_port = htons((unsigned short)src_port);
+    else ((struct sockaddr_in6 *)&local)->sin6_port = htons((unsigned short)src_port);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (bind(fd, (struct sockaddr *)&local, len) < 0) { perror("bind"); return 1; }
+  }
   /* connect() so that an ICMP port-unreachable comes back as ECONNREFUSED. */
   if (connect(fd, (struct sockaddr *)&addr, len) < 0) { perror("connect"); return 1; }
   for (i = 0; i < tries; i++) {
@@ -107,15 +119,16 @@ static int ask(const char *host, int port, const char *msg, int wait_ms, int tri
 }
 
 int main(int argc, char **argv) {
-  int wait_ms = 1000, tries = 3, opt;
-  while ((opt = getopt(argc, argv, "l:w:n:")) != -1) {
+  int wait_ms = 1000, tries = 3, src_port = 0, opt;
+  while ((opt = getopt(argc, argv, "l:w:n:s:")) != -1) {
     switch (opt) {
       case 'l': return serve(atoi(optarg));
       case 'w': wait_ms = atoi(optarg); break;
       case 'n': tries = atoi(optarg); break;
+      case 's': src_port = atoi(optarg); break;
       default: return usage();
     }
   }
   if (argc - optind < 2) return usage();
-  return ask(argv[optind], atoi(argv[optind + 1]), argc - optind > 2 ? argv[optind + 2] : "ping", wait_ms, tries);
+  return ask(argv[optind], atoi(argv[optind + 1]), argc - optind > 2 ? argv[optind + 2] : "ping", wait_ms, tries, src_port);
 }
