@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { isIP } from 'node:net';
 import { connect } from 'node:tls';
+import WebSocket from 'ws';
 import YAML from 'yaml';
 import { RestClusterClient, type Transport, type TransportResponse } from './rest.js';
 
@@ -25,13 +26,16 @@ export interface HttpsTransportOptions {
   timeoutMs?: number;
 }
 
+/** What a command run in a container (pods/exec) printed, and how it ended. */
+export interface ExecResult { stdout: string; stderr: string; exitCode: number }
+
 export class HttpsTransport implements Transport {
   private readonly agent: Agent;
   private readonly url: URL;
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
 
-  constructor(opts: HttpsTransportOptions) {
+  constructor(private readonly opts: HttpsTransportOptions) {
     this.url = new URL(opts.server);
     this.timeoutMs = opts.timeoutMs ?? 60_000;
     this.agent = new Agent({
@@ -81,6 +85,49 @@ export class HttpsTransport implements Transport {
       req.end();
     });
     return { stop: () => { stopped = true; req?.destroy(); }, done };
+  }
+
+  /**
+   * Runs `command` in a container through `pods/exec` (WebSocket, `v5.channel.k8s.io` or v4) and
+   * collects its output. The exit code comes from the Status the server sends on channel 3, as
+   * kubectl reads it; a stream that ends without one is an error, never a silent success.
+   */
+  exec(namespace: string, pod: string, container: string, command: readonly string[], timeoutMs = 30_000): Promise<ExecResult> {
+    const q = new URLSearchParams({ container, stdout: 'true', stderr: 'true' });
+    for (const c of command) q.append('command', c);
+    const url = `wss://${this.url.host}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/exec?${q.toString()}`;
+    const { ca, cert, key } = this.opts;
+    const headers = { ...this.headers };
+    delete headers.Accept;
+    return new Promise<ExecResult>((resolve, reject) => {
+      const ws = new WebSocket(url, ['v5.channel.k8s.io', 'v4.channel.k8s.io'], { ca, ...(cert ? { cert } : {}), ...(key ? { key } : {}), headers, handshakeTimeout: timeoutMs });
+      const out: Buffer[] = [], err: Buffer[] = [];
+      let status: { status?: string; message?: string; reason?: string; details?: { causes?: { reason?: string; message?: string }[] } } | undefined;
+      const timer = setTimeout(() => { ws.terminate(); reject(new Error(`exec ${command.join(' ')} in ${namespace}/${pod} timed out after ${timeoutMs} ms`)); }, timeoutMs);
+      ws.on('message', (data: Buffer) => {
+        if (data.length === 0) return;
+        const channel = data[0], body = data.subarray(1);
+        if (channel === 1) out.push(body);
+        else if (channel === 2) err.push(body);
+        else if (channel === 3 && body.length > 0) status = JSON.parse(body.toString('utf8')) as typeof status;
+      });
+      ws.on('unexpected-response', (_req, res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => { body += c; });
+        res.on('end', () => { clearTimeout(timer); reject(new Error(`exec refused (${String(res.statusCode)}): ${body.slice(0, 300)}`)); });
+      });
+      ws.on('error', e => { clearTimeout(timer); reject(e); });
+      ws.on('close', () => {
+        clearTimeout(timer);
+        const stdout = Buffer.concat(out).toString('utf8'), stderr = Buffer.concat(err).toString('utf8');
+        if (!status) return reject(new Error(`exec in ${namespace}/${pod} ended without a status`));
+        if (status.status === 'Success') return resolve({ stdout, stderr, exitCode: 0 });
+        const code = status.details?.causes?.find(c => c.reason === 'ExitCode')?.message;
+        if (code !== undefined) return resolve({ stdout, stderr, exitCode: Number(code) });
+        reject(new Error(`exec in ${namespace}/${pod} failed: ${status.message ?? status.reason ?? 'unknown error'}`));
+      });
+    });
   }
 
   close(): void { this.agent.destroy(); }
