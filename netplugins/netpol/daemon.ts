@@ -1,0 +1,111 @@
+// The NetworkPolicy agent of one node: informers on Pods, Namespaces and NetworkPolicies feed a
+// bounded-frequency runner; each run compiles the whole state (compile.ts) and the applier sends
+// the difference from its last commit as one nf_tables batch. A policy that matches nothing it
+// names (a named port no pod defines) is reported once as a Warning Event on the policy.
+//
+// Design notes. Every node needs every pod's address and labels: a policy on this node's pods
+// names peers anywhere in the cluster. Compiling the whole state per run is O(policies × pods) and
+// the planner sends only changed chains and set elements; the bench (bench/netpol.ts) holds it
+// to the issue's budget. The runner coalesces bursts (a Deployment rollout) into one sync.
+import type { Namespace, Pod } from 'kubernetes-types/core/v1.js';
+import type { NetworkPolicy } from 'kubernetes-types/networking/v1.js';
+import { ApiEventRecorder, type EventRecorder } from '../../api/client/events.js';
+import { Informer } from '../../api/client/informer.js';
+import { resources, type ClusterClient, type ResourceType } from '../../api/client/types.js';
+import type { KubeObject } from '../../api/object.js';
+import { NfTablesSocket } from '../../kernel/nftables/socket.js';
+import { NftablesApplier } from '../../proxy/nftables/apply.js';
+import { BoundedFrequencyRunner } from '../../proxy/runner.js';
+import { compileNetworkPolicies, NETPOL_TABLE, type PodInfo } from './compile.js';
+
+const networkPolicies: ResourceType = { group: 'networking.k8s.io', version: 'v1', resource: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true };
+
+export interface NetpolOptions {
+  client: ClusterClient;
+  /** Program this named network namespace instead of the current one. */
+  netns?: string;
+  minSyncMs?: number;
+  maxSyncMs?: number;
+  recorder?: EventRecorder;
+  log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  onSynced?: (info: { ms: number; ops: number }) => void;
+}
+
+export function podInfo(p: Pod): PodInfo {
+  return {
+    namespace: p.metadata?.namespace ?? 'default',
+    name: p.metadata?.name ?? '',
+    labels: p.metadata?.labels ?? {},
+    ...(p.status?.podIP ? { ip: p.status.podIP } : {}),
+    hostNetwork: p.spec?.hostNetwork === true,
+    ports: (p.spec?.containers ?? []).flatMap(c => (c.ports ?? []).map(x => ({ ...(x.name ? { name: x.name } : {}), containerPort: x.containerPort, ...(x.protocol ? { protocol: x.protocol } : {}) }))),
+  };
+}
+
+export class NetworkPolicyDaemon {
+  private readonly pods: Informer<Pod>;
+  private readonly namespaces: Informer<Namespace>;
+  private readonly policies: Informer<NetworkPolicy>;
+  private readonly runner: BoundedFrequencyRunner;
+  private readonly recorder: EventRecorder;
+  private sock: NfTablesSocket | undefined;
+  private applier: NftablesApplier | undefined;
+  private reported = new Set<string>();
+
+  constructor(private readonly o: NetpolOptions) {
+    this.pods = new Informer<Pod>(o.client, resources.pods);
+    this.namespaces = new Informer<Namespace>(o.client, resources.namespaces);
+    this.policies = new Informer<NetworkPolicy>(o.client, networkPolicies);
+    this.recorder = o.recorder ?? new ApiEventRecorder(o.client, 'k8ts-netpol');
+    this.runner = new BoundedFrequencyRunner(reason => this.sync(reason === 'periodic'), {
+      minIntervalMs: o.minSyncMs ?? 100, maxIntervalMs: o.maxSyncMs ?? 60_000, retryIntervalMs: 1_000, maxRetryIntervalMs: 30_000,
+      onError: (err, attempt) => o.log?.('warn', 'NetworkPolicy sync failed', { err: String(err), attempt }),
+    });
+    const poke = () => this.runner.run();
+    // Only what the compiler reads matters: labels, IPs, host networking and ports of pods.
+    this.pods.on({ add: poke, update: (a, b) => { if (podChanged(a, b)) poke(); }, delete: poke });
+    this.namespaces.on({ add: poke, update: (a, b) => { if (JSON.stringify(a.metadata?.labels) !== JSON.stringify(b.metadata?.labels)) poke(); }, delete: poke });
+    this.policies.on({ add: poke, update: poke, delete: poke });
+  }
+
+  async start(): Promise<void> {
+    this.sock = NfTablesSocket.open(this.o.netns);
+    this.applier = new NftablesApplier(this.sock);
+    await Promise.all([this.pods.start(), this.namespaces.start(), this.policies.start()]);
+    this.runner.start();
+  }
+
+  async stop(opts: { cleanup?: boolean } = {}): Promise<void> {
+    await this.runner.stop();
+    this.pods.stop(); this.namespaces.stop(); this.policies.stop();
+    if (opts.cleanup) await this.applier?.cleanup(NETPOL_TABLE).catch(() => undefined);
+    this.sock?.close();
+  }
+
+  private async sync(full: boolean): Promise<void> {
+    const t0 = performance.now();
+    const { ruleset, problems } = compileNetworkPolicies({
+      pods: this.pods.list().map(podInfo),
+      namespaces: this.namespaces.list().map(n => ({ name: n.metadata?.name ?? '', labels: n.metadata?.labels ?? {} })),
+      policies: this.policies.list(),
+    });
+    const r = await this.applier!.sync(ruleset, { full });
+    const now = new Set<string>();
+    for (const p of problems) {
+      const key = `${p.namespace}/${p.name}: ${p.message}`;
+      now.add(key);
+      if (this.reported.has(key)) continue;
+      const policy = this.policies.list().find(x => x.metadata?.namespace === p.namespace && x.metadata?.name === p.name);
+      if (policy) this.recorder.event(policy as KubeObject, 'Warning', 'PolicyMatchesNothing', p.message);
+    }
+    this.reported = now;
+    this.o.onSynced?.({ ms: performance.now() - t0, ops: r.ops });
+  }
+}
+
+function podChanged(a: Pod, b: Pod): boolean {
+  return a.status?.podIP !== b.status?.podIP
+    || JSON.stringify(a.metadata?.labels) !== JSON.stringify(b.metadata?.labels)
+    || (a.spec?.hostNetwork === true) !== (b.spec?.hostNetwork === true)
+    || a.metadata?.deletionTimestamp !== b.metadata?.deletionTimestamp;
+}
