@@ -102,10 +102,14 @@ export class ConformanceCluster {
   }
 
   /** Waits for pods to run; returns name → pod IP. Fails with each laggard's state. */
-  async waitForPods(names: readonly string[], timeoutMs = 120_000): Promise<Map<string, string>> {
+  waitForPods(names: readonly string[], timeoutMs = 120_000): Promise<Map<string, string>> {
+    return this.waitForPodsIn(this.namespace, names, timeoutMs);
+  }
+
+  async waitForPodsIn(namespace: string, names: readonly string[], timeoutMs = 120_000): Promise<Map<string, string>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const pods = (await this.client.list<Pod>(resources.pods, this.namespace)).items;
+      const pods = (await this.client.list<Pod>(resources.pods, namespace)).items;
       const ready = new Map<string, string>();
       const waiting: string[] = [];
       for (const name of names) {
@@ -123,7 +127,11 @@ export class ConformanceCluster {
   }
 
   exec(pod: FixturePod | string, command: readonly string[], timeoutMs = 30_000): Promise<ExecResult> {
-    return this.transport.exec(this.namespace, typeof pod === 'string' ? pod : pod.name, 'main', command, timeoutMs);
+    return this.execIn(this.namespace, typeof pod === 'string' ? pod : pod.name, command, timeoutMs);
+  }
+
+  execIn(namespace: string, pod: string, command: readonly string[], timeoutMs = 30_000): Promise<ExecResult> {
+    return this.transport.exec(namespace, pod, 'main', command, timeoutMs);
   }
 
   /** GET http://ip:port/path from a pod: the body, or a CheckFailure naming what went wrong. */

@@ -6,12 +6,13 @@ import type { HttpsTransport } from '../api/client/https.js';
 import type { ClusterClient } from '../api/client/types.js';
 import { selectChecks, unmetRequirement, type Check, type CheckResult, type Selection } from './check.js';
 import { dnsChecks } from './checks/dns.js';
+import { netpolChecks } from './checks/netpol.js';
 import { networkingChecks } from './checks/networking.js';
 import { serviceChecks } from './checks/services.js';
 import { ConformanceCluster } from './cluster.js';
 import { jsonReport, junitXml, summaryLine, tableLine } from './report.js';
 
-export const allChecks: readonly Check[] = [...networkingChecks, ...serviceChecks, ...dnsChecks];
+export const allChecks: readonly Check[] = [...networkingChecks, ...serviceChecks, ...dnsChecks, ...netpolChecks];
 
 export interface RunOptions extends Selection {
   client: ClusterClient;
