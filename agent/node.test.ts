@@ -16,6 +16,11 @@ describe('buildNodeStatus', () => {
     expect(s.conditions!.map(c => [c.type, c.status])).toEqual([['MemoryPressure', 'False'], ['DiskPressure', 'False'], ['PIDPressure', 'False'], ['NetworkUnavailable', 'False'], ['Ready', 'True']]);
   });
 
+  it('leaves NetworkUnavailable to the network plugin when it owns it', () => {
+    const s = buildNodeStatus(facts, Date.parse('2026-01-01T00:00:00Z'), undefined, false);
+    expect(s.conditions!.map(c => c.type)).toEqual(['MemoryPressure', 'DiskPressure', 'PIDPressure', 'Ready']);
+  });
+
   it('keeps transition times across heartbeats', () => {
     const first = buildNodeStatus(facts, Date.parse('2026-01-01T00:00:00Z'));
     const next = buildNodeStatus(facts, Date.parse('2026-01-01T00:01:00Z'), first);

@@ -32,13 +32,18 @@ export interface NodeConfig {
   name: string;
   labels: Record<string, string>;
   taints: Taint[];
+  /**
+   * Whether the kubelet reports NetworkUnavailable. With a network plugin (vxlan, routed) the plugin
+   * owns that condition, as flannel and calico do: it says False once the node is connected.
+   */
+  reportsNetwork?: boolean;
 }
 
 function iso(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-export function nodeConditions(now: number, old: readonly NodeCondition[] = []): NodeCondition[] {
+export function nodeConditions(now: number, old: readonly NodeCondition[] = [], reportsNetwork = true): NodeCondition[] {
   const c = (type: string, status: string, reason: string, message: string): NodeCondition => {
     const prev = old.find(x => x.type === type);
     return {
@@ -50,12 +55,12 @@ export function nodeConditions(now: number, old: readonly NodeCondition[] = []):
     c('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
     c('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
     c('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
-    c('NetworkUnavailable', 'False', 'CNIConfigured', 'the pod network is configured'),
+    ...(reportsNetwork ? [c('NetworkUnavailable', 'False', 'CNIConfigured', 'the pod network is configured')] : []),
     c('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
   ];
 }
 
-export function buildNodeStatus(f: NodeFacts, now: number, old?: NodeStatus): NodeStatus {
+export function buildNodeStatus(f: NodeFacts, now: number, old?: NodeStatus, reportsNetwork = true): NodeStatus {
   const capacity = {
     cpu: String(f.cpuCores),
     memory: `${Math.floor(f.memoryBytes / 1024)}Ki`,
@@ -67,7 +72,7 @@ export function buildNodeStatus(f: NodeFacts, now: number, old?: NodeStatus): No
   return {
     addresses: [{ type: 'InternalIP', address: f.internalIP }, { type: 'Hostname', address: f.hostname }],
     capacity, allocatable,
-    conditions: nodeConditions(now, old?.conditions),
+    conditions: nodeConditions(now, old?.conditions, reportsNetwork),
     daemonEndpoints: { kubeletEndpoint: { Port: f.kubeletPort ?? 10250 } },
     nodeInfo: {
       machineID: f.machineID, systemUUID: f.machineID, bootID: f.bootID, kernelVersion: f.kernelVersion, osImage: f.osImage,
@@ -139,8 +144,10 @@ export class NodeRegistrar {
   }
 
   async postStatus(): Promise<void> {
-    const status = buildNodeStatus(this.facts, this.now(), this.lastStatus);
-    await this.client.patch(resources.nodes, undefined, this.cfg.name, 'merge', { status }, { subresource: 'status' });
+    const status = buildNodeStatus(this.facts, this.now(), this.lastStatus, this.cfg.reportsNetwork !== false);
+    // Strategic: conditions merge by type, so those other writers own (the network plugin's
+    // NetworkUnavailable) survive the kubelet's heartbeat.
+    await this.client.patch(resources.nodes, undefined, this.cfg.name, 'strategic', { status }, { subresource: 'status' });
     this.lastStatus = status;
   }
 

@@ -34,14 +34,14 @@
 //   ext-aff-N-T     external traffic (NodePort, external/LB IPs) of an affinity service: mark for
 //                   masquerade, goto aff-N-T.
 // Not yet: IPv6, SCTP.
+import { PROTO_NUM, R, cidrMatch, hex, le32, setMarkBits } from '../../kernel/nftables/match.js';
 import { sharedKey } from '../../kernel/nftables/plan.js';
 import type { Chain, Expr, Fragment, NftSet, Rule, Ruleset, SetElement } from '../../kernel/nftables/types.js';
-import { clusterEndpoints, externalEndpoints, ipNum, isIPv4, type EndpointModel, type ServicePortModel } from '../model.js';
+import { clusterEndpoints, externalEndpoints, ipNum, type EndpointModel, type ServicePortModel } from '../model.js';
 
 export const TABLE = 'k8ts-proxy';
 export const MASQUERADE_MARK = 0x4000;
 const NF_NAT_RANGE_PROTO_RANDOM_FULLY = 1 << 4;
-const PROTO_NUM = { TCP: 6, UDP: 17, SCTP: 132 } as const;
 
 export interface ProxyState {
   readonly services: readonly ServicePortModel[];
@@ -56,9 +56,6 @@ export interface ProxyState {
 
 // ---- rule builders: each returns the nft text and the kernel expressions of the same rule ----
 
-const R = { a: 8, b: 9, c: 10, d: 11 } as const; // 32-bit registers NFT_REG32_00..03
-const le32 = (v: number): number[] => [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
-const hex = (v: number): string => `0x${v.toString(16).padStart(8, '0')}`;
 const loadDispatchKey: Expr[] = [
   { op: 'payload', base: 'network', offset: 16, len: 4, dreg: R.a },
   { op: 'meta', key: 'l4proto', dreg: R.b },
@@ -111,7 +108,7 @@ export const rules = {
       { op: 'nat', type: 'dnat', addrReg: 13, protoReg: 14 },
     ],
   }),
-  setMarkBits: (bits: number): Rule => ({ text: `meta mark set meta mark | ${hex(bits)}`, exprs: setMarkExprs(bits) }),
+  setMarkBits: (bits: number): Rule => ({ text: `meta mark set meta mark | ${hex(bits)}`, exprs: setMarkBits(bits) }),
   returnUnlessMarked: (bits: number): Rule => ({
     text: `meta mark & ${hex(bits)} == ${hex(0)} return`,
     exprs: [
@@ -165,30 +162,9 @@ export const rules = {
   /** `ip saddr != CIDR meta mark set meta mark | bits` */
   markUnlessFrom: (cidr: string, bits: number): Rule => ({
     text: `ip saddr != ${cidr} meta mark set meta mark | ${hex(bits)}`,
-    exprs: [...cidrMatch(12, cidr, 'neq'), ...setMarkExprs(bits)],
+    exprs: [...cidrMatch(12, cidr, 'neq'), ...setMarkBits(bits)],
   }),
 };
-
-function setMarkExprs(bits: number): Expr[] {
-  return [
-    { op: 'meta', key: 'mark', dreg: R.a },
-    { op: 'bitwise', sreg: R.a, dreg: R.a, mask: le32(~bits >>> 0), xor: le32(bits) },
-    { op: 'metaSet', key: 'mark', sreg: R.a },
-  ];
-}
-
-/** Match the IPv4 address at `offset` against a CIDR (a whole /32 needs no mask). */
-function cidrMatch(offset: number, cidr: string, cmp: 'eq' | 'neq'): Expr[] {
-  const [addr, lenText] = cidr.split('/');
-  const len = Number(lenText ?? 32);
-  if (!isIPv4(addr ?? '') || !(len >= 0 && len <= 32) || !Number.isInteger(len)) throw new TypeError(`invalid IPv4 CIDR "${cidr}"`);
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  const be = (v: number): number[] => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
-  const net = (ipNum(addr!) & mask) >>> 0;
-  const load: Expr = { op: 'payload', base: 'network', offset, len: 4, dreg: R.a };
-  if (len === 32) return [load, { op: 'cmp', sreg: R.a, cmp, data: be(net) }];
-  return [load, { op: 'bitwise', sreg: R.a, dreg: R.a, mask: be(mask), xor: be(0) }, { op: 'cmp', sreg: R.a, cmp, data: be(net) }];
-}
 
 // ---- the table ----
 
