@@ -11,7 +11,8 @@ import { RestClusterClient } from '../api/client/rest.js';
 import type { ClusterClient } from '../api/client/types.js';
 import { NetnsCli } from '../kernel/netns-cli.js';
 import { createLogger } from '../cli/logger.js';
-import { CniClient, defaultConfList } from './cni.js';
+import { CniClient } from './cni.js';
+import { startNodeNetwork, parseNetworkMode, type NetworkMode } from './network.js';
 import { ContainerdSupervisor } from './containerd.js';
 import { CtrRuntime } from './ctr.js';
 import { Kubelet, type Logger } from './kubelet.js';
@@ -39,8 +40,15 @@ export interface AgentOptions {
   cniBinDirs?: string[];
   /** Run CNI plugins in this named network namespace (tests, lab). */
   cniNetns?: string;
+  /** k3s' --disable-network-policy: no NetworkPolicy enforcement on this node. */
+  disableNetworkPolicy?: boolean;
   cniBridge?: string;
+  /** This node's pods' CIDR; default: the Node's `spec.podCIDR` (node IPAM), waited for. */
   podCIDR?: string;
+  /** The pod network (agent/network.ts); default bridge-local. */
+  network?: NetworkMode;
+  /** The whole pod network (masquerade boundary of the netplugins); default 10.42.0.0/16. */
+  clusterCIDR?: string;
   podLogDir?: string;
   /** The kubelet API's port (default 10250; 0 picks a free one); the Node advertises it. */
   kubeletPort?: number;
@@ -51,6 +59,14 @@ export interface AgentOptions {
   relistMs?: number;
   netnsPrefix?: string;
   parallelStarts?: number;
+  /** Cluster DNS addresses for ClusterFirst pods (`--cluster-dns`); none: pods use the node's resolver. */
+  clusterDNS?: string[];
+  /** `--cluster-domain` (default cluster.local). */
+  clusterDomain?: string;
+  /** The node's resolver configuration pods inherit (`--resolv-conf`, default /etc/resolv.conf). */
+  resolvConf?: string;
+  /** Registries pulled from over plain HTTP (`--insecure-registry host[:port],...`). */
+  insecureRegistries?: string[];
   log?: Logger;
 }
 
@@ -97,7 +113,6 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       confDir: o.cniConfDir ?? '/etc/cni/net.d', binDirs: o.cniBinDirs ?? ['/opt/cni/bin', '/usr/lib/cni'], netns,
       ...(o.cniNetns ? { hostNetns: o.cniNetns } : {}),
     });
-    cni.ensureDefaultConfig(defaultConfList({ bridge: o.cniBridge ?? 'k8ts0', podCIDR: o.podCIDR ?? '10.42.0.0/24', ipamDataDir: join(o.dataDir, 'cni-ipam') }));
 
     const ca = o.ca ?? await discoverCA(o.server, o.token);
     const transport = new HttpsTransport({
@@ -117,9 +132,10 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         pod: (ns, name) => ref.kubelet?.pod(ns, name),
         recordsOf: uid => ref.kubelet?.recordsOf(uid) ?? [],
         containerLogDir: (pod, c) => ref.kubelet!.containerLogDir(pod, c),
+        statsSummary: () => ref.kubelet?.statsSummary(),
       },
       clientCA: ca, nodeName: o.nodeName, hostIPs: [hostIP], log,
-      execCommand: (id, execId, argv, tty) => runtime.execCommand(id, execId, argv, tty),
+      execCommand: (id, execId, argv, tty, user) => runtime.execCommand(id, execId, argv, tty, user),
     });
     let kubeletPort: number;
     try {
@@ -135,10 +151,37 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     if (!logWriter) log.warn({}, 'no /usr/bin/perl: container logs are written raw, not in the CRI format');
 
     const facts = { ...await gatherFacts({ hostname: hostname(), internalIP: hostIP, dataDir: o.dataDir, runtimeVersion, maxPods: o.maxPods ?? 110 }), kubeletPort };
-    const registrar = new NodeRegistrar(client, { name: o.nodeName, labels: o.nodeLabels ?? {}, taints: o.taints ?? [] }, facts, log);
+    // With an overlay or routed network the network plugin owns NetworkUnavailable (as flannel does).
+    const reportsNetwork = o.network === undefined || o.network === 'bridge-local' || o.network === 'none';
+    const registrar = new NodeRegistrar(client, { name: o.nodeName, labels: o.nodeLabels ?? {}, taints: o.taints ?? [], reportsNetwork }, facts, log);
     await registrar.register();
     registrar.start();
     cleanups.push(async () => registrar.stop());
+
+    // The CNI configuration needs the node's podCIDR, which node IPAM sets once the Node exists.
+    const network = await startNodeNetwork({
+      mode: o.network ?? 'bridge-local', client, nodeName: o.nodeName, nodeIP: hostIP, log,
+      confDir: o.cniConfDir ?? '/etc/cni/net.d', binDirs: o.cniBinDirs ?? ['/opt/cni/bin', '/usr/lib/cni'],
+      bridge: o.cniBridge ?? 'k8ts0', clusterCIDR: o.clusterCIDR ?? '10.42.0.0/16', ipamDataDir: join(o.dataDir, 'cni-ipam'),
+      ...(o.podCIDR ? { podCIDR: o.podCIDR } : {}), ...(o.cniNetns ? { netns: o.cniNetns } : {}),
+    });
+    cleanups.push(() => network.stop());
+
+    // NetworkPolicy for this node's pods (k3s runs its policy controller in every agent too). A
+    // failure to start it is logged, never fatal: pods must still run.
+    if (!o.disableNetworkPolicy) {
+      try {
+        const { NetworkPolicyDaemon } = await import('../netplugins/netpol/daemon.js');
+        const netpol = new NetworkPolicyDaemon({
+          client, ...(o.cniNetns ? { netns: o.cniNetns } : {}),
+          log: (level, msg, fields = {}) => log[level === 'error' ? 'warn' : level](fields, msg),
+        });
+        await netpol.start();
+        cleanups.push(() => netpol.stop());
+      } catch (err) {
+        log.warn({ err: String(err) }, 'NetworkPolicy enforcement did not start');
+      }
+    }
 
     const kubelet = new Kubelet({
       nodeName: o.nodeName, client, runtime, cni, netns, dataDir: o.dataDir, logDir: o.podLogDir ?? '/var/log/pods', hostIP, log,
@@ -147,6 +190,10 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       ...(o.relistMs !== undefined ? { relistMs: o.relistMs } : {}),
       ...(o.netnsPrefix ? { netnsPrefix: o.netnsPrefix } : {}),
       ...(o.parallelStarts ? { parallelStarts: o.parallelStarts } : {}),
+      ...(o.clusterDNS ? { clusterDNS: o.clusterDNS } : {}),
+      ...(o.clusterDomain ? { clusterDomain: o.clusterDomain } : {}),
+      ...(o.resolvConf ? { resolvConf: o.resolvConf } : {}),
+      ...(o.insecureRegistries ? { insecureRegistries: o.insecureRegistries } : {}),
     });
     await kubelet.start();
     ref.kubelet = kubelet;
@@ -207,14 +254,24 @@ export const agentUsage = `Usage: k8ts agent --server URL (--token T | --token-f
   --register-with-taints k=v:Effect,...
   --data-dir DIR                     default /var/lib/k8ts/agent
   --container-runtime-endpoint SOCK  use this containerd instead of starting our own
-  --cni-conf-dir DIR                 default /etc/cni/net.d (a bridge network is written if empty)
+  --cni-conf-dir DIR                 default /etc/cni/net.d (the agent writes 10-k8ts.conflist there
+                                     unless another network configuration is present)
   --cni-bin-dir DIRS                 colon-separated; default /opt/cni/bin:/usr/lib/cni
   --cni-netns NAME                   run CNI plugins in this network namespace
-  --cni-bridge NAME, --pod-cidr CIDR for the default network (k8ts0, 10.42.0.0/24)
+  --network MODE                     the pod network (k3s: --flannel-backend): bridge-local (default;
+                                     no cross-node routes), vxlan (flannel-like overlay), routed
+                                     (calico-like /32 routes), none (bring your own)
+  --cluster-cidr CIDR                the whole pod network (default 10.42.0.0/16)
+  --cni-bridge NAME                  the pods' bridge (default k8ts0)
+  --pod-cidr CIDR                    this node's pods (default: the Node's spec.podCIDR from node IPAM)
   --pod-log-dir DIR                  default /var/log/pods
   --kubelet-port N                   the kubelet API's HTTPS port (default 10250; 0: any free port)
   --crash-loop-backoff DURATION      first restart delay, doubling to 5m (default 10s)
   --parallel-starts N                pods started at once (default 4)
+  --cluster-dns IP,...               the cluster DNS for ClusterFirst pods (default: the node's resolver)
+  --cluster-domain DOMAIN            default cluster.local
+  --resolv-conf FILE                 the resolver configuration pods inherit (default /etc/resolv.conf)
+  --insecure-registry HOST[:PORT],... registries to pull from over plain HTTP
   --log-format text|json
 `;
 
@@ -227,8 +284,10 @@ export function parseAgentArgs(argv: string[]): AgentOptions & { logFormat: 'tex
       'node-name': { type: 'string' }, 'node-ip': { type: 'string' }, 'node-labels': { type: 'string' }, 'register-with-taints': { type: 'string' },
       'data-dir': { type: 'string' }, 'run-dir': { type: 'string' }, 'container-runtime-endpoint': { type: 'string' }, 'containerd-namespace': { type: 'string' },
       'cni-conf-dir': { type: 'string' }, 'cni-bin-dir': { type: 'string' }, 'cni-netns': { type: 'string' }, 'cni-bridge': { type: 'string' }, 'pod-cidr': { type: 'string' },
+      network: { type: 'string' }, 'cluster-cidr': { type: 'string' },
       'pod-log-dir': { type: 'string' }, 'kubelet-port': { type: 'string' }, 'kubelet-address': { type: 'string' }, 'max-pods': { type: 'string' }, 'crash-loop-backoff': { type: 'string' }, 'relist-period': { type: 'string' },
       'netns-prefix': { type: 'string' }, 'log-format': { type: 'string' }, 'parallel-starts': { type: 'string' },
+      'cluster-dns': { type: 'string' }, 'cluster-domain': { type: 'string' }, 'resolv-conf': { type: 'string' }, 'insecure-registry': { type: 'string' },
     },
   });
   if (!values.server) throw new Error('--server is required');
@@ -251,6 +310,8 @@ export function parseAgentArgs(argv: string[]): AgentOptions & { logFormat: 'tex
     ...(values['cni-netns'] ? { cniNetns: values['cni-netns'] } : {}),
     ...(values['cni-bridge'] ? { cniBridge: values['cni-bridge'] } : {}),
     ...(values['pod-cidr'] ? { podCIDR: values['pod-cidr'] } : {}),
+    ...(values.network ? { network: parseNetworkMode(values.network) } : {}),
+    ...(values['cluster-cidr'] ? { clusterCIDR: values['cluster-cidr'] } : {}),
     ...(values['pod-log-dir'] ? { podLogDir: values['pod-log-dir'] } : {}),
     ...(values['kubelet-port'] !== undefined ? { kubeletPort: parsePort(values['kubelet-port']) } : {}),
     ...(values['kubelet-address'] ? { kubeletAddress: values['kubelet-address'] } : {}),
@@ -259,6 +320,10 @@ export function parseAgentArgs(argv: string[]): AgentOptions & { logFormat: 'tex
     ...(values['relist-period'] ? { relistMs: parseDuration(values['relist-period']) } : {}),
     ...(values['netns-prefix'] ? { netnsPrefix: values['netns-prefix'] } : {}),
     ...(values['parallel-starts'] ? { parallelStarts: Number(values['parallel-starts']) } : {}),
+    ...(values['cluster-dns'] ? { clusterDNS: values['cluster-dns'].split(',').map(x => x.trim()).filter(Boolean) } : {}),
+    ...(values['cluster-domain'] ? { clusterDomain: values['cluster-domain'] } : {}),
+    ...(values['resolv-conf'] ? { resolvConf: values['resolv-conf'] } : {}),
+    ...(values['insecure-registry'] ? { insecureRegistries: values['insecure-registry'].split(',').map(x => x.trim()).filter(Boolean) } : {}),
   };
 }
 

@@ -31,6 +31,25 @@ export interface CniResult {
   [k: string]: unknown;
 }
 
+/** A CNI port mapping (the `portMappings` capability), as upstream's kubelet passes hostPorts. */
+export interface PortMapping {
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp' | 'sctp';
+  hostIP?: string;
+}
+
+/** Capability arguments by capability name (`portMappings`, …). */
+export type RuntimeConfig = { portMappings?: PortMapping[] } & Record<string, unknown>;
+
+/** The `runtimeConfig` a plugin gets: only the capabilities it declares (CNI conventions). */
+export function capabilityArgs(plugin: Record<string, unknown>, rc: RuntimeConfig): Record<string, unknown> | undefined {
+  const caps = plugin.capabilities as Record<string, unknown> | undefined;
+  if (!caps) return undefined;
+  const out = Object.fromEntries(Object.entries(rc).filter(([k, v]) => caps[k] === true && v !== undefined));
+  return Object.keys(out).length ? out : undefined;
+}
+
 export class CniError extends Error {
   readonly code = 'CniFailed';
   constructor(message: string) {
@@ -39,8 +58,12 @@ export class CniError extends Error {
   }
 }
 
-/** The default network: a bridge with host-local IPAM over the node's pod CIDR. */
-export function defaultConfList(opts: { name?: string; bridge: string; podCIDR: string; ipamDataDir?: string; ipMasq?: boolean }): NetConfList {
+/**
+ * The default network: a bridge with host-local IPAM over the node's pod CIDR, chained with the
+ * reference `portmap` plugin for hostPorts (capability `portMappings`; a pod without hostPorts
+ * passes through it untouched).
+ */
+export function defaultConfList(opts: { name?: string; bridge: string; podCIDR: string; ipamDataDir?: string; ipMasq?: boolean; portMap?: boolean }): NetConfList {
   return {
     cniVersion: '1.0.0',
     name: opts.name ?? 'k8ts',
@@ -50,7 +73,7 @@ export function defaultConfList(opts: { name?: string; bridge: string; podCIDR: 
         type: 'host-local', ranges: [[{ subnet: opts.podCIDR }]], routes: [{ dst: '0.0.0.0/0' }],
         ...(opts.ipamDataDir ? { dataDir: opts.ipamDataDir } : {}),
       },
-    }],
+    }, ...(opts.portMap === false ? [] : [{ type: 'portmap', capabilities: { portMappings: true }, snat: true }])],
   };
 }
 
@@ -101,10 +124,11 @@ export class CniClient {
     throw new CniError(`CNI plugin "${type}" not found in ${this.opts.binDirs.join(', ')}`);
   }
 
-  private async invoke(plugin: Record<string, unknown>, net: NetConfList, command: 'ADD' | 'DEL' | 'CHECK', containerId: string, netnsPath: string, ifName: string, prevResult?: CniResult, runInHost = true): Promise<CniResult | undefined> {
+  private async invoke(plugin: Record<string, unknown>, net: NetConfList, command: 'ADD' | 'DEL' | 'CHECK', containerId: string, netnsPath: string, ifName: string, prevResult?: CniResult, runInHost = true, runtimeConfig: RuntimeConfig = {}): Promise<CniResult | undefined> {
     const type = String(plugin.type);
     const file = this.pluginPath(type);
-    const conf = { cniVersion: net.cniVersion, name: net.name, ...plugin, ...(prevResult ? { prevResult } : {}) };
+    const rc = capabilityArgs(plugin, runtimeConfig);
+    const conf = { cniVersion: net.cniVersion, name: net.name, ...plugin, ...(rc ? { runtimeConfig: rc } : {}), ...(prevResult ? { prevResult } : {}) };
     const env = {
       PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
       CNI_COMMAND: command, CNI_CONTAINERID: containerId, CNI_NETNS: netnsPath, CNI_IFNAME: ifName,
@@ -129,16 +153,16 @@ export class CniClient {
   }
 
   /** ADD through the chain; resolves with the final result. */
-  async add(containerId: string, netnsPath: string, ifName = 'eth0'): Promise<CniResult> {
+  async add(containerId: string, netnsPath: string, ifName = 'eth0', runtimeConfig: RuntimeConfig = {}): Promise<CniResult> {
     const net = this.network();
     let result: CniResult | undefined;
-    for (const p of net.plugins) result = await this.invoke(p, net, 'ADD', containerId, netnsPath, ifName, result) ?? result;
+    for (const p of net.plugins) result = await this.invoke(p, net, 'ADD', containerId, netnsPath, ifName, result, true, runtimeConfig) ?? result;
     return result ?? {};
   }
 
   /** DEL through the chain in reverse; idempotent as the spec requires of plugins. */
-  async del(containerId: string, netnsPath: string, prevResult?: CniResult, ifName = 'eth0'): Promise<void> {
+  async del(containerId: string, netnsPath: string, prevResult?: CniResult, ifName = 'eth0', runtimeConfig: RuntimeConfig = {}): Promise<void> {
     const net = this.network();
-    for (const p of [...net.plugins].reverse()) await this.invoke(p, net, 'DEL', containerId, netnsPath, ifName, prevResult);
+    for (const p of [...net.plugins].reverse()) await this.invoke(p, net, 'DEL', containerId, netnsPath, ifName, prevResult, true, runtimeConfig);
   }
 }

@@ -21,7 +21,25 @@ describe('ctrRunArgs', () => {
   });
 });
 
+describe('ctrRunArgs for a securityContext user', () => {
+  it('passes the annotations and the runc wrapper', () => {
+    const a = ctrRunArgs({ id: 'c', image: 'i', labels: {}, args: [], env: [], mounts: [], hostNetwork: true, privileged: false, annotations: { 'io.k8ts.run-as-user': '1000' }, runcBinary: '/d/bin/k8ts-runc' });
+    expect(a).toEqual(['run', '-d', '--null-io', '--net-host', '--annotation', 'io.k8ts.run-as-user=1000', '--runc-binary', '/d/bin/k8ts-runc', 'i', 'c']);
+  });
+});
+
 describe('CtrRuntime', () => {
+  it('execInContainer runs ctr tasks exec with a fresh exec id and the user, and reports the exit code and output', async () => {
+    const exec = new FakeExec(() => ({ exitCode: 3, stdout: 'out\n', stderr: 'err\n' }));
+    const rt = new CtrRuntime({ address: '/s', namespace: 'k8ts', exec });
+    expect(await rt.execInContainer('c1', ['cat', '/x'], 1000, '1000:3000')).toEqual({ exitCode: 3, output: 'out\nerr\n', timedOut: false });
+    const args = exec.calls[0]!.args;
+    expect(args.slice(4, 6)).toEqual(['tasks', 'exec']);
+    expect(args[7]).toMatch(/^k8ts-[0-9a-f]{12}$/);
+    expect(args.slice(8)).toEqual(['--user', '1000:3000', 'c1', 'cat', '/x']);
+  });
+
+
   it('names the socket and namespace on every call', async () => {
     const exec = new FakeExec(() => ({ exitCode: 0, stdout: 'TASK PID STATUS\nc1 10 RUNNING\n', stderr: '' }));
     const rt = new CtrRuntime({ address: '/run/x.sock', namespace: 'k8ts', exec });

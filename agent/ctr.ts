@@ -6,10 +6,11 @@
 // and learns about exits from one long-lived `ctr events` stream rather than by polling. The gRPC
 // API would avoid the processes but pulls in a protobuf client for a surface ctr already covers.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { systemExec, type Exec } from '../kernel/exec.js';
 import { logWriterUri } from './logs-writer.js';
 import { parseContainerInfo, parseDeleteExitCode, parseEventLine, parseQuietList, parseTaskList, runFailureMessage } from './ctr-parse.js';
-import { RuntimeError, type ContainerConfig, type ContainerInfo, type ImageConfig, type Runtime, type RuntimeEvent, type TaskInfo } from './runtime.js';
+import { RuntimeError, type ContainerConfig, type ContainerInfo, type ExecOutcome, type ImageConfig, type Runtime, type RuntimeEvent, type TaskInfo } from './runtime.js';
 
 export interface CtrOptions {
   address: string;
@@ -33,6 +34,8 @@ export function ctrRunArgs(c: ContainerConfig): string[] {
   if (c.cpuQuota !== undefined && c.cpuPeriod !== undefined) a.push('--cpu-quota', String(c.cpuQuota), '--cpu-period', String(c.cpuPeriod));
   if (c.cpuShares !== undefined) a.push('--cpu-shares', String(c.cpuShares));
   if (c.privileged) a.push('--privileged');
+  for (const [k, v] of Object.entries(c.annotations ?? {})) a.push('--annotation', `${k}=${v}`);
+  if (c.runcBinary) a.push('--runc-binary', c.runcBinary);
   a.push(c.image, c.id, ...c.args);
   return a;
 }
@@ -58,8 +61,8 @@ export class CtrRuntime implements Runtime {
   }
 
   /** The command line of `ctr tasks exec` for the kubelet API's exec (it runs the process itself). */
-  execCommand(id: string, execId: string, argv: readonly string[], tty: boolean): { file: string; args: string[] } {
-    return { file: this.ctr, args: [...this.base(), 'tasks', 'exec', '--exec-id', execId, ...(tty ? ['--tty'] : []), id, ...argv] };
+  execCommand(id: string, execId: string, argv: readonly string[], tty: boolean, user?: string): { file: string; args: string[] } {
+    return { file: this.ctr, args: [...this.base(), 'tasks', 'exec', '--exec-id', execId, ...(tty ? ['--tty'] : []), ...(user ? ['--user', user] : []), id, ...argv] };
   }
 
   async version(): Promise<string> {
@@ -116,6 +119,17 @@ export class CtrRuntime implements Runtime {
     if (r.exitCode !== 0 && !/not found|process already finished|no such process/i.test(r.stderr)) {
       throw new RuntimeError(`signalling "${id}" failed: ${runFailureMessage(r.stderr)}`, r.stderr);
     }
+  }
+
+  cgroupPath(id: string): string {
+    // `ctr run` without --cgroup: containerd's default spec puts the task at /<namespace>/<id>.
+    return `/${this.opts.namespace}/${id}`;
+  }
+
+  async execInContainer(id: string, argv: readonly string[], timeoutMs: number, user?: string): Promise<ExecOutcome> {
+    const execId = `k8ts-${randomBytes(6).toString('hex')}`;
+    const r = await this.exec.run(this.ctr, [...this.base(), 'tasks', 'exec', '--exec-id', execId, ...(user ? ['--user', user] : []), id, ...argv], { timeoutMs });
+    return { exitCode: r.exitCode, output: (r.stdout + r.stderr).slice(0, 10_240), timedOut: r.timedOut === true };
   }
 
   async deleteTask(id: string): Promise<number | undefined> {

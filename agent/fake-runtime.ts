@@ -1,7 +1,7 @@
 // An in-memory Runtime for unit tests: containers and tasks as plain maps, every call recorded in
 // `calls` (`run <id>`, `kill <id> SIGTERM`, …), exits injected with `exit(id, code)`, which also
 // emits the event as containerd would.
-import type { ContainerConfig, ContainerInfo, ImageConfig, Runtime, RuntimeEvent, TaskInfo } from './runtime.js';
+import type { ContainerConfig, ContainerInfo, ExecOutcome, ImageConfig, Runtime, RuntimeEvent, TaskInfo } from './runtime.js';
 import { RuntimeError } from './runtime.js';
 
 interface FakeContainer {
@@ -63,6 +63,16 @@ export class FakeRuntime implements Runtime {
     this.calls.push(`kill ${id} ${signal}`);
     if (signal === 'SIGKILL') this.exit(id, 137);
     else if (signal === 'SIGTERM' && this.sigtermExitCode !== undefined) this.exit(id, this.sigtermExitCode);
+  }
+
+  /** Answers `execInContainer` (probes, hooks); default: exit code 0. */
+  execHandler: (id: string, argv: readonly string[]) => ExecOutcome = () => ({ exitCode: 0, output: '', timedOut: false });
+
+  cgroupPath(id: string): string { return `/fake/${id}`; }
+
+  async execInContainer(id: string, argv: readonly string[]): Promise<ExecOutcome> {
+    this.calls.push(`exec ${id} ${argv.join(' ')}`);
+    return this.execHandler(id, argv);
   }
 
   async deleteTask(id: string): Promise<number | undefined> {

@@ -25,6 +25,7 @@ import type { ContainerRecord } from './pod-plan.js';
 import { parseExecQuery, pickProtocol, relayExec, spawnExec } from './exec.js';
 import { parseLogOptions, streamLog } from './logs.js';
 import type { Logger } from './kubelet.js';
+import type { Summary } from './stats.js';
 
 await import('../control/apiserver/reflect-metadata.js');
 const x509: typeof X509 = await import('@peculiar/x509');
@@ -34,6 +35,8 @@ export interface KubeletView {
   pod(namespace: string, name: string): Pod | undefined;
   recordsOf(uid: string): ContainerRecord[];
   containerLogDir(pod: Pod, container: string): string;
+  /** The Summary API document; absent: /stats/summary is 404. */
+  statsSummary?(): Summary | undefined;
 }
 
 export interface KubeletApiOptions {
@@ -41,7 +44,7 @@ export interface KubeletApiOptions {
   /** PEM of the cluster CA: client certificates must chain to it. */
   clientCA: string;
   /** `ctr tasks exec` command line for a container (CtrRuntime.execCommand). */
-  execCommand(id: string, execId: string, argv: readonly string[], tty: boolean): { file: string; args: string[] };
+  execCommand(id: string, execId: string, argv: readonly string[], tty: boolean, user?: string): { file: string; args: string[] };
   nodeName: string;
   hostIPs: string[];
   log: Logger;
@@ -133,6 +136,13 @@ export class KubeletApi {
       if (req.method !== 'GET') throw new HttpError(405, `${req.method} is not allowed`);
       if (url.pathname === '/healthz') { res.end('ok'); return; }
       if (url.pathname.startsWith('/containerLogs/')) return await this.containerLogs(res, url);
+      if (url.pathname === '/stats/summary' || url.pathname === '/stats/summary/') {
+        const summary = this.o.kubelet.statsSummary?.();
+        if (!summary) throw new HttpError(404, `404 page not found: ${url.pathname}`);
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify(summary));
+        return;
+      }
       if (url.pathname.startsWith('/exec/')) throw new HttpError(400, 'exec needs a WebSocket upgrade (v5.channel.k8s.io)');
       throw new HttpError(404, `404 page not found: ${url.pathname}`);
     } catch (err) {
@@ -183,7 +193,7 @@ export class KubeletApi {
       try { spec = parseExecQuery(url.searchParams); } catch (err) { throw new HttpError(400, (err as Error).message); }
       const rec = t.records.find(r => r.state === 'running');
       if (!rec) throw new HttpError(400, `container not found ("${t.container}")`);
-      const cmd = this.o.execCommand(rec.id, `exec-${process.pid}-${++this.execSeq}-${Date.now().toString(36)}`, spec.command, spec.tty);
+      const cmd = this.o.execCommand(rec.id, `exec-${process.pid}-${++this.execSeq}-${Date.now().toString(36)}`, spec.command, spec.tty, rec.user);
       this.wss.handleUpgrade(req, socket, head, ws => {
         const child = spawnExec(cmd, spec);
         this.o.log.debug({ pod: `${t.pod.metadata!.namespace}/${t.pod.metadata!.name}`, container: t.container, command: spec.command, tty: spec.tty }, 'exec');

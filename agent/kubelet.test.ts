@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pod } from 'kubernetes-types/core/v1.js';
@@ -10,6 +10,7 @@ import { NetnsCli } from '../kernel/netns-cli.js';
 import { CniClient } from './cni.js';
 import { FakeRuntime } from './fake-runtime.js';
 import { Kubelet } from './kubelet.js';
+import type { ProbeChecks } from './prober.js';
 
 /** Just enough of the API for the kubelet: pods by node (list + watch), status patches, deletes. */
 class FakeCluster {
@@ -84,13 +85,13 @@ let runtime: FakeRuntime;
 let exec: FakeExec;
 const kubelets: Kubelet[] = [];
 
-function newKubelet(): Kubelet {
+function newKubelet(extra: Partial<ConstructorParameters<typeof Kubelet>[0]> = {}): Kubelet {
   const bin = join(dir, 'bin');
   const netns = new NetnsCli(exec, join(dir, 'netns'));
   const cni = new CniClient({ confDir: join(dir, 'conf'), binDirs: [bin], exec });
   const k = new Kubelet({
     nodeName: 'n1', client: cluster.client(), runtime, cni, netns, dataDir: join(dir, 'data'), logDir: join(dir, 'logs'),
-    hostIP: '192.0.2.1', backoff: { baseMs: 50, maxMs: 1000 }, relistMs: 100_000,
+    hostIP: '192.0.2.1', backoff: { baseMs: 50, maxMs: 1000 }, relistMs: 100_000, ...extra,
   });
   kubelets.push(k);
   return k;
@@ -220,5 +221,56 @@ describe('Kubelet', () => {
     const s = await until('ErrImagePull', () => cluster.pods.get('img')?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ErrImagePull' && cluster.pods.get('img')!.status!);
     expect(s.phase).toBe('Pending');
     expect(runtime.calls).toContain('pull example.invalid/none:1');
+  });
+});
+
+describe('Kubelet probes and hooks', () => {
+  const scripted = (exec: ProbeChecks['exec']): ProbeChecks => ({ exec, http: async () => ({ ok: true, message: '' }), tcp: async () => ({ ok: true, message: '' }) });
+
+  it('kills a container whose liveness probe fails and starts the next attempt; readiness gates ready', async () => {
+    const seen: string[] = [];
+    const k = newKubelet({ probeChecks: scripted(async (id, cmd) => {
+      seen.push(`${id.slice(-1)} ${cmd.join(' ')}`);
+      // Attempt 0 is dead; attempt 1 lives, and is ready.
+      return { ok: !(id.endsWith('-0') && cmd[0] === 'alive'), message: 'exit 1' };
+    }) });
+    await k.start();
+    cluster.add(pod('probed', { terminationGracePeriodSeconds: 1, containers: [{
+      name: 'c', image, command: ['sleep', '1000'],
+      livenessProbe: { exec: { command: ['alive'] }, failureThreshold: 1 },
+      readinessProbe: { exec: { command: ['ready'] } },
+    }] }));
+    const s = await until('a restart, then ready', () => {
+      const cs = cluster.pods.get('probed')?.status?.containerStatuses?.[0];
+      return cs?.restartCount === 1 && cs.ready && cs;
+    });
+    expect(s.lastState?.terminated).toMatchObject({ exitCode: 143, reason: 'Error' });
+    expect(runtime.calls).toContain(`kill ${s.lastState!.terminated!.containerID!.replace('containerd://', '')} SIGTERM`);
+    expect(cluster.pods.get('probed')!.status!.conditions!.find(c => c.type === 'Ready')!.status).toBe('True');
+    // The liveness probe of attempt 0 ran (and failed).
+    expect(seen).toContain('0 alive');
+  });
+
+  it('runs the preStop hook before SIGTERM on graceful deletion', async () => {
+    const k = newKubelet({ probeChecks: scripted(async (id, cmd) => { runtime.calls.push(`hook ${id} ${cmd.join(' ')}`); return { ok: true, message: '' }; }) });
+    await k.start();
+    cluster.add(pod('hooked', { containers: [{ name: 'c', image, command: ['sleep', '1000'], lifecycle: { preStop: { exec: { command: ['drain'] } } } }] }));
+    await until('Running', () => cluster.pods.get('hooked')?.status?.phase === 'Running');
+    cluster.modify('hooked', p => ({ ...p, metadata: { ...p.metadata, deletionTimestamp: new Date().toISOString(), deletionGracePeriodSeconds: 5 } }));
+    await until('deleted', () => cluster.deletes.some(d => d.name === 'hooked'));
+    const id = [...runtime.containers.keys()][0] ?? runtime.calls.find(c => c.startsWith('run '))!.slice(4);
+    const hook = runtime.calls.indexOf(`hook ${id} drain`);
+    const term = runtime.calls.indexOf(`kill ${id} SIGTERM`);
+    expect(hook).toBeGreaterThanOrEqual(0);
+    expect(term).toBeGreaterThan(hook);
+  });
+
+  it('mounts the pod\'s resolv.conf with the cluster DNS into every container', async () => {
+    const k = newKubelet({ clusterDNS: ['10.43.0.10'], clusterDomain: 'cluster.local', resolvConf: join(dir, 'none') });
+    await k.start();
+    cluster.add(pod('dns'));
+    await until('Running', () => cluster.pods.get('dns')?.status?.phase === 'Running');
+    const m = [...runtime.containers.values()][0]!.config.mounts.find(x => x.destination === '/etc/resolv.conf')!;
+    expect(readFileSync(m.source, 'utf8')).toBe('search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.43.0.10\noptions ndots:5\n');
   });
 });

@@ -14,16 +14,24 @@
 //   ones are deleted when a new attempt starts.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { totalmem, uptime } from 'node:os';
 import { join } from 'node:path';
-import type { ConfigMap, Pod, PodStatus, Secret, Volume } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, Container, PersistentVolume, PersistentVolumeClaim, Pod, PodStatus, Secret, Volume } from 'kubernetes-types/core/v1.js';
 import { Informer } from '../api/client/informer.js';
 import { isNotFound } from '../api/client/rest.js';
 import { resources, type ClusterClient, type ResourceType } from '../api/client/types.js';
 import type { NetnsCli } from '../kernel/netns-cli.js';
-import { resultIPv4, type CniClient, type CniResult } from './cni.js';
+import { resultIPv4, type CniClient, type CniResult, type PortMapping } from './cni.js';
+import { podPortMappings } from './host-ports.js';
 import { ConfigError, containerArgv, resolveEnv, type Lookup } from './pod-env.js';
 import { computePodStatus, defaultBackoff, groupRecords, planPod, type BackoffPolicy, type ContainerRecord, type StartAction } from './pod-plan.js';
 import { diffRelist } from './relist.js';
+import { Prober, realChecks, runHandler, type ProbeChecks } from './prober.js';
+import { probeOf, probeTarget, type ProbeKind } from './probes.js';
+import { compilePodDns, parseResolvConf, renderResolvConf } from './resolv.js';
+import { StatsProvider } from './stats-reader.js';
+import { ensureRuncWrapper, planRunAs, runAsToAnnotations } from './run-as.js';
+import type { Summary } from './stats.js';
 import { labels as L, RuntimeError, type ContainerConfig, type Mount, type Runtime, type RuntimeEvent } from './runtime.js';
 
 export interface Logger {
@@ -55,6 +63,16 @@ export interface KubeletOptions {
   parallelStarts?: number;
   log?: Logger;
   now?: () => number;
+  /** How probes and lifecycle hooks reach containers; default: the runtime and the pod's netns. */
+  probeChecks?: ProbeChecks;
+  /** `--cluster-dns`: the cluster DNS addresses ClusterFirst pods use (empty: the node's resolver). */
+  clusterDNS?: string[];
+  /** `--cluster-domain`, default cluster.local. */
+  clusterDomain?: string;
+  /** The node's resolver configuration (`--resolv-conf`), default /etc/resolv.conf. */
+  resolvConf?: string;
+  /** Registries (`host[:port]`) spoken to over plain HTTP (`--insecure-registry`). */
+  insecureRegistries?: string[];
 }
 
 interface Sandbox {
@@ -63,6 +81,8 @@ interface Sandbox {
   uts?: string;
   ip?: string;
   result?: CniResult;
+  /** hostPorts given to CNI ADD, for the DEL. */
+  portMappings?: PortMapping[];
 }
 
 const uidRe = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -87,7 +107,7 @@ export function recordFromLabels(id: string, l: Record<string, string>, task: { 
   const podUID = l[L.podUID];
   const name = l[L.containerName];
   if (!podUID || !name) return undefined;
-  const base = { id, podUID, name, attempt: Number(l[L.attempt] ?? 0), init: l[L.init] === 'true', image: '', ...(l[L.startedAt] ? { startedAt: l[L.startedAt] } : {}) };
+  const base = { id, podUID, name, attempt: Number(l[L.attempt] ?? 0), init: l[L.init] === 'true', image: '', ...(l[L.startedAt] ? { startedAt: l[L.startedAt] } : {}), ...(l[L.runAs] ? { user: l[L.runAs] } : {}) };
   if (task?.status === 'RUNNING' || task?.status === 'PAUSED' || task?.status === 'CREATED') return { ...base, state: 'running', pid: task.pid };
   const code = l[L.exitCode];
   return {
@@ -178,6 +198,9 @@ export class Kubelet {
   /** When each record was created, in relist generations (see doRelist). */
   private readonly recordSeq = new Map<string, number>();
   private seq = 0;
+  private readonly checks: ProbeChecks;
+  private readonly prober: Prober;
+  private readonly stats: StatsProvider;
 
   constructor(private readonly o: KubeletOptions) {
     this.log = o.log ?? silentLogger;
@@ -186,6 +209,27 @@ export class Kubelet {
     this.prefix = o.netnsPrefix ?? 'k8ts-';
     this.startLimit = new Semaphore(o.parallelStarts ?? 4);
     this.informer = new Informer<Pod>(o.client, resources.pods, { fieldSelector: `spec.nodeName=${o.nodeName}` });
+    this.checks = o.probeChecks ?? realChecks(o.runtime);
+    this.prober = new Prober({
+      checks: this.checks, now: this.now,
+      onChange: uid => this.workers.get(uid)?.kick(),
+      onKill: (uid, id, kind, message) => { void this.killForProbe(uid, id, kind, message); },
+      log: (msg, f) => this.log.debug(f, msg),
+    });
+    this.stats = new StatsProvider({
+      nodeName: o.nodeName, nodeStartTime: Date.now() - uptime() * 1000, memoryCapacityBytes: totalmem(),
+      pods: () => this.informer.list().map(pod => ({ pod, records: this.recordsOf(pod.metadata?.uid ?? '') })),
+      cgroupPath: id => o.runtime.cgroupPath(id),
+      memoryLimit: (pod, name) => {
+        const mem = pod.spec?.containers?.find(c => c.name === name)?.resources?.limits?.memory;
+        return mem !== undefined ? parseQuantity(String(mem)) : undefined;
+      },
+    });
+  }
+
+  /** The Summary API document (`/stats/summary`): node, pod and container CPU and memory. */
+  statsSummary(): Summary {
+    return this.stats.summary();
   }
 
   /** A pod bound to this node, from the informer's cache (the kubelet API's lookup). */
@@ -214,6 +258,7 @@ export class Kubelet {
     });
     await this.informer.start();
     await this.cleanupOrphans();
+    this.stats.start();
     this.relistTimer = setInterval(() => { void this.periodic(); }, this.o.relistMs ?? 10_000);
   }
 
@@ -222,6 +267,8 @@ export class Kubelet {
     this.stopped = true;
     if (this.relistTimer) clearInterval(this.relistTimer);
     this.informer.stop();
+    this.prober.stop();
+    this.stats.stop();
     // Workers finish the sync in hand (a teardown completes; queued starts are skipped), with the
     // event stream still feeding them exits.
     for (const w of this.workers.values()) w.done = true;
@@ -235,6 +282,8 @@ export class Kubelet {
     this.stopped = true;
     if (this.relistTimer) clearInterval(this.relistTimer);
     this.informer.stop();
+    this.prober.stop();
+    this.stats.stop();
     for (const w of this.workers.values()) w.done = true;
     await Promise.all([...this.workers.values()].map(w => w.whenIdle()));
     await this.relist().catch(() => undefined);
@@ -414,13 +463,15 @@ export class Kubelet {
     await this.o.netns.ensureUts(uts, (pod.spec?.hostname ?? pod.metadata!.name!).slice(0, 63));
     const name = `${this.prefix}${uid}`;
     mkdirSync(this.podDir(uid), { recursive: true });
+    const portMappings = podPortMappings(pod);
+    const pm = portMappings.length ? { portMappings } : {};
     // Written before the ADD so a crash in between still leads to a DEL.
-    writeFileSync(join(this.podDir(uid), 'sandbox.json'), JSON.stringify({ netns: name }));
+    writeFileSync(join(this.podDir(uid), 'sandbox.json'), JSON.stringify({ netns: name, ...pm }));
     const path = await this.o.netns.ensure(name);
     await this.o.cni.loopback(uid, path);
-    const result = await this.o.cni.add(uid, path);
+    const result = await this.o.cni.add(uid, path, 'eth0', pm);
     const ip = resultIPv4(result);
-    const sb: Sandbox = { netns: name, uts, ...(ip ? { ip } : {}), result };
+    const sb: Sandbox = { netns: name, uts, ...(ip ? { ip } : {}), result, ...pm };
     writeFileSync(join(this.podDir(uid), 'sandbox.json'), JSON.stringify(sb));
     return sb;
   }
@@ -431,7 +482,7 @@ export class Kubelet {
     const path = this.o.netns.path(name);
     if (sb || existsSync(path)) {
       try {
-        await this.o.cni.del(uid, path, sb?.result);
+        await this.o.cni.del(uid, path, sb?.result, 'eth0', sb?.portMappings ? { portMappings: sb.portMappings } : {});
       } catch (err) {
         this.log.warn({ uid, err: String(err) }, 'CNI DEL failed');
       }
@@ -442,8 +493,8 @@ export class Kubelet {
   }
 
   /** Stops every container of the pod (SIGTERM, grace, SIGKILL), removes them and its network. */
-  async teardown(uid: string, graceSeconds: number): Promise<void> {
-    await this.killAll(uid, graceSeconds);
+  async teardown(uid: string, graceSeconds: number, pod?: Pod): Promise<void> {
+    await this.killAll(uid, graceSeconds, pod);
     for (const r of this.recordsOf(uid)) {
       await this.finishing.get(r.id);
       await this.o.runtime.deleteTask(r.id).catch(() => undefined);
@@ -458,15 +509,69 @@ export class Kubelet {
     if (existsSync(this.o.logDir)) for (const d of readdirSync(this.o.logDir)) if (d.endsWith(`_${uid}`)) rmSync(join(this.o.logDir, d), { recursive: true, force: true });
   }
 
-  private async killAll(uid: string, graceSeconds: number): Promise<void> {
-    const running = () => this.recordsOf(uid).filter(r => r.state === 'running');
-    if (running().length === 0) return;
-    const signal = graceSeconds > 0 ? 'SIGTERM' : 'SIGKILL';
-    await Promise.all(running().map(r => this.o.runtime.kill(r.id, signal).catch(() => undefined)));
-    if (!(await this.waitStopped(running, graceSeconds * 1000))) {
-      await Promise.all(running().map(r => this.o.runtime.kill(r.id, 'SIGKILL').catch(() => undefined)));
-      await this.waitStopped(running, 10_000);
+  /** Stops the pod's running containers at once, each with its preStop hook first (given the pod). */
+  private async killAll(uid: string, graceSeconds: number, pod?: Pod): Promise<void> {
+    const running = this.recordsOf(uid).filter(r => r.state === 'running');
+    await Promise.all(running.map(r => this.stopContainer(r, graceSeconds, pod)));
+  }
+
+  /**
+   * Upstream's killContainer: the preStop hook, then SIGTERM, then SIGKILL once the grace period
+   * (which the hook's time counts against) is over. A hook that used the whole period earns the
+   * container 2 s more after SIGTERM, as upstream grants.
+   */
+  private async stopContainer(r: ContainerRecord, graceSeconds: number, pod?: Pod): Promise<void> {
+    const stillRunning = () => (r.state === 'running' && this.records.get(r.id) === r ? [r] : []);
+    if (stillRunning().length === 0) return;
+    const deadline = this.now() + graceSeconds * 1000;
+    const hook = !r.init && graceSeconds > 0 ? pod?.spec?.containers?.find(c => c.name === r.name)?.lifecycle?.preStop : undefined;
+    if (hook && pod) await this.runHook(pod, r, 'PreStop', hook, graceSeconds * 1000);
+    const left = graceSeconds > 0 ? Math.max(deadline - this.now(), hook ? 2000 : 0) : 0;
+    await this.o.runtime.kill(r.id, left > 0 ? 'SIGTERM' : 'SIGKILL').catch(() => undefined);
+    if (!(await this.waitStopped(stillRunning, left))) {
+      await this.o.runtime.kill(r.id, 'SIGKILL').catch(() => undefined);
+      await this.waitStopped(stillRunning, 10_000);
     }
+  }
+
+  /** Runs a lifecycle hook handler for a container; resolves with its failure message, if any. */
+  private async runHook(pod: Pod, r: ContainerRecord, name: 'PreStop' | 'PostStart', h: NonNullable<NonNullable<Container['lifecycle']>['preStop']>, timeoutMs: number): Promise<string | undefined> {
+    const c = pod.spec?.containers?.find(x => x.name === r.name);
+    if (!c) return undefined;
+    const started = this.now();
+    let message: string | undefined;
+    if (h.sleep) {
+      await new Promise(res => setTimeout(res, Math.min(h.sleep!.seconds * 1000, timeoutMs)));
+    } else {
+      const hostNetwork = pod.spec?.hostNetwork === true;
+      const sb = hostNetwork ? undefined : this.readSandbox(r.podUID);
+      const ip = hostNetwork ? this.o.hostIP : sb?.ip ?? '127.0.0.1';
+      try {
+        const res = await runHandler(this.checks, probeTarget(h, c, ip), r.id, sb?.netns, Math.max(1, timeoutMs), r.user);
+        if (!res.ok) message = res.message;
+      } catch (err) {
+        message = String(err);
+      }
+    }
+    this.log.info({ pod: podKey(pod), container: r.name, hook: name, ms: this.now() - started, ...(message ? { err: message } : {}) }, message ? `${name} hook failed` : `${name} hook ran`);
+    return message;
+  }
+
+  /** A failed liveness or startup probe: stop the container; its restart follows restartPolicy. */
+  private async killForProbe(uid: string, id: string, kind: ProbeKind, message: string): Promise<void> {
+    const w = this.workers.get(uid);
+    const r = this.records.get(id);
+    if (!w || !r || r.state !== 'running') return;
+    const c = w.pod.spec?.containers?.find(x => x.name === r.name);
+    const probe = c ? probeOf(c, kind) : undefined;
+    const grace = probe?.terminationGracePeriodSeconds ?? w.pod.spec?.terminationGracePeriodSeconds ?? 30;
+    this.log.info({ pod: podKey(w.pod), container: r.name, probe: kind, message }, `Container ${r.name} failed ${kind} probe, will be restarted`);
+    try {
+      await this.stopContainer(r, grace, w.pod);
+    } catch (err) {
+      this.log.warn({ pod: podKey(w.pod), container: r.name, err: String(err) }, 'killing a container for a failed probe failed');
+    }
+    w.kick();
   }
 
   private async waitStopped(running: () => ContainerRecord[], ms: number): Promise<boolean> {
@@ -486,7 +591,8 @@ export class Kubelet {
     const uid = pod.metadata!.uid!;
     if (w.deleted || pod.metadata?.deletionTimestamp) {
       const grace = w.deleted ? 0 : pod.metadata?.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
-      await this.teardown(uid, grace);
+      this.prober.forget(uid);
+      await this.teardown(uid, grace, w.deleted ? undefined : pod);
       w.done = true;
       this.workers.delete(uid);
       if (!w.deleted) {
@@ -503,6 +609,7 @@ export class Kubelet {
     const terminalBefore = terminalPhases.has(pod.status?.phase ?? '');
     let sandbox: Sandbox | undefined;
     if (terminalBefore) {
+      this.prober.forget(uid);
       await this.killAll(uid, 0);
       if (!hostNetwork) await this.teardownNetwork(uid);
     } else {
@@ -523,9 +630,12 @@ export class Kubelet {
         sandbox = this.readSandbox(uid);
       }
       if (plan.recheckAt !== undefined) w.recheckAt(plan.recheckAt);
+      const sb = hostNetwork ? undefined : sandbox ?? this.readSandbox(uid);
+      this.prober.sync(w.pod, this.recordsOf(uid), hostNetwork ? this.o.hostIP : sb?.ip, sb?.netns);
     }
     await this.writeStatus(w, sandbox?.ip ?? this.readSandbox(uid)?.ip);
     const after = planPod(w.pod, this.recordsOf(uid), this.now(), this.backoff);
+    if (after.terminal) this.prober.forget(uid);
     if (!terminalBefore && after.terminal && !hostNetwork) {
       // Nothing will run again: release the IP now, as upstream kills the sandbox.
       await this.teardownNetwork(uid);
@@ -535,7 +645,7 @@ export class Kubelet {
   private async writeStatus(w: PodWorker, podIP: string | undefined): Promise<void> {
     const pod = w.pod;
     const status: PodStatus = computePodStatus({
-      pod, records: this.recordsOf(pod.metadata!.uid!), now: this.now(), backoff: this.backoff, waiting: w.waiting,
+      pod, records: this.recordsOf(pod.metadata!.uid!), now: this.now(), backoff: this.backoff, waiting: w.waiting, probes: this.prober.statuses(pod.metadata!.uid!),
       hostIP: this.o.hostIP, ...(pod.spec?.hostNetwork ? { podIP: this.o.hostIP } : podIP ? { podIP } : {}),
     });
     const comparable = JSON.stringify({ ...status, conditions: status.conditions?.map(c => ({ ...c, lastTransitionTime: undefined })) });
@@ -570,7 +680,7 @@ export class Kubelet {
       return false;
     }
     try {
-      await this.o.runtime.pullImage(ref, { plainHttp: false });
+      await this.o.runtime.pullImage(ref, { plainHttp: (this.o.insecureRegistries ?? []).includes(ref.split('/')[0]!) });
       this.images.add(ref);
       return true;
     } catch (err) {
@@ -591,9 +701,20 @@ export class Kubelet {
     const image = normalizeImage(c.image ?? '');
     let env: string[];
     let mounts: Mount[];
+    let runAs: Pick<ContainerConfig, 'annotations' | 'runcBinary'> = {};
+    let user: string | undefined;
     try {
+      let ids;
+      try { ids = planRunAs(pod, c); } catch (err) { throw new ConfigError((err as Error).message); }
+      if (ids) {
+        const runcBinary = ensureRuncWrapper(this.o.dataDir);
+        if (!runcBinary) throw new ConfigError('runAsUser, runAsGroup and supplementalGroups need /usr/bin/perl and runc on the node');
+        runAs = { annotations: runAsToAnnotations(ids), runcBinary };
+        if (ids.uid !== undefined || ids.gid !== undefined) user = `${ids.uid ?? 0}:${ids.gid ?? 0}`;
+      }
       env = await resolveEnv(pod, c, this.lookup(), sandbox?.ip ?? (pod.spec?.hostNetwork ? this.o.hostIP : undefined), this.o.hostIP);
       mounts = await this.prepareVolumes(pod, c.volumeMounts ?? []);
+      if (!mounts.some(m => m.destination === '/etc/resolv.conf')) mounts.push({ source: this.ensureResolvConf(pod), destination: '/etc/resolv.conf', readOnly: false });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       w.waiting.set(c.name, { reason: 'CreateContainerConfigError', message: err.message });
@@ -610,7 +731,7 @@ export class Kubelet {
     const mem = c.resources?.limits?.memory;
     const cpu = c.resources?.limits?.cpu;
     if (this.records.has(id)) await this.removeContainer(id);
-    const rec: ContainerRecord = { id, podUID: uid, name: c.name, attempt: s.attempt, init: s.init, image, state: 'running', startedAt };
+    const rec: ContainerRecord = { id, podUID: uid, name: c.name, attempt: s.attempt, init: s.init, image, state: 'running', startedAt, ...(user ? { user } : {}) };
     this.records.set(id, rec);
     this.recordSeq.set(id, ++this.seq);
     this.starting.add(id);
@@ -625,15 +746,23 @@ export class Kubelet {
         labels: {
           [L.podUID]: uid, [L.podName]: pod.metadata!.name!, [L.podNamespace]: pod.metadata!.namespace!,
           [L.containerName]: c.name, [L.attempt]: String(s.attempt), [L.init]: String(s.init), [L.startedAt]: startedAt,
+          ...(user ? { [L.runAs]: user } : {}),
         },
         ...(mem !== undefined ? { memoryLimitBytes: parseQuantity(String(mem)) } : {}),
         ...(cpu !== undefined ? { cpuQuota: Math.round(parseQuantity(String(cpu)) * 100_000), cpuPeriod: 100_000 } : {}),
         privileged: c.securityContext?.privileged === true,
+        ...runAs,
       });
       if (rec.state === 'running') rec.pid = pid;
       const pending = this.pendingExits.get(id);
       if (pending) { this.pendingExits.delete(id); this.recordExit(rec, pending.exitCode, pending.exitedAt); }
       this.log.debug({ pod: podKey(pod), container: c.name, attempt: s.attempt, pid }, 'container started');
+      const postStart = s.init ? undefined : c.lifecycle?.postStart;
+      if (postStart && rec.state === 'running') {
+        // As upstream: the hook runs right after the start, and a failed hook kills the container.
+        const failed = await this.runHook(pod, rec, 'PostStart', postStart, (pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000);
+        if (failed) await this.stopContainer(rec, pod.spec?.terminationGracePeriodSeconds ?? 30, pod);
+      }
     } catch (err) {
       if (!(err instanceof RuntimeError)) throw err;
       // Upstream's StartError: exit code 128 with the runtime's message; the container object stays
@@ -684,6 +813,18 @@ export class Kubelet {
     await this.o.runtime.deleteContainer(id).catch(() => undefined);
     this.records.delete(id);
     this.recordSeq.delete(id);
+  }
+
+  /** Writes the pod's resolv.conf (agent/resolv.ts) into its directory; returns the path. */
+  private ensureResolvConf(pod: Pod): string {
+    let host = '';
+    try { host = readFileSync(this.o.resolvConf ?? '/etc/resolv.conf', 'utf8'); } catch { /* no node resolver: empty */ }
+    const cfg = compilePodDns(pod, { clusterDNS: this.o.clusterDNS ?? [], clusterDomain: this.o.clusterDomain ?? 'cluster.local' }, parseResolvConf(host));
+    const dir = this.podDir(pod.metadata!.uid!);
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'resolv.conf');
+    writeFileSync(file, renderResolvConf(cfg));
+    return file;
   }
 
   private async prepareVolumes(pod: Pod, mounts: readonly { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[]): Promise<Mount[]> {
@@ -749,6 +890,23 @@ export class Kubelet {
       writeFiles(p, files);
       return { path: p, readOnly: true };
     }
+    if (v.persistentVolumeClaim) {
+      const claim = v.persistentVolumeClaim.claimName;
+      const get = async <T>(type: ResourceType, ns: string | undefined, name: string): Promise<T | undefined> => {
+        try { return await this.o.client.get(type, ns, name) as T; } catch (err) { if (isNotFound(err)) return undefined; throw err; }
+      };
+      const pvc = await get<PersistentVolumeClaim>(resources.persistentvolumeclaims, ns, claim);
+      if (!pvc) throw new ConfigError(`persistentvolumeclaim "${claim}" not found`);
+      const pvName = pvc.spec?.volumeName;
+      if (pvc.status?.phase !== 'Bound' || !pvName) throw new ConfigError(`persistentvolumeclaim "${claim}" is not bound`);
+      const pv = await get<PersistentVolume>(resources.persistentvolumes, undefined, pvName);
+      if (!pv) throw new ConfigError(`persistentvolume "${pvName}" of claim "${claim}" not found`);
+      const source = planPvSource(pv);
+      if ('error' in source) throw new ConfigError(source.error);
+      if (source.create) mkdirSync(source.path, { recursive: true });
+      else if (!existsSync(source.path)) throw new ConfigError(`path "${source.path}" of persistentvolume "${pvName}" does not exist on this node`);
+      return { path: source.path, readOnly: v.persistentVolumeClaim.readOnly === true || pv.spec?.accessModes?.every(m => m === 'ReadOnlyMany') === true };
+    }
     throw new ConfigError(`volume "${v.name}" has a type the agent does not support`);
   }
 }
@@ -768,6 +926,17 @@ export class Semaphore {
       if (next) next(); else this.active--;
     }
   }
+}
+
+/**
+ * Where a bound PersistentVolume lives on this node: hostPath (created for DirectoryOrCreate, as
+ * the local-path provisioner's volumes are) or local. Other sources need a volume plugin.
+ */
+export function planPvSource(pv: PersistentVolume): { path: string; create: boolean } | { error: string } {
+  const name = pv.metadata?.name ?? '';
+  if (pv.spec?.hostPath?.path) return { path: pv.spec.hostPath.path, create: pv.spec.hostPath.type === 'DirectoryOrCreate' || !pv.spec.hostPath.type };
+  if (pv.spec?.local?.path) return { path: pv.spec.local.path, create: false };
+  return { error: `persistentvolume "${name}" has a source the agent cannot mount (only hostPath and local)` };
 }
 
 /** `busybox` → `docker.io/library/busybox:latest`, as containerd names images. */

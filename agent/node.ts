@@ -133,9 +133,26 @@ export class NodeRegistrar {
     await this.renewLease();
   }
 
+  /**
+   * Renews the Lease every `leaseMs`; posts the full status every `statusMs`, and sooner when the
+   * API shows the node not Ready (the node lifecycle controller marked it Unknown while this
+   * kubelet was away): checked every `leaseMs`, so a returning node is Ready again within seconds.
+   */
   start(leaseMs = 10_000, statusMs = 60_000): void {
     this.leaseTimer = setInterval(() => { this.renewLease().catch(err => this.log.warn({ err: String(err) }, 'lease renewal failed')); }, leaseMs);
-    this.statusTimer = setInterval(() => { this.postStatus().catch(err => this.log.warn({ err: String(err) }, 'node status update failed')); }, statusMs);
+    let lastPost = this.now();
+    this.statusTimer = setInterval(() => {
+      void (async () => {
+        let due = this.now() - lastPost >= statusMs;
+        if (!due) {
+          const node = await this.client.get<Node>(resources.nodes, undefined, this.cfg.name);
+          due = node.status?.conditions?.find(c => c.type === 'Ready')?.status !== 'True';
+        }
+        if (!due) return;
+        await this.postStatus();
+        lastPost = this.now();
+      })().catch(err => this.log.warn({ err: String(err) }, 'node status update failed'));
+    }, leaseMs);
   }
 
   stop(): void {

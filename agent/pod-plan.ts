@@ -6,6 +6,7 @@
 // A container's attempt number is its restartCount: attempt 0 is the first start, and the record
 // of the previous attempt gives `lastState`. Back-off before attempt n+1 is base·2ⁿ, capped (10 s
 // doubling to 5 min upstream), counted from when attempt n finished.
+import { containerProbeStatus } from './probes.js';
 import type { Container, ContainerState, ContainerStatus, Pod, PodCondition, PodStatus } from 'kubernetes-types/core/v1.js';
 
 export interface ContainerRecord {
@@ -20,6 +21,8 @@ export interface ContainerRecord {
   startedAt?: string;
   finishedAt?: string;
   exitCode?: number;
+  /** `uid:gid` the container runs as (securityContext), for exec'd processes. */
+  user?: string;
   /** Set for exits the runtime explains: OOMKilled, StartError. */
   reason?: string;
   message?: string;
@@ -130,6 +133,8 @@ export interface StatusInput {
   now: number;
   backoff?: BackoffPolicy;
   waiting?: WaitingReasons;
+  /** Probe verdicts by container id (agent/prober.ts); a probed container without one is unready. */
+  probes?: ReadonlyMap<string, { started: boolean; ready: boolean }>;
 }
 
 function iso(ms: number): string {
@@ -168,7 +173,8 @@ function containerStatus(pod: Pod, c: Container, recs: ContainerRecord[], init: 
   const lastState = prev && prev.state === 'exited' ? terminatedState(prev) : {};
   const containerID = `containerd://${last.id}`;
   if (last.state === 'running') {
-    return { ...base, containerID, ready: !init, started: true, state: { running: { startedAt: apiTime(last.startedAt ?? iso(input.now)) } }, lastState };
+    const probed = init ? { started: true, ready: false } : input.probes?.get(last.id) ?? containerProbeStatus(c, {});
+    return { ...base, containerID, ready: probed.ready, started: probed.started, state: { running: { startedAt: apiTime(last.startedAt ?? iso(input.now)) } }, lastState };
   }
   if (wantsRestart(policy, last.exitCode, init) && !(init && last.exitCode === 0)) {
     const delay = backoffDelay(last.attempt, backoff);

@@ -15,6 +15,8 @@ export const labels = {
   finishedAt: 'io.k8ts.exit.finished-at',
   startedAt: 'io.k8ts.started-at',
   oom: 'io.k8ts.exit.oom',
+  /** `uid:gid` of a container with a securityContext user (agent/run-as.ts), for exec. */
+  runAs: 'io.k8ts.run-as',
 } as const;
 
 export interface Mount {
@@ -45,6 +47,17 @@ export interface ContainerConfig {
   cpuPeriod?: number;
   cpuShares?: number;
   privileged: boolean;
+  /** OCI annotations of the container's spec. */
+  annotations?: Record<string, string>;
+  /** A runc-compatible binary the shim runs for this container (agent/run-as.ts's wrapper). */
+  runcBinary?: string;
+}
+
+export interface ExecOutcome {
+  exitCode: number;
+  /** stdout then stderr, as upstream's exec probe reports its output. */
+  output: string;
+  timedOut: boolean;
 }
 
 export type TaskStatus = 'RUNNING' | 'STOPPED' | 'CREATED' | 'PAUSED' | 'UNKNOWN';
@@ -84,6 +97,10 @@ export interface Runtime {
   /** Creates the container and starts its task (`ctr run -d`); resolves with the task's pid. */
   run(c: ContainerConfig): Promise<number>;
   kill(id: string, signal: string): Promise<void>;
+  /** The container's cgroup path (what `ctr run` gives it), for /stats/summary. */
+  cgroupPath(id: string): string;
+  /** Runs a process in the container's task (probes, hooks) and waits for it, at most `timeoutMs`. */
+  execInContainer(id: string, argv: readonly string[], timeoutMs: number, user?: string): Promise<ExecOutcome>;
   /** Deletes the (stopped) task; resolves with its exit code when ctr reports one. */
   deleteTask(id: string): Promise<number | undefined>;
   deleteContainer(id: string): Promise<void>;

@@ -54,7 +54,10 @@ const selfCpu = () => { const u = process.cpuUsage(); return (u.user + u.system)
 async function startServer(): Promise<{ kubeconfig: string; pid: number | undefined; stop: () => void }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'k8ts-bench-sched-'));
   const port = await freePort();
-  const proc = spawn(k8tsBin, ['server', '--data-dir', dataDir, '--https-port', String(port), '--bind-address', '127.0.0.1', '--disable-agent', '--log-format', 'json'], {
+  const proc = spawn(k8tsBin, ['server', '--data-dir', dataDir, '--https-port', String(port), '--bind-address', '127.0.0.1', '--disable-agent', '--log-format', 'json',
+    // The bench runs its own scheduler; the server's would race it, and its node lifecycle controller
+    // would taint these lease-less Nodes after 40 s.
+    '--disable-scheduler', '--disable-controller-manager'], {
     env: { ...process.env, K8TS_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

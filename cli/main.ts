@@ -2,6 +2,11 @@
 // `k8ts version` starts without loading the control plane.
 const [command, ...args] = process.argv.slice(2);
 
+// Native-module loaders (ffi-rs, detect-libc) call process.report.getReport() to tell glibc from
+// musl; by default a report resolves every open socket's peer name synchronously, which blocks
+// the whole process for 10 s per socket where DNS is unreachable (a node in a lab namespace).
+(process.report as { excludeNetwork?: boolean }).excludeNetwork = true;
+
 const usage = `usage: k8ts <command> [flags]
 
 commands:
@@ -9,18 +14,45 @@ commands:
   agent      run a node: kubelet on containerd (--server URL --token T)
   proxy      compile Services into nftables rules on this node (--kubeconfig F; --dry-run prints them)
   images     images import FILE.tar: make an image archive available to the node's containerd
+  lab        up|down|load|exec: a multi-node cluster in network namespaces on this machine
+  conformance  the network conformance suite against a cluster (--kubeconfig F, --focus/--skip RE, --junit/--json F)
+  install    install k8ts as a systemd service on this machine (--server URL --token T: as an agent)
+  uninstall  stop and remove what install created (--keep-data keeps the data dir)
+  killall    stop the services and remove containers, rules, interfaces and mounts (keeps files)
   version    print the version
+
+server and agent also read /etc/k8ts/config.yaml (--config FILE): its keys are their flag names.
 `;
+
+/** The command line merged over the config file's flags; undefined (after a message) when the file is bad. */
+async function configArgs(name: string): Promise<string[] | undefined> {
+  const { ConfigFileError, loadConfigArgs } = await import('./config-file.js');
+  try {
+    return loadConfigArgs(args, process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigFileError)) throw err;
+    console.error(`k8ts ${name}: ${err.message}`);
+    return undefined;
+  }
+}
 
 async function main(): Promise<number> {
   switch (command) {
     case 'server': {
       const { runServer } = await import('./server.js');
-      return runServer(args);
+      const withFile = await configArgs('server');
+      return withFile ? runServer(withFile) : 2;
     }
     case 'agent': {
       const { runAgent } = await import('../agent/cli.js');
-      return runAgent(args);
+      const withFile = await configArgs('agent');
+      return withFile ? runAgent(withFile) : 2;
+    }
+    case 'install':
+    case 'uninstall':
+    case 'killall': {
+      const { runInstallCommand } = await import('./install.js');
+      return runInstallCommand(command, args);
     }
     case 'proxy': {
       const { runProxy } = await import('../proxy/cli.js');
@@ -29,6 +61,14 @@ async function main(): Promise<number> {
     case 'images': {
       const { runImages } = await import('../agent/cli.js');
       return runImages(args);
+    }
+    case 'conformance': {
+      const { runConformanceCli } = await import('../conformance/cli.js');
+      return runConformanceCli(args);
+    }
+    case 'lab': {
+      const { runLab } = await import('../test-vm/lab/cli.js');
+      return runLab(args);
     }
     case 'version':
     case '--version':

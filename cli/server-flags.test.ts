@@ -1,5 +1,5 @@
 import { formatCidr } from '../api/cidr.js';
-import { FlagError, parseServerFlags, serverUsage } from './server-flags.js';
+import { FlagError, parseDurationMs, parseServerFlags, serverUsage } from './server-flags.js';
 
 const errorOf = (argv: string[], env: Record<string, string> = {}): string => {
   try { parseServerFlags(argv, env); } catch (err) {
@@ -97,5 +97,38 @@ describe('parseServerFlags', () => {
     [['--token='], 'invalid value for flag --token: must be non-empty and contain no whitespace'],
   ])('rejects %j', (argv, message) => {
     expect(errorOf(argv)).toContain(message);
+  });
+});
+
+describe('autoscaling and metrics flags', () => {
+  it('reads Go durations', () => {
+    expect([parseDurationMs('500ms'), parseDurationMs('15s'), parseDurationMs('5m'), parseDurationMs('1m30s'), parseDurationMs('1h')]).toEqual([500, 15_000, 300_000, 90_000, 3_600_000]);
+    expect([parseDurationMs('15'), parseDurationMs('s'), parseDurationMs('-1s'), parseDurationMs('1d')]).toEqual([undefined, undefined, undefined, undefined]);
+  });
+  it('takes the HPA timing and tolerance and the metric resolution as upstream spells them', () => {
+    const c = parseServerFlags(['--horizontal-pod-autoscaler-sync-period=2s', '--horizontal-pod-autoscaler-downscale-stabilization', '30s', '--horizontal-pod-autoscaler-tolerance=0.2', '--metric-resolution=1s']);
+    expect([c.hpaSyncPeriodMs, c.hpaDownscaleStabilizationMs, c.hpaTolerance, c.metricResolutionMs]).toEqual([2000, 30_000, 0.2, 1000]);
+    expect(() => parseServerFlags(['--horizontal-pod-autoscaler-tolerance=2'])).toThrow('invalid value "2" for flag --horizontal-pod-autoscaler-tolerance: expected a number in [0, 1)');
+    expect(() => parseServerFlags(['--metric-resolution=fast'])).toThrow('invalid value "fast" for flag --metric-resolution');
+  });
+});
+
+describe('node lifecycle flags', () => {
+  it('takes --node-monitor-grace-period and --node-monitor-period as durations', () => {
+    const c = parseServerFlags(['--node-monitor-grace-period', '3s', '--node-monitor-period=500ms']);
+    expect([c.nodeMonitorGracePeriodMs, c.nodeMonitorPeriodMs]).toEqual([3000, 500]);
+    expect(parseServerFlags([]).nodeMonitorGracePeriodMs).toBeUndefined(); // the controller's 40 s default
+    expect(() => parseServerFlags(['--node-monitor-grace-period=soon'])).toThrow('invalid value "soon" for flag --node-monitor-grace-period');
+  });
+});
+
+describe("the server's own agent: pod network flags", () => {
+  it('passes the network mode and the CNI and pod folders through, and rejects unknown modes', () => {
+    const c = parseServerFlags(['--network', 'vxlan', '--cni-conf-dir', '/c', '--cni-bin-dir', '/a:/b', '--pod-log-dir', '/l', '--netns-prefix', 'p-']);
+    expect([c.network, c.cniConfDir, c.cniBinDirs, c.podLogDir, c.netnsPrefix]).toEqual(['vxlan', '/c', ['/a', '/b'], '/l', 'p-']);
+    expect(parseServerFlags([]).network).toBeUndefined(); // the agent's default: bridge-local
+    expect(() => parseServerFlags(['--network', 'host-gw'])).toThrow('invalid value "host-gw" for flag --network');
+    expect(parseServerFlags(['--proxy-mode', 'iptables']).proxyMode).toBe('iptables');
+    expect(() => parseServerFlags(['--proxy-mode', 'ipvs'])).toThrow('invalid value "ipvs" for flag --proxy-mode');
   });
 });

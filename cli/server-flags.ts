@@ -33,13 +33,41 @@ export interface ServerConfig {
   /** k3s' --disable-controller-manager / --disable-scheduler: run those elsewhere (or not at all). */
   disableControllerManager: boolean;
   disableScheduler: boolean;
+  /** kube-controller-manager's --controllers: which controllers run (`*`, `name`, `-name`). */
+  controllers: string[];
+  /** kube-controller-manager's --node-monitor-grace-period and --node-monitor-period, in ms. */
+  nodeMonitorGracePeriodMs?: number;
+  nodeMonitorPeriodMs?: number;
+  /** kube-controller-manager's --horizontal-pod-autoscaler-sync-period and -downscale-stabilization (ms), -tolerance. */
+  hpaSyncPeriodMs?: number;
+  hpaDownscaleStabilizationMs?: number;
+  hpaTolerance?: number;
+  /** metrics-server's --metric-resolution: how often kubelets are scraped for metrics.k8s.io (ms). */
+  metricResolutionMs?: number;
   tlsSans: string[];
   /** The cluster DNS Service IP (kubelet's --cluster-dns) and zone (--cluster-domain). */
   clusterDns: string;
   clusterDomain: string;
   nodeName?: string;
+  /** The server's own agent: pod network mode (agent/network.ts) and where its CNI and pod files go. */
+  network?: string;
+  cniConfDir?: string;
+  cniBinDirs?: string[];
+  podLogDir?: string;
+  netnsPrefix?: string;
+  /** The server node's kube-proxy mode (upstream's --proxy-mode); default nftables. */
+  proxyMode?: 'nftables' | 'iptables';
   logFormat: 'json' | 'text';
   help: boolean;
+}
+
+/** A Go-style duration (`500ms`, `15s`, `5m`, `1h`, `1m30s`) in ms; undefined when it is not one. */
+export function parseDurationMs(text: string): number | undefined {
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(text)) return undefined;
+  let total = 0;
+  for (const [, n, u] of text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(n) * unit[u!]!;
+  return total;
 }
 
 export class FlagError extends Error {
@@ -77,8 +105,21 @@ const flags: readonly FlagSpec[] = [
   { name: 'cluster-domain', kind: 'string', help: 'the cluster DNS zone (default cluster.local)' },
   { name: 'disable-controller-manager', kind: 'bool', help: 'do not run the controllers in this server' },
   { name: 'disable-scheduler', kind: 'bool', help: 'do not run the scheduler in this server' },
+  { name: 'controllers', kind: 'string', help: "controllers to run, comma-separated: '*' for all (default), 'name' to enable, '-name' to disable (e.g. 'namespace' or '*,-job')" },
+  { name: 'node-monitor-grace-period', kind: 'string', help: 'how long a node may go without a heartbeat before it is marked Unknown and tainted (default 40s)' },
+  { name: 'node-monitor-period', kind: 'string', help: 'how often the node lifecycle controller checks node heartbeats (default 5s)' },
+  { name: 'horizontal-pod-autoscaler-sync-period', kind: 'string', help: 'how often each HorizontalPodAutoscaler is evaluated (default 15s)' },
+  { name: 'horizontal-pod-autoscaler-downscale-stabilization', kind: 'string', help: 'how far back the HPA looks before scaling down (default 5m)' },
+  { name: 'horizontal-pod-autoscaler-tolerance', kind: 'string', help: 'the usage ratio change the HPA ignores (default 0.1)' },
+  { name: 'metric-resolution', kind: 'string', help: 'how often kubelets are scraped for metrics.k8s.io, kubectl top and the HPA (default 15s)' },
   { name: 'tls-san', kind: 'list', help: 'extra hostname or IP for the serving certificate (repeatable)' },
   { name: 'node-name', kind: 'string', env: 'K8TS_NODE_NAME', help: "this node's name (default: the hostname)" },
+  { name: 'network', kind: 'string', help: "this node's pod network (k3s: --flannel-backend): bridge-local (default), vxlan, routed or none" },
+  { name: 'cni-conf-dir', kind: 'string', help: "the agent's CNI configuration folder (default /etc/cni/net.d)" },
+  { name: 'cni-bin-dir', kind: 'string', help: 'CNI plugin folders, colon-separated (default /opt/cni/bin:/usr/lib/cni)' },
+  { name: 'pod-log-dir', kind: 'string', help: 'container logs (default /var/log/pods)' },
+  { name: 'proxy-mode', kind: 'string', help: "this node's proxy: nftables (default) or iptables" },
+  { name: 'netns-prefix', kind: 'string', help: "name prefix of the pods' network namespaces (default k8ts-)" },
   { name: 'log-format', kind: 'string', help: 'json or text (default text)' },
   { name: 'help', kind: 'bool', alias: 'h', help: 'show this help' },
 ];
@@ -286,9 +327,43 @@ export function parseServerFlags(argv: readonly string[], env: Readonly<Record<s
     disableAgent: one('disable-agent') === 'true',
     disableControllerManager: one('disable-controller-manager') === 'true',
     disableScheduler: one('disable-scheduler') === 'true',
+    controllers: (one('controllers') ?? '*').split(',').map(c => c.trim()).filter(c => c !== ''),
     help: one('help') === 'true',
   };
   if (token !== undefined) config.token = token;
+  for (const [flag, key] of [
+    ['node-monitor-grace-period', 'nodeMonitorGracePeriodMs'], ['node-monitor-period', 'nodeMonitorPeriodMs'],
+    ['horizontal-pod-autoscaler-sync-period', 'hpaSyncPeriodMs'], ['horizontal-pod-autoscaler-downscale-stabilization', 'hpaDownscaleStabilizationMs'],
+    ['metric-resolution', 'metricResolutionMs'],
+  ] as const) {
+    const v = one(flag);
+    if (v === undefined) continue;
+    const ms = parseDurationMs(v);
+    if (ms === undefined || ms <= 0) throw new FlagError(`invalid value "${v}" for flag --${flag}: expected a duration such as 40s, 5m or 500ms`);
+    config[key] = ms;
+  }
+  const tolerance = one('horizontal-pod-autoscaler-tolerance');
+  if (tolerance !== undefined) {
+    const t = Number(tolerance);
+    if (!Number.isFinite(t) || t < 0 || t >= 1) throw new FlagError(`invalid value "${tolerance}" for flag --horizontal-pod-autoscaler-tolerance: expected a number in [0, 1)`);
+    config.hpaTolerance = t;
+  }
   if (nodeName !== undefined) config.nodeName = nodeName;
+  const network = one('network');
+  if (network !== undefined) {
+    if (!['bridge-local', 'vxlan', 'routed', 'none'].includes(network)) throw new FlagError(`invalid value "${network}" for flag --network: must be bridge-local, vxlan, routed or none`);
+    config.network = network;
+  }
+  for (const [flag, key] of [['cni-conf-dir', 'cniConfDir'], ['pod-log-dir', 'podLogDir'], ['netns-prefix', 'netnsPrefix']] as const) {
+    const v = one(flag);
+    if (v !== undefined) config[key] = v;
+  }
+  const proxyMode = one('proxy-mode');
+  if (proxyMode !== undefined) {
+    if (proxyMode !== 'nftables' && proxyMode !== 'iptables') throw new FlagError(`invalid value "${proxyMode}" for flag --proxy-mode: must be nftables or iptables`);
+    config.proxyMode = proxyMode;
+  }
+  const binDirs = one('cni-bin-dir');
+  if (binDirs !== undefined) config.cniBinDirs = binDirs.split(':').filter(d => d !== '');
   return config;
 }

@@ -1,5 +1,5 @@
-// `k8ts server`: the control plane in one process — store, apiserver (HTTPS), the namespace
-// lifecycle, and (once they land) controllers, scheduler, DNS and an agent for this node.
+// `k8ts server`: the control plane in one process — store, apiserver (HTTPS), controllers (namespace
+// deletion among them, under leader election), scheduler, DNS and an agent for this node.
 // Startup is ordered so that a bad flag, an unreadable data dir or a busy port fails fast with a
 // clear message and a non-zero exit, before anything is written.
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,6 @@ import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { formatCidr } from '../api/cidr.js';
 import { bootstrapCluster } from '../control/apiserver/bootstrap.js';
-import { NamespaceLifecycle } from '../control/apiserver/namespace-lifecycle.js';
 import { ensureClusterPki, hostIPv4Addresses, identities, renderKubeconfig } from '../control/apiserver/pki.js';
 import { startControlPlane } from '../control/controllers/index.js';
 import { HttpsTransport } from '../api/client/https.js';
@@ -86,6 +85,7 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
       },
       tls: { key: pki.serving.keyPem, cert: pki.serving.certPem, ca: pki.ca.certPem },
       kubeletClient: await pki.ensureClientCert('apiserver-kubelet-client', { commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'] }).then(c => ({ cert: c.certPem, key: c.keyPem })),
+      ...(config.metricResolutionMs !== undefined ? { metricResolutionMs: config.metricResolutionMs } : {}),
       authenticator: createAuthenticator(tokens),
       authorizer,
       logger: logger.child({ component: 'apiserver' }),
@@ -101,9 +101,6 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
     }
     stops.push(() => api.close());
     await bootstrapCluster(api, serviceCIDR, advertiseIP, config.httpsPort);
-    const namespaces = new NamespaceLifecycle(api, logger.child({ component: 'namespace-lifecycle' }));
-    await namespaces.start();
-    stops.push(() => namespaces.stop());
 
     const host = config.bindAddress === '0.0.0.0' ? '127.0.0.1' : config.bindAddress.includes(':') ? `[${config.bindAddress}]` : config.bindAddress;
     const serverURL = `https://${host}:${config.httpsPort}`;
@@ -120,6 +117,13 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
         scheduler: { cert: sc.certPem, key: sc.keyPem },
         clusterCidr: clusterCIDR,
         enableControllers: !config.disableControllerManager,
+        controllers: config.controllers,
+        hpa: {
+          ...(config.hpaSyncPeriodMs !== undefined ? { syncPeriodMs: config.hpaSyncPeriodMs } : {}),
+          ...(config.hpaDownscaleStabilizationMs !== undefined ? { downscaleStabilizationMs: config.hpaDownscaleStabilizationMs } : {}),
+          ...(config.hpaTolerance !== undefined ? { tolerance: config.hpaTolerance } : {}),
+        },
+        ...(config.nodeMonitorGracePeriodMs || config.nodeMonitorPeriodMs ? { nodeLifecycle: { ...(config.nodeMonitorGracePeriodMs ? { gracePeriodMs: config.nodeMonitorGracePeriodMs } : {}), ...(config.nodeMonitorPeriodMs ? { monitorPeriodMs: config.nodeMonitorPeriodMs } : {}) } } : {}),
         enableScheduler: !config.disableScheduler,
         logger: logger.child({ component: 'controller-manager' }),
       });
@@ -133,11 +137,19 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
     // The node this server runs on, as k3s does: its own agent, joining over the API like any other.
     if (!config.disableAgent) {
       const { startAgent } = await import('../agent/cli.js');
+      const { parseNetworkMode } = await import('../agent/network.js');
       const { ProxyDaemon } = await import('../proxy/daemon.js');
       const nodeName = config.nodeName ?? hostname().toLowerCase();
       const agent = await startAgent({
         server: serverURL, token: tokens.joinToken, ca: pki.ca.certPem,
         nodeName, dataDir: join(config.dataDir, 'agent'),
+        clusterDNS: [config.clusterDns], clusterDomain: config.clusterDomain,
+        clusterCIDR,
+        ...(config.network ? { network: parseNetworkMode(config.network) } : {}),
+        ...(config.cniConfDir ? { cniConfDir: config.cniConfDir } : {}),
+        ...(config.cniBinDirs ? { cniBinDirs: config.cniBinDirs } : {}),
+        ...(config.podLogDir ? { podLogDir: config.podLogDir } : {}),
+        ...(config.netnsPrefix ? { netnsPrefix: config.netnsPrefix } : {}),
         log: logger.child({ component: 'agent' }),
       });
       stops.push(() => agent.stop());
@@ -148,6 +160,7 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
       const proxyLog = logger.child({ component: 'proxy' });
       const proxy = new ProxyDaemon({
         client: new RestClusterClient(proxyTransport), nodeName, clusterCIDR, serviceCIDR,
+        ...(config.proxyMode ? { mode: config.proxyMode } : {}),
         log: (level, msg, fields = {}) => proxyLog[level](fields, msg),
       });
       await proxy.start();
@@ -155,16 +168,24 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
 
       // Cluster DNS on this node, reached at the cluster DNS Service IP through the proxy's rules.
       const { startClusterDns, ensureKubeDnsService } = await import('../addons/dns/index.js');
-      const dnsCert = await pki.ensureClientCert('controller-manager', identities.controllerManager);
+      // The DNS server reads with its own read-only identity; the kube-dns Service is the
+      // server's to create (as k3s applies its manifest), with the controller manager's.
+      const dnsCert = await pki.ensureClientCert('cluster-dns', identities.clusterDns);
       const dnsTransport = new HttpsTransport({ server: serverURL, ca: pki.ca.certPem, cert: dnsCert.certPem, key: dnsCert.keyPem, userAgent: 'k8ts-dns' });
       const dnsClient = new RestClusterClient(dnsTransport);
+      const cmCert = await pki.ensureClientCert('controller-manager', identities.controllerManager);
+      const setupTransport = new HttpsTransport({ server: serverURL, ca: pki.ca.certPem, cert: cmCert.certPem, key: cmCert.keyPem, userAgent: 'k8ts-server' });
       const dns = await startClusterDns({
         client: dnsClient, host: advertiseIP, port: 53,
         clusterDomain: config.clusterDomain, clusterDnsIPs: [config.clusterDns], resolvConf: '/etc/resolv.conf',
         onError: err => logger.warn({ err }, 'cluster DNS'),
       });
       stops.push(async () => { await dns.stop(); dnsTransport.close(); });
-      await ensureKubeDnsService(dnsClient, { clusterIP: config.clusterDns, endpointIPs: [advertiseIP], port: 53 });
+      try {
+        await ensureKubeDnsService(new RestClusterClient(setupTransport), { clusterIP: config.clusterDns, endpointIPs: [advertiseIP], port: 53 });
+      } finally {
+        setupTransport.close();
+      }
     }
 
     const signal = await new Promise<NodeJS.Signals>(resolve => {

@@ -11,31 +11,10 @@
 // thing it buys (isolation of the thread's namespace) we get for free by switching back before
 // returning. Named namespaces are made and removed with `ip netns` so that they are visible to
 // every other tool (`ip netns exec`, `nft`) exactly as an operator expects.
-import { closeSync, openSync } from 'node:fs';
 import { execa } from 'execa';
-import { DataType, load, open } from 'ffi-rs';
+import { NetnsError, withNetnsPathSync } from './setns.js';
 
-const CLONE_NEWNET = 0x40000000;
-let libcOpened = false;
-
-function libcSetns(fd: number): void {
-  if (!libcOpened) {
-    open({ library: 'libc', path: '' });
-    libcOpened = true;
-  }
-  const r = load({
-    library: 'libc', funcName: 'setns', retType: DataType.I32,
-    paramsType: [DataType.I32, DataType.I32], paramsValue: [fd, CLONE_NEWNET], errno: true,
-  }) as unknown as { value: number; errnoCode: number; errnoMessage: string };
-  if (r.value !== 0) throw new NetnsError('SetnsFailed', `setns failed: ${r.errnoMessage} (errno ${r.errnoCode})`);
-}
-
-export class NetnsError extends Error {
-  constructor(readonly code: 'SetnsFailed' | 'CommandFailed' | 'BadName', message: string) {
-    super(message);
-    this.name = 'NetnsError';
-  }
-}
+export { NetnsError, withNetnsPathSync } from './setns.js';
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 function checkName(name: string): void {
@@ -80,20 +59,7 @@ export async function run(cmd: string, args: string[], input?: string): Promise<
  */
 export function withNetnsSync<T>(name: string, fn: () => T): T {
   checkName(name);
-  const home = openSync('/proc/thread-self/ns/net', 'r');
-  let target: number | undefined;
-  try {
-    target = openSync(`/run/netns/${name}`, 'r');
-    libcSetns(target);
-    try {
-      return fn();
-    } finally {
-      libcSetns(home);
-    }
-  } finally {
-    if (target !== undefined) closeSync(target);
-    closeSync(home);
-  }
+  return withNetnsPathSync(`/run/netns/${name}`, fn);
 }
 
 /** A long-running process inside a namespace (a test server); `stop` kills it by its own pid. */

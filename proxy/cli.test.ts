@@ -1,13 +1,13 @@
 import { parseProxyFlags } from './cli.js';
 
 test('parseProxyFlags reads every flag, in both spellings', () => {
-  expect(parseProxyFlags(['--kubeconfig', '/k', '--node-name=n2', '--cluster-cidr', '10.244.0.0/16', '--service-cidr=10.96.0.0/12', '--netns', 'lab', '--min-sync-period', '250', '--sync-period=60000', '--dry-run', '--cleanup'], 'host')).toEqual({
-    kubeconfig: '/k', nodeName: 'n2', clusterCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', netns: 'lab', minSyncMs: 250, maxSyncMs: 60_000, dryRun: true, cleanup: true,
+  expect(parseProxyFlags(['--kubeconfig', '/k', '--proxy-mode', 'iptables', '--log-format=json', '--node-name=n2', '--cluster-cidr', '10.244.0.0/16', '--service-cidr=10.96.0.0/12', '--netns', 'lab', '--min-sync-period', '250', '--sync-period=60000', '--dry-run', '--cleanup'], 'host')).toEqual({
+    kubeconfig: '/k', mode: 'iptables', logFormat: 'json', nodeName: 'n2', clusterCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/12', netns: 'lab', minSyncMs: 250, maxSyncMs: 60_000, dryRun: true, cleanup: true,
   });
 });
 
 test('parseProxyFlags defaults the node name to the host name, a short min interval and upstream\'s sync period', () => {
-  expect(parseProxyFlags(['--kubeconfig', '/k'], 'host')).toEqual({ kubeconfig: '/k', nodeName: 'host', minSyncMs: 10, maxSyncMs: 30_000, dryRun: false, cleanup: false });
+  expect(parseProxyFlags(['--kubeconfig', '/k'], 'host')).toEqual({ kubeconfig: '/k', mode: 'nftables', logFormat: 'text', nodeName: 'host', minSyncMs: 10, maxSyncMs: 30_000, dryRun: false, cleanup: false });
 });
 
 test('parseProxyFlags names the bad flag or value', () => {
@@ -16,4 +16,6 @@ test('parseProxyFlags names the bad flag or value', () => {
   expect(() => parseProxyFlags(['--kubeconfig', '/k', '--cluster-cidr', '10.244.0.0'], 'h')).toThrow('invalid value "10.244.0.0" for --cluster-cidr');
   expect(() => parseProxyFlags(['--kubeconfig', '/k', '--sync-period', 'soon'], 'h')).toThrow('invalid value "soon" for --sync-period');
   expect(() => parseProxyFlags(['--kubeconfig'], 'h')).toThrow('flag --kubeconfig needs a value');
+  expect(() => parseProxyFlags(['--kubeconfig', '/k', '--proxy-mode', 'userspace'], 'h')).toThrow('invalid value "userspace" for --proxy-mode: want one of nftables, iptables, ipvs');
+  expect(parseProxyFlags(['--kubeconfig', '/k', '--proxy-mode', 'ipvs'], 'h').mode).toBe('ipvs');
 });

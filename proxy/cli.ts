@@ -1,11 +1,13 @@
 // `k8ts proxy`: the proxy as its own process, talking to the cluster through the API with a
 // kubeconfig, as any node component does.
 //
-//   k8ts proxy --kubeconfig F [--node-name N] [--cluster-cidr C] [--service-cidr C] [--netns NAME]
-//              [--min-sync-period MS] [--sync-period MS] [--cleanup] [--dry-run]
+//   k8ts proxy --kubeconfig F [--proxy-mode nftables|iptables|ipvs] [--node-name N] [--cluster-cidr C]
+//              [--service-cidr C] [--netns NAME] [--min-sync-period MS] [--sync-period MS]
+//              [--log-format text|json] [--cleanup] [--dry-run]
 //
-// `--dry-run` lists the cluster once, prints the `nft` text of what would be programmed and the
-// difference from what the kernel holds now, and exits without touching the kernel.
+// `--dry-run` lists the cluster once, prints what would be programmed (`nft` text, or
+// iptables-restore input in iptables mode) and the difference from what the kernel holds now, and
+// exits without touching the kernel.
 import { hostname } from 'node:os';
 import type { Node, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
@@ -14,13 +16,22 @@ import { resources, type ClusterClient } from '../api/client/types.js';
 import { clientFromKubeconfig } from '../api/client/https.js';
 import { listTable } from '../kernel/nftables/list.js';
 import { renderNft } from '../kernel/nftables/render.js';
-import { nodeAddresses, ProxyDaemon } from './daemon.js';
+import { createLogger } from '../cli/logger.js';
+import { Iptables } from '../kernel/iptables/restore.js';
+import { nodeAddresses, PROXY_MODES, ProxyDaemon, type ProxyMode } from './daemon.js';
+import { compileIptables } from './iptables/compile.js';
+import { diffIptablesAgainstKernel } from './iptables/diff.js';
+import { planFull } from './iptables/plan.js';
 import { buildServiceModel } from './model.js';
 import { compileServices, TABLE } from './nftables/compile.js';
+import { dryRunIpvs } from './ipvs/dryrun.js';
+import { IpvsError } from '../kernel/ipvs/socket.js';
 import { diffAgainstKernel } from './nftables/diff.js';
 
 export interface ProxyFlags {
   kubeconfig: string;
+  mode: ProxyMode;
+  logFormat: 'text' | 'json';
   nodeName: string;
   clusterCIDR?: string;
   serviceCIDR?: string;
@@ -41,13 +52,13 @@ export class ProxyFlagError extends Error {
   readonly code = 'BadFlag';
 }
 
-const usage = 'usage: k8ts proxy --kubeconfig FILE [--node-name NAME] [--cluster-cidr CIDR] [--service-cidr CIDR] [--netns NAME] [--min-sync-period MS] [--sync-period MS] [--cleanup] [--dry-run]';
+const usage = 'usage: k8ts proxy --kubeconfig FILE [--proxy-mode nftables|iptables|ipvs] [--node-name NAME] [--cluster-cidr CIDR] [--service-cidr CIDR] [--netns NAME] [--min-sync-period MS] [--sync-period MS] [--log-format text|json] [--cleanup] [--dry-run]';
 
 /** Parses the flags (`--flag value` or `--flag=value`). Pure apart from the hostname default. */
 export function parseProxyFlags(argv: readonly string[], defaultNode = hostname()): ProxyFlags {
   const values = new Map<string, string>();
   const bools = new Set<string>();
-  const known = new Set(['kubeconfig', 'node-name', 'cluster-cidr', 'service-cidr', 'netns', 'min-sync-period', 'sync-period']);
+  const known = new Set(['kubeconfig', 'proxy-mode', 'node-name', 'cluster-cidr', 'service-cidr', 'netns', 'min-sync-period', 'sync-period', 'log-format']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--dry-run' || a === '--cleanup') { bools.add(a.slice(2)); continue; }
@@ -74,8 +85,12 @@ export function parseProxyFlags(argv: readonly string[], defaultNode = hostname(
   const clusterCIDR = cidr('cluster-cidr');
   const serviceCIDR = cidr('service-cidr');
   const netns = values.get('netns');
+  const mode = values.get('proxy-mode') ?? 'nftables';
+  if (!(PROXY_MODES as readonly string[]).includes(mode)) throw new ProxyFlagError(`invalid value "${mode}" for --proxy-mode: want one of ${PROXY_MODES.join(', ')}`);
+  const logFormat = values.get('log-format') ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') throw new ProxyFlagError(`invalid value "${logFormat}" for --log-format: want text or json`);
   return {
-    kubeconfig, nodeName: values.get('node-name') ?? defaultNode,
+    kubeconfig, mode: mode as ProxyMode, logFormat, nodeName: values.get('node-name') ?? defaultNode,
     ...(clusterCIDR ? { clusterCIDR } : {}), ...(serviceCIDR ? { serviceCIDR } : {}), ...(netns ? { netns } : {}),
     minSyncMs: ms('min-sync-period', DEFAULT_MIN_SYNC_MS), maxSyncMs: ms('sync-period', 30_000),
     dryRun: bools.has('dry-run'), cleanup: bools.has('cleanup'),
@@ -98,11 +113,23 @@ export async function dryRun(client: ClusterClient, f: ProxyFlags, write: (s: st
   const [services, slices, nodes] = await Promise.all([
     listAll<Service>(client, resources.services), listAll<EndpointSlice>(client, resources.endpointslices), listAll<Node>(client, resources.nodes),
   ]);
-  const rs = compileServices({
+  const state = {
     services: buildServiceModel(services, slices), nodeName: f.nodeName,
     nodeIPs: nodeAddresses(nodes.find((n) => n.metadata?.name === f.nodeName)),
     ...(f.serviceCIDR ? { serviceCIDR: f.serviceCIDR } : {}), ...(f.clusterCIDR ? { clusterCIDR: f.clusterCIDR } : {}),
-  });
+  };
+  if (f.mode === 'iptables') {
+    // Reading the tables only (iptables-save); what a first full sync would feed iptables-restore.
+    const saved = await new Iptables(f.netns ? { netns: f.netns } : {}).save(['filter', 'nat']);
+    const want = compileIptables(state);
+    write(planFull(want, new Map()));
+    const d = diffIptablesAgainstKernel(want, saved);
+    write(`# difference from the kernel${f.netns ? ` (netns ${f.netns})` : ''}: ${d.length ? `${d.length} line(s)` : 'none'}\n`);
+    for (const l of d) write(`${l}\n`);
+    return;
+  }
+  if (f.mode === 'ipvs') { await dryRunIpvs(state, f.netns, write); return; }
+  const rs = compileServices(state);
   write(renderNft(rs));
   const have = await listTable(TABLE, f.netns ? { netns: f.netns } : {});
   const d = diffAgainstKernel(rs, have);
@@ -125,15 +152,22 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
       await dryRun(client, f, (s) => process.stdout.write(s));
       return 0;
     }
-    const log = (level: string, msg: string, fields: Record<string, unknown> = {}): void => {
-      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
-    };
+    const logger = createLogger(f.logFormat).child({ component: 'proxy' });
+    const log = (level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}): void => logger[level](fields, msg);
     const daemon = new ProxyDaemon({
-      client, nodeName: f.nodeName, minSyncMs: f.minSyncMs, maxSyncMs: f.maxSyncMs, log,
+      client, mode: f.mode, nodeName: f.nodeName, minSyncMs: f.minSyncMs, maxSyncMs: f.maxSyncMs, log,
       ...(f.clusterCIDR ? { clusterCIDR: f.clusterCIDR } : {}), ...(f.serviceCIDR ? { serviceCIDR: f.serviceCIDR } : {}), ...(f.netns ? { netns: f.netns } : {}),
     });
-    await daemon.start();
-    log('info', 'k8ts proxy is running', { node: f.nodeName, netns: f.netns ?? null });
+    try {
+      await daemon.start();
+    } catch (e) {
+      // A kernel without IPVS is an operator's choice to fix, not a crash: say what is missing.
+      if (!(e instanceof IpvsError && e.code === 'NoIpvs')) throw e;
+      process.stderr.write(`k8ts proxy: ${e.message}\n`);
+      await daemon.stop();
+      return 1;
+    }
+    log('info', 'k8ts proxy is running', { mode: f.mode, node: f.nodeName, netns: f.netns ?? null });
     await new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());

@@ -11,23 +11,48 @@
 // replaces the whole table; the periodic run (`maxSyncMs`, upstream's syncPeriod) re-creates every
 // object in one transaction to repair drift, keeping only the affinity map's state. After each
 // commit, UDP conntrack flows to endpoints that went away are deleted (./conntrack.ts). The node's addresses (NodePorts listen there) come from its Node object.
+// `mode: 'iptables'` swaps the compiler and applier for upstream's iptables layout
+// (./iptables/): the same trackers, model, runner and conntrack cleanup; a partial restore of the
+// changed chains per sync, a full one on the periodic run and after any failure.
+// `mode: 'ipvs'` (./ipvs/): virtual servers over generic netlink, VIPs on kube-ipvs0 and a small
+// nf_tables table for masquerade; the plan is against the last sync, or against a dump of the
+// kernel on the periodic run and after a failure (IPVS is not transactional).
 import type { Node, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { Informer } from '../api/client/informer.js';
 import { resources, type ClusterClient } from '../api/client/types.js';
 import { Conntrack, type FlowFilter } from '../kernel/conntrack.js';
+import { Iptables, type IptablesBackend } from '../kernel/iptables/restore.js';
 import { NfTablesSocket } from '../kernel/nftables/socket.js';
 import type { Ruleset } from '../kernel/nftables/types.js';
 import { EndpointSliceChangeTracker, ServiceChangeTracker } from './changes.js';
 import { staleUdpFlows } from './conntrack.js';
+import { IptablesApplier, type IptablesSyncResult } from './iptables/apply.js';
+import { IptablesCompiler, type IptablesRuleset } from './iptables/compile.js';
+import { openIpvsApplier, type IpvsApplier, type IpvsSyncResult } from './ipvs/apply.js';
+import { compileIpvs, type IpvsState } from './ipvs/compile.js';
 import { isIPv4 } from './model.js';
 import { NftablesApplier, type SyncResult } from './nftables/apply.js';
 import { IncrementalCompiler, type NodeContext } from './nftables/compile.js';
 import { BoundedFrequencyRunner, type Clock, type RunReason } from './runner.js';
 import { ServicePortMap, type PortChanges } from './servicemap.js';
 
+/** Upstream's `--proxy-mode` values that k8ts implements. */
+export type ProxyMode = 'nftables' | 'iptables' | 'ipvs';
+export const PROXY_MODES: readonly ProxyMode[] = ['nftables', 'iptables', 'ipvs'];
+
 export interface ProxyOptions {
   readonly client: ClusterClient;
+  /** nftables (default) or iptables. */
+  readonly mode?: ProxyMode;
+  /** iptables mode: which iptables-restore (default nft, as upstream's iptables-wrapper picks on a fresh node). */
+  readonly iptablesBackend?: IptablesBackend;
+  /** iptables mode: where restores go (tests wrap the real one to inject refusals). */
+  readonly openIptables?: (netns: string | undefined) => Pick<Iptables, 'restore' | 'save'>;
+  /** ipvs mode: the IPVS scheduler (default rr, upstream's --ipvs-scheduler). */
+  readonly ipvsScheduler?: string;
+  /** ipvs mode: opens the applier (tests). */
+  readonly openIpvs?: (netns: string | undefined) => Promise<IpvsApplier>;
   readonly nodeName: string;
   /** Pod network: ClusterIP traffic from outside it is masqueraded. */
   readonly clusterCIDR?: string;
@@ -49,14 +74,17 @@ export interface ProxyOptions {
   readonly onSynced?: (info: SyncInfo) => void;
 }
 
-export interface SyncInfo extends SyncResult {
+interface SyncInfoBase {
   readonly reason: RunReason;
   readonly changedPorts: number;
   readonly totalMs: number;
-  readonly ruleset: Ruleset;
   /** Stale UDP conntrack flows deleted after the commit. */
   readonly flowsDeleted: number;
 }
+export interface NftablesSyncInfo extends SyncInfoBase, SyncResult { readonly mode: 'nftables'; readonly ruleset: Ruleset }
+export interface IptablesSyncInfo extends SyncInfoBase, IptablesSyncResult { readonly mode: 'iptables'; readonly ruleset: IptablesRuleset }
+export interface IpvsSyncInfo extends SyncInfoBase, IpvsSyncResult { readonly mode: 'ipvs'; readonly ruleset: IpvsState }
+export type SyncInfo = NftablesSyncInfo | IptablesSyncInfo | IpvsSyncInfo;
 
 /** This node's IPv4 addresses from its Node object (internal first). */
 export function nodeAddresses(node: Node | undefined): string[] {
@@ -76,6 +104,9 @@ export class ProxyDaemon {
   private readonly runner: BoundedFrequencyRunner;
   private sock: Pick<NfTablesSocket, 'commit' | 'close'> | undefined;
   private applier: NftablesApplier | undefined;
+  private readonly iptCompiler = new IptablesCompiler();
+  private iptApplier: IptablesApplier | undefined;
+  private ipvsApplier: IpvsApplier | undefined;
   private conntrack: Conntrack | undefined;
   /** Flows to delete once the rules that stop creating them are committed (kept across failures). */
   private staleFlows: FlowFilter[] = [];
@@ -111,8 +142,17 @@ export class ProxyDaemon {
     });
     this.nodes.on({ add: () => this.poke(true), update: () => this.poke(true), delete: () => this.poke(true) });
     await Promise.all([this.services.start(), this.slices.start(), this.nodes.start()]);
-    this.sock = (this.opts.openSocket ?? ((ns) => NfTablesSocket.open(ns)))(this.opts.netns);
-    this.applier = new NftablesApplier(this.sock);
+    if (this.opts.mode === 'ipvs') {
+      // Fails with a clear IpvsError (code NoIpvs) on a kernel without IPVS.
+      this.ipvsApplier = await (this.opts.openIpvs ?? openIpvsApplier)(this.opts.netns);
+    } else if (this.opts.mode === 'iptables') {
+      const backend = this.opts.iptablesBackend;
+      const open = this.opts.openIptables ?? ((ns) => new Iptables({ ...(ns ? { netns: ns } : {}), ...(backend ? { backend } : {}) }));
+      this.iptApplier = new IptablesApplier(open(this.opts.netns));
+    } else {
+      this.sock = (this.opts.openSocket ?? ((ns) => NfTablesSocket.open(ns)))(this.opts.netns);
+      this.applier = new NftablesApplier(this.sock);
+    }
     this.conntrack = Conntrack.open(this.opts.netns);
     this.runner.start();
   }
@@ -122,7 +162,7 @@ export class ProxyDaemon {
   }
 
   private poke(changed: boolean): void {
-    if (changed && this.applier) this.runner.run();
+    if (changed && (this.applier || this.iptApplier || this.ipvsApplier)) this.runner.run();
   }
 
   /** The node context the compiler needs. */
@@ -138,14 +178,27 @@ export class ProxyDaemon {
   /** One sync: pending changes → model → compiler → one batch. */
   private async sync(reason: RunReason): Promise<void> {
     const applier = this.applier;
-    if (!applier) return;
+    const iptApplier = this.iptApplier;
+    const ipvsApplier = this.ipvsApplier;
+    if (!applier && !iptApplier && !ipvsApplier) return;
     const t0 = performance.now();
     const previous: PortChanges = new Map();
     const changes = this.map.apply(this.svcTracker.checkout(), this.epTracker.checkout(), (k) => this.epTracker.slicesOf(k), previous);
     const ctx = this.context();
-    const ruleset = this.compiler.update(ctx, changes);
     this.staleFlows.push(...staleUdpFlows(changes, previous, ctx.nodeName, ctx.nodeIPs));
-    const r = await applier.sync(ruleset, { resync: reason === 'periodic' });
+    let done: { mode: 'nftables'; r: SyncResult; ruleset: Ruleset } | { mode: 'iptables'; r: IptablesSyncResult; ruleset: IptablesRuleset } | { mode: 'ipvs'; r: IpvsSyncResult; ruleset: IpvsState };
+    if (ipvsApplier) {
+      // From the whole model each time (O(services)); the planner diffs against the last sync.
+      const ruleset = compileIpvs({ ...ctx, services: this.map.all() }, this.opts.ipvsScheduler ? { scheduler: this.opts.ipvsScheduler } : {});
+      done = { mode: 'ipvs', r: await ipvsApplier.sync(ruleset, { full: reason === 'periodic', ownedAddrs: ctx.nodeIPs }), ruleset };
+    } else if (iptApplier) {
+      const ruleset = this.iptCompiler.update(ctx, changes);
+      done = { mode: 'iptables', r: await iptApplier.sync(ruleset, { full: reason === 'periodic' }), ruleset };
+    } else {
+      const ruleset = this.compiler.update(ctx, changes);
+      done = { mode: 'nftables', r: await applier!.sync(ruleset, { resync: reason === 'periodic' }), ruleset };
+    }
+    const r = done.r;
     let flowsDeleted = 0;
     if (this.staleFlows.length && this.conntrack) {
       const filters = this.staleFlows;
@@ -157,12 +210,14 @@ export class ProxyDaemon {
         this.log('warn', 'deleting stale UDP conntrack flows failed', { err: String(err) });
       }
     }
-    const info: SyncInfo = { ...r, reason, changedPorts: changes.size, totalMs: performance.now() - t0, ruleset, flowsDeleted };
-    if (r.full || changes.size > 0) this.log('info', 'synced', { reason, full: r.full, changedPorts: changes.size, ops: r.ops, flowsDeleted, ms: Math.round(info.totalMs * 10) / 10 });
+    const base = { reason, changedPorts: changes.size, totalMs: performance.now() - t0, flowsDeleted };
+    const info: SyncInfo = done.mode === 'ipvs' ? { ...done.r, ...base, mode: 'ipvs', ruleset: done.ruleset } : done.mode === 'iptables' ? { ...done.r, ...base, mode: 'iptables', ruleset: done.ruleset } : { ...done.r, ...base, mode: 'nftables', ruleset: done.ruleset };
+    const size = done.mode === 'ipvs' ? { ops: done.r.ops } : done.mode === 'iptables' ? { lines: done.r.lines } : { ops: done.r.ops };
+    if (r.full || changes.size > 0) this.log('info', 'synced', { mode: done.mode, reason, full: r.full, changedPorts: changes.size, ...size, flowsDeleted, ms: Math.round(info.totalMs * 10) / 10 });
     this.opts.onSynced?.(info);
   }
 
-  /** The ruleset of the last successful commit. */
+  /** The ruleset of the last successful commit (nftables mode). */
   get installed(): Ruleset | undefined { return this.applier?.installed; }
 
   /** Asks for a sync now (bounded by the minimum interval). */
@@ -176,12 +231,17 @@ export class ProxyDaemon {
     this.services.stop();
     try {
       if (opts.cleanup && this.applier) await this.applier.cleanup('k8ts-proxy');
+      if (opts.cleanup && this.iptApplier) await this.iptApplier.cleanup();
+      if (opts.cleanup && this.ipvsApplier) await this.ipvsApplier.cleanup(this.context().nodeIPs);
     } finally {
       this.conntrack?.close();
       this.conntrack = undefined;
       this.sock?.close();
       this.sock = undefined;
       this.applier = undefined;
+      this.iptApplier = undefined;
+      this.ipvsApplier?.close();
+      this.ipvsApplier = undefined;
     }
   }
 }

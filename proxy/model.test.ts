@@ -1,4 +1,4 @@
-import { buildServiceModel, clusterEndpoints, externalEndpoints } from './model.js';
+import { buildServiceModel, clusterEndpoints, externalEndpoints, isIPv4 } from './model.js';
 import { endpoint, service, slice } from './fixtures.js';
 
 describe('buildServiceModel', () => {
@@ -62,4 +62,9 @@ describe('endpoint selection', () => {
     expect(clusterEndpoints(m, 'n1').map((e) => e.ip)).toEqual(['10.128.0.1']);
     expect(externalEndpoints(m, 'n1')).toHaveLength(2);
   });
+});
+
+test('isIPv4 accepts dotted quads with octets up to 255 and nothing else', () => {
+  for (const ok of ['0.0.0.0', '10.96.0.1', '255.255.255.255', '01.02.03.004']) expect(isIPv4(ok)).toBe(true);
+  for (const bad of ['', '256.1.1.1', '1.2.3', '1.2.3.4.5', '1..2.3', '.1.2.3', '1.2.3.', '1.2.3.2555', '1.2.3.4 ', 'a.b.c.d', '::1', '1.2.3.-4']) expect(isIPv4(bad)).toBe(false);
 });

@@ -43,10 +43,26 @@ export interface ServicePortModel {
 }
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+/**
+ * Dotted-quad IPv4 (1–3 digits per octet, each ≤ 255). A character loop rather than a regular
+ * expression with captures: it runs once per endpoint, 100 000 times in a 10 000-service sync.
+ */
 export const isIPv4 = (s: string): boolean => {
-  const m = IPV4.exec(s);
-  return m !== null && m.slice(1).every((o) => Number(o) <= 255);
+  let octets = 0;
+  let digits = 0;
+  let value = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return false;
+      value = value * 10 + (c - 48);
+    } else if (c === 46 && digits > 0 && value <= 255 && octets < 3) {
+      octets++;
+      digits = 0;
+      value = 0;
+    } else return false;
+  }
+  return octets === 3 && digits > 0 && value <= 255;
 };
 
 /** Builds the model from the current Services and EndpointSlices. */

@@ -111,6 +111,14 @@ describe('authorize', () => {
     expect(allowed(proxy, req('list', 'pods'))).toBe(false);
   });
 
+  it('gives the cluster DNS read-only access to what records are made of', () => {
+    const dns = user('system:k8ts-dns');
+    for (const r of ['services', 'endpoints', 'pods', 'namespaces']) expect(allowed(dns, req('watch', r))).toBe(true);
+    expect(allowed(dns, req('list', 'endpointslices', { apiGroup: 'discovery.k8s.io' }))).toBe(true);
+    expect(allowed(dns, req('create', 'services', { namespace: 'kube-system' }))).toBe(false);
+    expect(allowed(dns, req('list', 'secrets'))).toBe(false);
+  });
+
   it('gives the controller manager every resource', () => {
     expect(allowed(kcm, req('deletecollection', 'pods', { namespace: 'default' }))).toBe(true);
     expect(allowed(kcm, req('update', 'deployments/status', { apiGroup: 'apps', namespace: 'default', name: 'web' }))).toBe(true);

@@ -68,6 +68,8 @@ const schedulerRules: Rule[] = [
   { verbs: ['delete'], groups: [''], resources: ['pods'] }, // preemption
   { verbs: ['create'], groups: [''], resources: ['bindings', 'pods/binding'] },
   { verbs: ['update', 'patch'], groups: [''], resources: ['pods/status'] },
+  // Upstream's system:volume-scheduler: VolumeBinding's PreBind writes the selected node on claims.
+  { verbs: ['update', 'patch'], groups: [''], resources: ['persistentvolumes', 'persistentvolumeclaims'] },
   { verbs: read, groups: ['apps'], resources: ['replicasets', 'statefulsets'] },
   { verbs: read, groups: ['policy'], resources: ['poddisruptionbudgets'] },
   { verbs: read, groups: ['storage.k8s.io'], resources: ['storageclasses', 'csinodes', 'csidrivers', 'csistoragecapacities', 'volumeattachments'] },
@@ -84,6 +86,12 @@ const kubeProxyRules: Rule[] = [
 ];
 
 const controllerManagerRules: Rule[] = [{ verbs: '*', groups: '*', resources: '*' }];
+
+/** Upstream's system:coredns: read what DNS records are made of, nothing else. */
+const clusterDnsRules: Rule[] = [
+  { verbs: ['list', 'watch'], groups: [''], resources: ['services', 'endpoints', 'pods', 'namespaces'] },
+  { verbs: ['list', 'watch'], groups: ['discovery.k8s.io'], resources: ['endpointslices'] },
+];
 
 /** Read access every node has; the name-scoped writes are in `nodeDecision`. */
 const nodeRules: Rule[] = [
@@ -109,6 +117,7 @@ const componentRules: Readonly<Record<string, Rule[]>> = {
   'system:kube-controller-manager': controllerManagerRules,
   'system:kube-scheduler': schedulerRules,
   'system:kube-proxy': kubeProxyRules,
+  'system:k8ts-dns': clusterDnsRules,
 };
 
 /** Paths anyone may GET, as upstream's system:public-info-viewer. */

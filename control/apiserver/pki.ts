@@ -56,6 +56,8 @@ export const identities = {
   controllerManager: { commonName: 'system:kube-controller-manager' },
   scheduler: { commonName: 'system:kube-scheduler' },
   kubeProxy: { commonName: 'system:kube-proxy' },
+  /** The cluster DNS add-on (upstream runs CoreDNS as system:serviceaccount:kube-system:coredns). */
+  clusterDns: { commonName: 'system:k8ts-dns' },
   node: (name: string): ClientIdentity => ({ commonName: `system:node:${name}`, organizations: ['system:nodes'] }),
 } as const;
 

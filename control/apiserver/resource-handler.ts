@@ -289,7 +289,7 @@ export class ResourceHandler {
     const opts = writeOptions(q, req, raw);
     if (sub === 'finalize') {
       // Namespaces: `/finalize` changes only spec.finalizers.
-      const obj = await this.ctx.rest.update(ns, name, '', current => ({ ...current, spec: { ...(current.spec as object ?? {}), finalizers: ((body as KubeObject).spec as { finalizers?: string[] } | undefined)?.finalizers ?? [] } }), opts, 'none');
+      const obj = await this.ctx.rest.update(ns, name, 'finalize', current => ({ ...current, spec: { ...(current.spec as object ?? {}), finalizers: ((body as KubeObject).spec as { finalizers?: string[] } | undefined)?.finalizers ?? [] } }), opts, 'none');
       send(res, 200, obj, form, warningHeaders(opts));
       return;
     }

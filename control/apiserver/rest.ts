@@ -8,6 +8,7 @@
 import { errors, field, type FieldError, StatusError } from '../../api/errors.js';
 import { apiVersionOf, deepCopy, isPlainObject, type KubeObject } from '../../api/object.js';
 import type { RegistryContext, ResourceDef } from '../registry/types.js';
+import { prepareForFinalize, validateNamespaceFinalizeUpdate } from '../registry/core/namespaces.js';
 import { matchEverything, newUid, ResourceStorage, type Filter, type ListPage } from './storage.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
@@ -165,7 +166,7 @@ export class Rest {
   async update(
     namespace: string,
     name: string,
-    subresource: '' | 'status',
+    subresource: '' | 'status' | 'finalize',
     change: (current: KubeObject) => Promise<KubeObject> | KubeObject,
     opts: WriteOptions,
     expectedVersionFrom: 'body' | 'none' = 'body',
@@ -200,6 +201,10 @@ export class Rest {
         // /status changes only status (and nothing else), as upstream's status strategies.
         next = { ...current, metadata: { ...old }, status: obj.status };
         if (obj.status === undefined) delete next.status;
+      } else if (subresource === 'finalize') {
+        // A namespace's `/finalize` changes only spec.finalizers (the main resource may not).
+        next = obj;
+        prepareForFinalize(next, current);
       } else {
         next = obj;
         if (this.def.hasStatusSubresource) {
@@ -212,7 +217,7 @@ export class Rest {
       if (this.def.tracksGeneration && subresource === '' && specChanged(next, current)) next.metadata!.generation = (old.generation ?? 0) + 1;
       const causes = subresource === 'status' && this.def.validateStatusUpdate
         ? this.def.validateStatusUpdate(next, current, this.ctx)
-        : this.def.validateUpdate(next, current, this.ctx);
+        : subresource === 'finalize' ? validateNamespaceFinalizeUpdate(next, current) : this.def.validateUpdate(next, current, this.ctx);
       if (causes.length > 0) throw this.invalid(next, causes);
       await this.admission.beforeUpdate?.(this.def, next, current, opts.dryRun);
       if (this.managedFields && !opts.applied) next = this.managedFields.update(current, next, opts.fieldManager, apiVersionOf(this.def), subresource || undefined, this.now());

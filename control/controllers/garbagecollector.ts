@@ -22,7 +22,7 @@ import { Controller } from './runtime.js';
 /** The types whose objects we collect and whose objects may own others. */
 export const gcTypes: ResourceType[] = [
   resources.pods, resources.replicasets, resources.deployments, resources.replicationcontrollers,
-  resources.endpointslices, resources.services, resources.configmaps, resources.statefulsets, resources.daemonsets, resources.jobs,
+  resources.endpointslices, resources.services, resources.configmaps, resources.statefulsets, resources.daemonsets, resources.jobs, resources.cronjobs, resources.controllerrevisions,
 ];
 
 export function typeForOwner(ref: OwnerReference): ResourceType | undefined {

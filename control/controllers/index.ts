@@ -14,6 +14,15 @@ import { GarbageCollector } from './garbagecollector.js';
 import { LeaderElector } from './leaderelection.js';
 import { NodeIpamController } from './nodeipam.js';
 import { ReplicaSetController, replicationControllerKind } from './replicaset.js';
+import { JobController } from './job.js';
+import { CronJobController } from './cronjob.js';
+import { DaemonSetController } from './daemonset.js';
+import { NamespaceController, transportDiscovery, type Discovery } from './namespace.js';
+import { StatefulSetController } from './statefulset.js';
+import { PersistentVolumeController } from './persistentvolume.js';
+import { LocalPathProvisioner, type LocalPathOptions } from './localpath.js';
+import { NodeLifecycleController, type NodeLifecycleOptions } from './nodelifecycle.js';
+import { HorizontalPodAutoscalerController, type HpaOptions } from './hpa.js';
 import { realClock, silentLogger, type Logger } from './runtime.js';
 import { HttpsTransport } from '../../api/client/https.js';
 import { RestClusterClient } from '../../api/client/rest.js';
@@ -39,6 +48,14 @@ export interface ControlPlaneOptions {
   /** Set false to skip the controllers (run only the scheduler). */
   enableControllers?: boolean;
   identity?: string;
+  /** Node lifecycle timing (--node-monitor-grace-period, --node-monitor-period). */
+  nodeLifecycle?: NodeLifecycleOptions;
+  /** Where local-path volumes live on the nodes. */
+  localPath?: LocalPathOptions;
+  /** Upstream's --controllers: `*` for all, `name` to enable one, `-name` to disable one. Default `['*']`. */
+  controllers?: readonly string[];
+  /** --horizontal-pod-autoscaler-sync-period, -downscale-stabilization, -tolerance. */
+  hpa?: HpaOptions;
 }
 
 export interface ControlPlane {
@@ -49,15 +66,26 @@ export interface ControlPlane {
 interface Component { start(): void | Promise<void>; stop(): void | Promise<void> }
 
 /** The controllers of the controller manager over one context. */
-export function controllerSet(ctx: ControllerContext, clusterCidr: string, nodeMaskSize = 24): Component {
-  const controllers = [
-    new ReplicaSetController(ctx),
-    new ReplicaSetController(ctx, replicationControllerKind),
-    new DeploymentController(ctx),
-    new EndpointSliceController(ctx),
-    new NodeIpamController(ctx, clusterCidr, nodeMaskSize),
-    new GarbageCollector(ctx),
+export function controllerSet(ctx: ControllerContext, clusterCidr: string, nodeMaskSize = 24, discovery?: Discovery, more: { nodeLifecycle?: NodeLifecycleOptions; localPath?: LocalPathOptions; controllers?: readonly string[]; hpa?: HpaOptions } = {}): Component {
+  // By upstream's controller names; a disabled controller is never built, so its informers never start.
+  const factories: [string, () => Component][] = [
+    ['replicaset', () => new ReplicaSetController(ctx)],
+    ['replicationcontroller', () => new ReplicaSetController(ctx, replicationControllerKind)],
+    ['deployment', () => new DeploymentController(ctx)],
+    ['endpointslice', () => new EndpointSliceController(ctx)],
+    ['nodeipam', () => new NodeIpamController(ctx, clusterCidr, nodeMaskSize)],
+    ['garbagecollector', () => new GarbageCollector(ctx)],
+    ['job', () => new JobController(ctx)],
+    ['cronjob', () => new CronJobController(ctx)],
+    ['daemonset', () => new DaemonSetController(ctx)],
+    ['namespace', () => new NamespaceController(ctx, discovery)],
+    ['statefulset', () => new StatefulSetController(ctx)],
+    ['persistentvolume-binder', () => new PersistentVolumeController(ctx)],
+    ['local-path-provisioner', () => new LocalPathProvisioner(ctx, more.localPath)],
+    ['nodelifecycle', () => new NodeLifecycleController(ctx, more.nodeLifecycle)],
+    ['horizontalpodautoscaling', () => new HorizontalPodAutoscalerController(ctx, more.hpa)],
   ];
+  const controllers = factories.filter(([name]) => controllerEnabled(name, more.controllers)).map(([, make]) => make());
   return {
     start: async () => {
       await ctx.informers.start();
@@ -68,6 +96,12 @@ export function controllerSet(ctx: ControllerContext, clusterCidr: string, nodeM
       ctx.informers.stop();
     },
   };
+}
+
+/** Upstream's --controllers rule: `-name` disables, `name` or `*` enables. */
+export function controllerEnabled(name: string, list: readonly string[] = ['*']): boolean {
+  if (list.includes(`-${name}`)) return false;
+  return list.includes(name) || list.includes('*');
 }
 
 function campaign(client: ClusterClient, name: string, identity: string, logger: Logger, make: () => Component, enabled: boolean): { start(): void; stop(): Promise<void> } {
@@ -89,7 +123,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const schedClient = new RestClusterClient(schedTransport);
   const le = opts.leaderElection !== false;
 
-  const cm = opts.enableControllers === false ? undefined : campaign(cmClient, 'kube-controller-manager', identity, logger, () => controllerSet(newContext(cmClient, { logger }), opts.clusterCidr, opts.nodeCidrMaskSize), le);
+  const cm = opts.enableControllers === false ? undefined : campaign(cmClient, 'kube-controller-manager', identity, logger, () => controllerSet(newContext(cmClient, { logger }), opts.clusterCidr, opts.nodeCidrMaskSize, transportDiscovery(cmTransport), { ...(opts.nodeLifecycle ? { nodeLifecycle: opts.nodeLifecycle } : {}), ...(opts.localPath ? { localPath: opts.localPath } : {}), ...(opts.controllers ? { controllers: opts.controllers } : {}), ...(opts.hpa ? { hpa: opts.hpa } : {}) }), le);
   const sched = opts.enableScheduler === false ? undefined : campaign(schedClient, 'kube-scheduler', identity, logger, () => {
     const s = new Scheduler({ client: schedClient, logger });
     return { start: () => s.start(), stop: () => s.stop() };

@@ -12,6 +12,8 @@ import { resources, type ClusterClient } from '../../api/client/types.js';
 import { NodeInfo, newPodInfo, podKey, type PodInfo } from './nodeinfo.js';
 import { SchedulingQueue, type QueueOptions } from './queue.js';
 import { ScheduleAlgorithm, type ScheduleOptions } from './schedule.js';
+import { defaultFilters } from './plugins.js';
+import { VolumeBinding } from './volumebinding.js';
 
 export interface SchedulerLogger { info(o: object, m?: string): void; warn(o: object, m?: string): void }
 
@@ -43,6 +45,7 @@ export class Scheduler {
   private readonly podInformer: Informer<Pod>;
   private readonly nodeInformer: Informer<Node>;
   private readonly recorder: EventRecorder;
+  private readonly volumeBinding: VolumeBinding;
   private inflight = 0;
   private slotWaiters: (() => void)[] = [];
   private stopped = false;
@@ -52,7 +55,9 @@ export class Scheduler {
 
   constructor(private readonly opts: SchedulerOptions) {
     this.queue = new SchedulingQueue(opts.queue ?? {});
-    this.algorithm = new ScheduleAlgorithm(opts.algorithm ?? {});
+    // Claim, volume and class changes can make an unschedulable pod fit (upstream's cluster events).
+    this.volumeBinding = new VolumeBinding(opts.client, { onChange: () => this.queue.moveAllToActiveOrBackoff(), nodeLabels: n => this.nodeInformer.getBy(undefined, n)?.metadata?.labels });
+    this.algorithm = new ScheduleAlgorithm({ ...(opts.algorithm ?? {}), filters: opts.algorithm?.filters ?? [...defaultFilters, this.volumeBinding.plugin] });
     this.podInformer = new Informer<Pod>(opts.client, resources.pods, { pageSize: 1000 });
     this.nodeInformer = new Informer<Node>(opts.client, resources.nodes, {});
     this.recorder = opts.recordEvents === false ? nullRecorder : new ApiEventRecorder(opts.client, 'default-scheduler', opts.maxEventsInflight ?? 4);
@@ -145,7 +150,7 @@ export class Scheduler {
   // ---- loop --------------------------------------------------------------------------------
 
   async start(): Promise<void> {
-    await Promise.all([this.nodeInformer.start(), this.podInformer.start()]);
+    await Promise.all([this.nodeInformer.start(), this.podInformer.start(), this.volumeBinding.start()]);
     this.loop = this.run();
     this.scheduleFlush();
   }
@@ -163,6 +168,7 @@ export class Scheduler {
     for (const w of this.slotWaiters.splice(0)) w();
     this.podInformer.stop();
     this.nodeInformer.stop();
+    this.volumeBinding.stop();
     await this.loop;
   }
 
@@ -200,6 +206,7 @@ export class Scheduler {
     const ns = pod.metadata?.namespace ?? 'default';
     const name = pod.metadata?.name ?? '';
     try {
+      await this.volumeBinding.preBind(pod, node);
       await this.opts.client.createSubresource(resources.pods, ns, name, 'binding', {
         apiVersion: 'v1', kind: 'Binding',
         metadata: { name, namespace: ns, ...(pod.metadata?.uid ? { uid: pod.metadata.uid } : {}) },

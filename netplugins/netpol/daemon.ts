@@ -57,7 +57,9 @@ export class NetworkPolicyDaemon {
     this.namespaces = new Informer<Namespace>(o.client, resources.namespaces);
     this.policies = new Informer<NetworkPolicy>(o.client, networkPolicies);
     this.recorder = o.recorder ?? new ApiEventRecorder(o.client, 'k8ts-netpol');
-    this.runner = new BoundedFrequencyRunner(reason => this.sync(reason === 'periodic'), {
+    // A retry replaces the whole table: the failure may have been the table missing or altered
+    // behind our back, which an incremental batch cannot repair.
+    this.runner = new BoundedFrequencyRunner(reason => this.sync(reason !== 'requested'), {
       minIntervalMs: o.minSyncMs ?? 100, maxIntervalMs: o.maxSyncMs ?? 60_000, retryIntervalMs: 1_000, maxRetryIntervalMs: 30_000,
       onError: (err, attempt) => o.log?.('warn', 'NetworkPolicy sync failed', { err: String(err), attempt }),
     });

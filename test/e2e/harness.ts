@@ -72,9 +72,10 @@ export class TestServer {
   /**
    * `controlPlane: false` (the default) starts the server with `--disable-controller-manager
    * --disable-scheduler`, so API tests see exactly what they wrote and nothing reconciles behind
-   * them; tests of the controllers ask for them.
+   * them; tests of the controllers ask for them. `controllers: 'namespace'` runs just those
+   * controllers (`--controllers`), for API tests that delete namespaces.
    */
-  constructor(private readonly extraArgs: string[] = [], dataDir?: string, private readonly options: { logLevel?: string; controlPlane?: boolean } = {}) {
+  constructor(private readonly extraArgs: string[] = [], dataDir?: string, private readonly options: { logLevel?: string; controlPlane?: boolean; controllers?: string } = {}) {
     this.dataDir = dataDir ?? mkdtempSync(join(tmpdir(), 'k8ts-e2e-'));
     this.cacheDir = mkdtempSync(join(tmpdir(), 'k8ts-kubectl-cache-'));
   }
@@ -87,7 +88,7 @@ export class TestServer {
   async start(timeoutMs = 30_000): Promise<void> {
     if (!this.port) this.port = await freePort();
     this.chunks = [];
-    const proc = spawn(k8tsBin, ['server', '--data-dir', this.dataDir, '--https-port', String(this.port), '--bind-address', '127.0.0.1', '--disable-agent', '--log-format', 'json', ...(this.options.controlPlane ? [] : ['--disable-controller-manager', '--disable-scheduler']), ...this.extraArgs], {
+    const proc = spawn(k8tsBin, ['server', '--data-dir', this.dataDir, '--https-port', String(this.port), '--bind-address', '127.0.0.1', '--disable-agent', '--log-format', 'json', ...(this.options.controlPlane ? [] : [...(this.options.controllers ? [`--controllers=${this.options.controllers}`] : ['--disable-controller-manager']), '--disable-scheduler']), ...this.extraArgs], {
       // debug logs one line per request: tests read them back with requestLog().
       env: { ...process.env, K8TS_LOG_LEVEL: this.options.logLevel ?? 'debug' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,7 +7,8 @@ import { TestServer } from './harness.js';
 
 jest.setTimeout(300_000);
 
-const server = new TestServer();
+// Namespace deletion needs the namespace controller; nothing else reconciles behind the tests.
+const server = new TestServer([], undefined, { controllers: 'namespace' });
 beforeAll(async () => { await server.start(); });
 afterAll(async () => { await server.stop(); });
 

@@ -27,6 +27,10 @@ let server: ChildProcess | undefined;
 const runDirsBefore = new Set(existsSync('/run') ? readdirSync('/run').filter(d => d.startsWith('k8ts-')) : []);
 let output = '';
 
+// Scrape and autoscale every 2 s (upstream: 15 s) and stabilise downscales over 10 s (5 min), so
+// the autoscaling case runs in under a minute.
+const fastAutoscaling = '--metric-resolution 2s --horizontal-pod-autoscaler-sync-period 2s --horizontal-pod-autoscaler-downscale-stabilization 10s';
+
 const inNode = (cmd: string, args: string[], opts: { input?: string; timeout?: number } = {}) =>
   execa('nsenter', [`--net=/run/netns/${netns}`, cmd, ...args], { reject: false, timeout: opts.timeout ?? 60_000, ...(opts.input !== undefined ? { input: opts.input } : {}) });
 const kubectl = (args: string[]) => inNode(kubectlPath(32), ['--kubeconfig', join(dataDir, 'kubeconfig.yaml'), '--cache-dir', cacheDir, ...args]);
@@ -56,7 +60,7 @@ beforeAll(async () => {
   writeFileSync(script, [
     '#!/bin/sh',
     'mount -t tmpfs none /etc/cni/net.d && mount -t tmpfs none /var/log/pods || exit 1',
-    `exec nsenter --net=/run/netns/${netns} ${k8tsBin} server --data-dir ${dataDir} --https-port ${port} --log-format json`,
+    `exec nsenter --net=/run/netns/${netns} ${k8tsBin} server --data-dir ${dataDir} --https-port ${port} --log-format json ${fastAutoscaling}`,
   ].join('\n'), { mode: 0o755 });
   server = spawn('unshare', ['-m', '--propagation', 'private', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   server.stdout!.on('data', (c: Buffer) => { output += c.toString(); });
@@ -131,5 +135,47 @@ describe('a single-node k8ts cluster', () => {
       return r.stdout.trim() === ip ? r.stdout.trim() : undefined;
     }, 'a DNS answer through the kube-dns Service', 30_000);
     expect(answer).toBe(ip);
+  });
+
+  it('autoscales a CPU-burning Deployment up and back down from kubelet metrics, and kubectl top shows them', async () => {
+    const manifest = {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'burn' },
+      spec: {
+        replicas: 1, selector: { matchLabels: { app: 'burn' } },
+        template: {
+          metadata: { labels: { app: 'burn' } },
+          spec: {
+            terminationGracePeriodSeconds: 1,
+            // A busy loop capped at 200m by its CPU limit: 200 % of its 100m request.
+            containers: [{ name: 'burn', image: testImageName, command: ['sh', '-c', 'while :; do :; done'], resources: { requests: { cpu: '100m' }, limits: { cpu: '200m' } } }],
+          },
+        },
+      },
+    };
+    expect((await inNode(kubectlPath(32), ['--kubeconfig', join(dataDir, 'kubeconfig.yaml'), '--cache-dir', cacheDir, 'apply', '-f', '-'], { input: JSON.stringify(manifest) })).exitCode).toBe(0);
+    expect((await kubectl(['autoscale', 'deployment', 'burn', '--cpu-percent=50', '--min=1', '--max=3'])).exitCode).toBe(0);
+    const replicas = async () => Number((await kubectl(['get', 'deployment', 'burn', '-o', 'jsonpath={.spec.replicas}'])).stdout);
+    await eventually(async () => ((await replicas()) === 3 ? true : undefined), 'the HPA to scale burn to its maximum of 3', 120_000);
+    const hpa = JSON.parse((await kubectl(['get', 'hpa', 'burn', '-o', 'json'])).stdout) as { status: { currentMetrics?: { resource?: { current?: { averageUtilization?: number } } }[]; conditions: { type: string; status: string; reason: string }[] } };
+    expect(hpa.status.currentMetrics?.[0]?.resource?.current?.averageUtilization).toBeGreaterThan(100);
+    expect(hpa.status.conditions.find(c => c.type === 'ScalingActive')).toMatchObject({ status: 'True', reason: 'ValidMetricFound' });
+    const top = await eventually(async () => {
+      const r = await kubectl(['top', 'pods', '-l', 'app=burn', '--no-headers']);
+      return r.exitCode === 0 && r.stdout.trim().split('\n').length === 3 ? r.stdout : undefined;
+    }, 'kubectl top pods to list the three replicas', 60_000);
+    for (const line of top.trim().split('\n')) {
+      const milli = Number(/\s(\d+)m\s/.exec(line)?.[1] ?? '0');
+      // Each burns up to its 200m limit (less when the machine is busy), never past it.
+      expect(milli).toBeGreaterThan(20);
+      expect(milli).toBeLessThan(300);
+    }
+    const nodes = await kubectl(['top', 'nodes', '--no-headers']);
+    expect(nodes.exitCode).toBe(0);
+    expect(nodes.stdout).toMatch(/\d+m\s+\d+%\s+\d+Mi\s+\d+%/);
+    // The load goes away: a rollout replaces the busy loop with a sleep.
+    const idle = [{ op: 'replace', path: '/spec/template/spec/containers/0/command', value: ['sleep', '100000'] }];
+    expect((await kubectl(['patch', 'deployment', 'burn', '--type=json', '-p', JSON.stringify(idle)])).exitCode).toBe(0);
+    await eventually(async () => ((await replicas()) === 1 ? true : undefined), 'the HPA to scale burn back down to 1', 150_000);
+    await kubectl(['delete', 'hpa', 'burn']);
   });
 });

@@ -52,6 +52,20 @@ function applyClaimTemplateDefaults(claim: PersistentVolumeClaim): void {
 
 const RETENTION = ['Retain', 'Delete'];
 
+/**
+ * The template as its pods will be: each volumeClaimTemplate is a persistentVolumeClaim volume of
+ * the same name, so containers may mount it (upstream skips the pod spec check for this reason).
+ */
+function withClaimVolumes(s: StatefulSetSpec | undefined): StatefulSetSpec['template'] | undefined {
+  const claims = s?.volumeClaimTemplates ?? [];
+  if (!s?.template || claims.length === 0) return s?.template;
+  const t = deepCopy(s.template);
+  const spec = (t.spec ??= { containers: [] });
+  const have = new Set((spec.volumes ?? []).map(v => v.name));
+  spec.volumes = [...(spec.volumes ?? []), ...claims.filter(c => c.metadata?.name && !have.has(c.metadata.name)).map(c => ({ name: c.metadata!.name!, persistentVolumeClaim: { claimName: c.metadata!.name! } }))];
+  return t;
+}
+
 export function validateStatefulSetSpec(s: StatefulSetSpec | undefined): FieldError[] {
   const errs: FieldError[] = [];
   const pmp = s?.podManagementPolicy ?? '';
@@ -99,7 +113,7 @@ export function validateStatefulSetSpec(s: StatefulSetSpec | undefined): FieldEr
   const tPath = specPath.child('template');
   if (tryFromMetaLabelSelector(s?.selector) !== undefined) {
     errs.push(...validateSelectorMatchesTemplate(s?.selector, s?.template, tPath));
-    errs.push(...validatePodTemplateSpec(s?.template, tPath));
+    errs.push(...validatePodTemplateSpec(withClaimVolumes(s), tPath));
   }
   errs.push(...restartAlwaysOnly(s?.template, tPath));
   if (s?.template?.spec?.activeDeadlineSeconds !== undefined) {

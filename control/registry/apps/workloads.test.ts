@@ -85,6 +85,17 @@ describe('statefulsets', () => {
     expect(statefulsets.validate(sts, ctx)).toEqual([]);
   });
 
+  it('lets containers mount the volumeClaimTemplates, and only those or declared volumes', () => {
+    const mounts = (name: string) => ({ containers: [{ name: 'pg', image: 'postgres:16', volumeMounts: [{ name, mountPath: '/data' }] }] });
+    const ok = defaulted(statefulsets, workload('StatefulSet', {
+      serviceName: 'db', template: { metadata: { labels: { app: 'db' } }, spec: mounts('data') },
+      volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }],
+    }));
+    expect(statefulsets.validate(ok, ctx)).toEqual([]);
+    const bad = defaulted(statefulsets, workload('StatefulSet', { serviceName: 'db', template: { metadata: { labels: { app: 'db' } }, spec: mounts('nope') } }));
+    expect(messages(statefulsets.validate(bad, ctx)).join('\n')).toContain('volumeMounts[0].name');
+  });
+
   it('keeps an OnDelete strategy without rollingUpdate', () => {
     const sts = defaulted(statefulsets, workload('StatefulSet', { updateStrategy: { type: 'OnDelete' } }));
     expect((sts.spec as Record<string, unknown>).updateStrategy).toEqual({ type: 'OnDelete' });

@@ -57,6 +57,17 @@ describe('persistentvolumeclaims', () => {
     expect(msgs(pvcs.validateUpdate(other as unknown as KubeObject, old, ctx))).toEqual(['spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims']);
   });
 
+  it('lets an unbound claim without a class get one later (retroactive default class), once', () => {
+    const old = claim(goodClaim);
+    delete (old.spec as { storageClassName?: string }).storageClassName;
+    const classed = deepCopy(old) as unknown as PersistentVolumeClaim;
+    classed.spec!.storageClassName = 'local-path';
+    expect(pvcs.validateUpdate(classed as unknown as KubeObject, old, ctx)).toEqual([]);
+    const changed = deepCopy(classed) as unknown as PersistentVolumeClaim;
+    changed.spec!.storageClassName = 'other';
+    expect(msgs(pvcs.validateUpdate(changed as unknown as KubeObject, classed as unknown as KubeObject, ctx))).toEqual(['spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims']);
+  });
+
   it('prints NAME STATUS VOLUME CAPACITY ACCESS MODES STORAGECLASS VOLUMEATTRIBUTESCLASS AGE', () => {
     expect(pvcs.tableColumns.map(c => c.name)).toEqual(['Name', 'Status', 'Volume', 'Capacity', 'Access Modes', 'StorageClass', 'VolumeAttributesClass', 'Age', 'VolumeMode']);
     const pending = claim({ ...goodClaim, storageClassName: 'local' });

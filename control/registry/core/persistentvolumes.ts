@@ -95,6 +95,8 @@ function validateClaimUpdate(obj: KubeObject, old: KubeObject): FieldError[] {
   const n: PersistentVolumeClaimSpec = JSON.parse(JSON.stringify(pvc.spec ?? {})) as PersistentVolumeClaimSpec;
   const o: PersistentVolumeClaimSpec = JSON.parse(JSON.stringify(oldPvc.spec ?? {})) as PersistentVolumeClaimSpec;
   // volumeName may be set once (binding); storage requests may grow; the attributes class may change.
+  // A claim created without a class may get one later (upstream's retroactive default StorageClass).
+  if (o.storageClassName === undefined && !o.volumeName && n.storageClassName !== undefined) o.storageClassName = n.storageClassName;
   if (!o.volumeName && n.volumeName !== undefined) o.volumeName = n.volumeName;
   const strip = (s: PersistentVolumeClaimSpec) => {
     if (s.resources?.requests) delete s.resources.requests['storage'];

@@ -1,0 +1,124 @@
+// Reads the cgroups behind `/stats/summary` and keeps the previous sample of each one, so CPU use
+// can be given as a rate (usageNanoCores) as upstream's cAdvisor does. A timer samples every
+// `intervalMs` (default 10 s, cAdvisor's housekeeping interval) so a request has a recent
+// baseline; a request also samples, and a sample newer than 1 s replaces nothing.
+//
+// Where the cgroups are: `ctr run` puts a container at `/<containerd namespace>/<id>`. On a
+// cgroup v1 (or hybrid: v1 controllers plus an unused v2 mount at /sys/fs/cgroup/unified) host
+// that is `cpuacct/<path>` and `memory/<path>` under /sys/fs/cgroup; on a unified v2 host
+// (cgroup.controllers at the root) it is `/sys/fs/cgroup/<path>`. The node's numbers are those
+// of the root cgroup.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { ContainerRecord } from './pod-plan.js';
+import { cpuStats, memoryStats, podTotals, sampleFromV1, sampleFromV2, usageNanoCores, type CgroupSample, type ContainerStats, type PodStats, type Summary } from './stats.js';
+
+export class CgroupFs {
+  readonly version: 1 | 2;
+
+  constructor(private readonly root = '/sys/fs/cgroup') {
+    this.version = existsSync(join(root, 'cgroup.controllers')) ? 2 : 1;
+  }
+
+  private read(...parts: string[]): string | undefined {
+    try { return readFileSync(join(this.root, ...parts), 'utf8'); } catch { return undefined; }
+  }
+
+  /** The counters of the cgroup at `path` ('' for the root); undefined when it does not exist. */
+  sample(path: string, now: number): CgroupSample | undefined {
+    const p = path.replace(/^\/+/, '');
+    if (this.version === 2) {
+      const s = sampleFromV2(now, this.read(p, 'cpu.stat'), p ? this.read(p, 'memory.current') : undefined, this.read(p, 'memory.stat'));
+      if (!p && s.cpuUsageNs === undefined) return undefined;
+      // The v2 root has no memory.current: usage is what /proc/meminfo says is not available.
+      if (!p) return { ...s, ...rootMemoryFromMeminfo() };
+      return s.cpuUsageNs === undefined && s.memoryUsageBytes === undefined ? undefined : s;
+    }
+    const s = sampleFromV1(now, this.read('cpuacct', p, 'cpuacct.usage'), this.read('memory', p, 'memory.usage_in_bytes'), this.read('memory', p, 'memory.stat'));
+    return s.cpuUsageNs === undefined && s.memoryUsageBytes === undefined ? undefined : s;
+  }
+}
+
+function rootMemoryFromMeminfo(): Partial<CgroupSample> {
+  try {
+    const m = Object.fromEntries(readFileSync('/proc/meminfo', 'utf8').split('\n').map(l => /^(\w+):\s+(\d+)/.exec(l)).filter(x => x).map(x => [x![1], Number(x![2]) * 1024]));
+    if (m.MemTotal === undefined || m.MemFree === undefined) return {};
+    return { memoryUsageBytes: m.MemTotal - m.MemFree, memoryInactiveFileBytes: m['Inactive(file)'] ?? 0 };
+  } catch {
+    return {};
+  }
+}
+
+export interface StatsSource {
+  nodeName: string;
+  nodeStartTime: number;
+  memoryCapacityBytes: number;
+  /** The pods bound to this node with their container records. */
+  pods(): { pod: Pod; records: ContainerRecord[] }[];
+  /** The cgroup of a container. */
+  cgroupPath(id: string): string;
+  /** A container's memory limit in bytes, if it has one. */
+  memoryLimit(pod: Pod, container: string): number | undefined;
+}
+
+export class StatsProvider {
+  private readonly last = new Map<string, { sample: CgroupSample; nanoCores?: number }>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(private readonly source: StatsSource, private readonly fs = new CgroupFs(), private readonly now: () => number = Date.now) {}
+
+  start(intervalMs = 10_000): void {
+    this.summary();
+    this.timer = setInterval(() => { this.summary(); }, intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Remembers the sample as the next baseline (if the last one is at least 1 s old) and gives the rate. */
+  private observe(key: string, cur: CgroupSample): number | undefined {
+    const e = this.last.get(key);
+    if (!e) { this.last.set(key, { sample: cur }); return undefined; }
+    if (cur.time - e.sample.time < 1000) return e.nanoCores;
+    const n = usageNanoCores(e.sample, cur) ?? e.nanoCores;
+    this.last.set(key, { sample: cur, ...(n !== undefined ? { nanoCores: n } : {}) });
+    return n;
+  }
+
+  summary(): Summary {
+    const now = this.now();
+    const seen = new Set<string>(['node']);
+    const nodeSample = this.fs.sample('', now);
+    const node: Summary['node'] = { nodeName: this.source.nodeName, startTime: new Date(this.source.nodeStartTime).toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    if (nodeSample) {
+      const cpu = cpuStats(nodeSample, this.observe('node', nodeSample));
+      const memory = memoryStats(nodeSample, this.source.memoryCapacityBytes);
+      if (cpu) node.cpu = cpu;
+      if (memory) node.memory = memory;
+    }
+    const pods: PodStats[] = [];
+    for (const { pod, records } of this.source.pods()) {
+      const containers: ContainerStats[] = [];
+      for (const r of records) {
+        if (r.init || r.state !== 'running') continue;
+        const s = this.fs.sample(this.source.cgroupPath(r.id), now);
+        if (!s) continue;
+        seen.add(r.id);
+        const cpu = cpuStats(s, this.observe(r.id, s));
+        const memory = memoryStats(s, this.source.memoryLimit(pod, r.name));
+        containers.push({ name: r.name, startTime: r.startedAt ?? new Date(now).toISOString(), ...(cpu ? { cpu } : {}), ...(memory ? { memory } : {}) });
+      }
+      const m = pod.metadata ?? {};
+      pods.push({
+        podRef: { name: m.name ?? '', namespace: m.namespace ?? '', uid: m.uid ?? '' },
+        startTime: pod.status?.startTime ?? m.creationTimestamp ?? new Date(now).toISOString(),
+        containers, ...podTotals(containers, now),
+      });
+    }
+    for (const k of this.last.keys()) if (!seen.has(k)) this.last.delete(k);
+    return { node, pods };
+  }
+}

@@ -1,0 +1,133 @@
+// A multi-node pod-network lab in network namespaces for the netplugins' integration tests: an
+// underlay switch (a bridge in its own namespace), N "node" namespaces cabled to it, an "internet"
+// namespace on the same switch (the outside of the cluster network), and "pod" namespaces wired by
+// hand into their node — as the CNI plugin would, in bridge (vxlan) or routed (calico) style.
+//
+//   [inet 192.168.77.254] ─┐
+//   [node i 192.168.77.1i] ─ br0 in [sw]        node i: podCIDR 10.244.i.0/24
+//       └ pod: bridge cni0 10.244.i.1/24 + veth (vxlan mode)  |  caliN + proxy ARP, IP/32 (routed)
+//
+// Everything is built with `ip` (the independent witness the tests also read the kernel with),
+// every name carries a random suffix, nothing touches the root namespace, and `destroy` removes
+// every namespace and process even after a partial set-up.
+import { randomBytes } from 'node:crypto';
+import { createNetns, deleteNetns, execInNetns, spawnInNetns, type NetnsProcess } from '../kernel/netns.js';
+
+export interface LabNode {
+  readonly name: string;
+  readonly ns: string;
+  readonly ip: string;
+  readonly podCidr: string;
+  readonly pods: LabPod[];
+}
+export interface LabPod { readonly ns: string; readonly ip: string; readonly hostIf: string }
+
+export interface NetLab {
+  readonly id: string;
+  readonly sw: string;
+  readonly inet: string;
+  readonly inetIP: string;
+  readonly nodes: readonly LabNode[];
+  /** Wires a pod into node `i` (0-based): bridge style (vxlan) or routed style. */
+  addPod(i: number, style: 'bridge' | 'routed', mtu?: number): Promise<LabPod>;
+  /** Starts the echo server (./testlab SERVER) in a namespace. */
+  serve(ns: string, port: number): Promise<void>;
+  /** Sends `size` bytes from `from` to addr:port; resolves with the server's reply or `ERR:<code>`. */
+  send(from: string, addr: string, port: number, size: number, timeoutMs?: number): Promise<string>;
+  ip(ns: string, args: string[]): Promise<string>;
+  destroy(): Promise<void>;
+}
+
+// Replies `<its namespace> <peer address> <bytes received> <sha256 of them>` once the client ends.
+const SERVER = `const [n,p]=process.argv.slice(1),net=require('net'),c=require('crypto');
+net.createServer(s=>{const h=c.createHash('sha256');let b=0;s.on('error',()=>{});
+s.on('data',d=>{b+=d.length;h.update(d)});s.on('end',()=>s.end(n+' '+s.remoteAddress+' '+b+' '+h.digest('hex')))}).listen(+p,'0.0.0.0')`;
+const CLIENT = `const [h,p,z,t]=process.argv.slice(1),net=require('net');let d='';
+const s=net.connect({host:h,port:+p},()=>{const buf=Buffer.alloc(+z);for(let i=0;i<buf.length;i++)buf[i]=i*7%251;s.end(buf)});
+const tm=setTimeout(()=>{console.log('ERR:TIMEOUT');process.exit(0)},+t);
+s.on('data',x=>d+=x);s.on('end',()=>{clearTimeout(tm);console.log(d)});s.on('error',e=>{clearTimeout(tm);console.log('ERR:'+e.code)})`;
+
+export async function createNetLab(nodeCount: number): Promise<NetLab> {
+  const id = randomBytes(3).toString('hex');
+  const sw = `k8ts-t-${id}-sw`;
+  const inet = `k8ts-t-${id}-inet`;
+  const created: string[] = [];
+  const servers: NetnsProcess[] = [];
+  const ip = (ns: string, args: string[]): Promise<string> => execInNetns(ns, 'ip', args);
+  const nodes: LabNode[] = Array.from({ length: nodeCount }, (_, i) => ({
+    name: `node-${i + 1}`, ns: `k8ts-t-${id}-n${i + 1}`, ip: `192.168.77.${11 + i}`, podCidr: `10.244.${i + 1}.0/24`, pods: [],
+  }));
+  let podSeq = 0;
+  const lab: NetLab = {
+    id, sw, inet, inetIP: '192.168.77.254', nodes,
+    ip,
+    async addPod(i, style, mtu) {
+      const node = nodes[i]!;
+      const k = node.pods.length + 2;
+      const pod: LabPod = { ns: `k8ts-t-${id}-p${++podSeq}`, ip: `10.244.${i + 1}.${k}`, hostIf: style === 'bridge' ? `veth${k}` : `cali${k}` };
+      await createNetns(pod.ns);
+      created.push(pod.ns);
+      await ip(node.ns, ['link', 'add', pod.hostIf, ...(mtu ? ['mtu', String(mtu)] : []), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.ns]);
+      if (mtu) await ip(pod.ns, ['link', 'set', 'eth0', 'mtu', String(mtu)]);
+      await ip(pod.ns, ['link', 'set', 'eth0', 'up']);
+      if (style === 'bridge') {
+        if (node.pods.length === 0) {
+          await ip(node.ns, ['link', 'add', 'cni0', ...(mtu ? ['mtu', String(mtu)] : []), 'type', 'bridge']);
+          await ip(node.ns, ['addr', 'add', `10.244.${i + 1}.1/24`, 'dev', 'cni0']);
+          await ip(node.ns, ['link', 'set', 'cni0', 'up']);
+        }
+        await ip(node.ns, ['link', 'set', pod.hostIf, 'master', 'cni0', 'up']);
+        await ip(pod.ns, ['addr', 'add', `${pod.ip}/24`, 'dev', 'eth0']);
+        await ip(pod.ns, ['route', 'add', 'default', 'via', `10.244.${i + 1}.1`]);
+      } else {
+        // calico: the host side answers ARP for 169.254.1.1 (proxy ARP) and routes the pod's /32.
+        await execInNetns(node.ns, 'sysctl', ['-qw', `net.ipv4.conf.${pod.hostIf}.proxy_arp=1`, `net.ipv4.neigh.${pod.hostIf}.proxy_delay=0`]);
+        await ip(node.ns, ['link', 'set', pod.hostIf, 'address', 'ee:ee:ee:ee:ee:ee', 'up']);
+        // proto 107 (k8ts), as the CNI plugin marks it: the routed planner must leave it alone.
+        await ip(node.ns, ['route', 'add', `${pod.ip}/32`, 'dev', pod.hostIf, 'scope', 'link', 'proto', '107']);
+        await ip(pod.ns, ['addr', 'add', `${pod.ip}/32`, 'dev', 'eth0']);
+        await ip(pod.ns, ['route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link']);
+        await ip(pod.ns, ['route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0']);
+      }
+      node.pods.push(pod);
+      return pod;
+    },
+    async serve(ns, port) {
+      servers.push(spawnInNetns(ns, process.execPath, ['-e', SERVER, ns, String(port)]));
+      for (let tries = 0; ; tries++) {
+        const out = await execInNetns(ns, 'ss', ['-Hltn', `sport = :${port}`]);
+        if (out.trim()) return;
+        if (tries > 100) throw new Error(`echo server in ${ns} did not start`);
+        await new Promise((r) => setTimeout(r, 30));
+      }
+    },
+    async send(from, addr, port, size, timeoutMs = 5000) {
+      return (await execInNetns(from, process.execPath, ['-e', CLIENT, addr, String(port), String(size), String(timeoutMs)])).trim();
+    },
+    async destroy() {
+      await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
+      for (const ns of created.reverse()) await deleteNetns(ns).catch(() => undefined);
+    },
+  };
+  try {
+    for (const ns of [sw, inet, ...nodes.map((n) => n.ns)]) { await createNetns(ns); created.push(ns); }
+    await ip(sw, ['link', 'add', 'br0', 'type', 'bridge']);
+    await ip(sw, ['link', 'set', 'br0', 'up']);
+    const cable = async (ns: string, port: string, addr: string): Promise<void> => {
+      await ip(sw, ['link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+      await ip(sw, ['link', 'set', port, 'master', 'br0', 'up']);
+      await ip(ns, ['addr', 'add', `${addr}/24`, 'dev', 'eth0']);
+      await ip(ns, ['link', 'set', 'eth0', 'up']);
+    };
+    await cable(inet, 'inet', '192.168.77.254');
+    for (const [i, n] of nodes.entries()) {
+      await cable(n.ns, `n${i + 1}`, n.ip);
+      // Every real node has a default route; proxy ARP for 169.254.1.1 (routed pods) needs one too.
+      await ip(n.ns, ['route', 'add', 'default', 'via', '192.168.77.254']);
+    }
+  } catch (e) {
+    await lab.destroy();
+    throw e;
+  }
+  return lab;
+}

@@ -1,0 +1,212 @@
+// The agent's node-level features end to end on a real containerd: `/stats/summary` from the
+// containers' cgroups (a CPU-bound container under a quota, a container holding memory), and
+// persistentVolumeClaim volumes resolved through the bound PersistentVolume to a node path, and
+// hostPorts through the reference CNI `portmap` plugin (its rules live in the test's node
+// network namespace, where the agent runs its CNI plugins), and securityContext user and groups.
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jest } from '@jest/globals';
+import YAML from 'yaml';
+import { execa } from 'execa';
+import type { Node, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
+import type { Summary } from '../../agent/stats.js';
+import { eventually, TestServer } from './harness.js';
+import { startNodeWithAgent, stopNodeWithAgent, type TestAgent, testImageName } from './agent-harness.js';
+
+jest.setTimeout(120_000);
+
+const server = new TestServer();
+let agent: TestAgent;
+const scratch = mkdtempSync(join(tmpdir(), 'k8ts-agent-node-'));
+
+async function getPod(name: string): Promise<Pod | undefined> {
+  const r = await server.request('GET', `/api/v1/namespaces/default/pods/${name}`);
+  return r.status === 200 ? r.body as Pod : undefined;
+}
+
+async function create(path: string, body: Record<string, unknown>): Promise<void> {
+  const r = await server.request('POST', path, body);
+  if (r.status !== 201) throw new Error(`creating ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+}
+
+async function createPod(name: string, spec: Record<string, unknown>): Promise<Pod> {
+  const r = await server.request('POST', '/api/v1/namespaces/default/pods', {
+    apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName: agent.nodeName, terminationGracePeriodSeconds: 1, ...spec },
+  });
+  if (r.status !== 201) throw new Error(`creating pod ${name}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body as Pod;
+}
+
+function waitStatus(name: string, pred: (s: PodStatus) => boolean, timeoutMs?: number): Promise<Pod> {
+  return eventually(`pod ${name}`, async () => {
+    const p = await getPod(name);
+    return p?.status && pred(p.status) ? p : undefined;
+  }, timeoutMs);
+}
+
+const sh = (script: string) => ({ image: testImageName, command: ['sh', '-c', script] });
+
+/** GET on the kubelet API as the cluster admin (the kubelet's serving certificate is self-signed). */
+async function kubeletGet(path: string): Promise<{ status: number; body: string }> {
+  const node = (await server.request('GET', `/api/v1/nodes/${agent.nodeName}`)).body as Node;
+  const port = node.status!.daemonEndpoints!.kubeletEndpoint!.Port;
+  const kc = YAML.parse(readFileSync(server.kubeconfig, 'utf8')) as { users: { user: { 'client-certificate-data': string; 'client-key-data': string } }[] };
+  const b64 = (s: string) => Buffer.from(s, 'base64');
+  const httpsAgent = new Agent({ cert: b64(kc.users[0]!.user['client-certificate-data']), key: b64(kc.users[0]!.user['client-key-data']), rejectUnauthorized: false });
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: httpsAgent }, res => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { body += c; });
+      res.on('end', () => { httpsAgent.destroy(); resolve({ status: res.statusCode ?? 0, body }); });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+beforeAll(async () => { agent = await startNodeWithAgent(server, ['--crash-loop-backoff', '1s', '--relist-period', '2s']); }, 120_000);
+afterAll(async () => {
+  await stopNodeWithAgent(server, agent);
+  rmSync(scratch, { recursive: true, force: true });
+}, 120_000);
+
+describe('/stats/summary', () => {
+  it('reports per-container and per-pod CPU and memory from the cgroups, and node totals', async () => {
+    await createPod('busy', {
+      containers: [
+        // A quarter of a core, busy: usageNanoCores must come out at or under 250m.
+        { name: 'spin', ...sh('while true; do :; done'), resources: { limits: { cpu: '250m' } } },
+        // 32 MiB in tmpfs is charged to the container's memory cgroup and is not reclaimable.
+        { name: 'hold', ...sh('head -c 33554432 /dev/zero > /dev/shm/fill; sleep 3600'), resources: { limits: { memory: '128Mi' } } },
+      ],
+    });
+    const pod = await waitStatus('busy', s => s.phase === 'Running' && (s.containerStatuses ?? []).every(c => c.ready));
+    const stats = await eventually('a CPU rate and the memory for pod busy', async () => {
+      const r = await kubeletGet('/stats/summary');
+      if (r.status !== 200) throw new Error(`${r.status} ${r.body}`);
+      const s = JSON.parse(r.body) as Summary;
+      const p = s.pods.find(x => x.podRef.name === 'busy');
+      const spin = p?.containers.find(c => c.name === 'spin');
+      const hold = p?.containers.find(c => c.name === 'hold');
+      return spin?.cpu?.usageNanoCores !== undefined && (spin.cpu.usageCoreNanoSeconds ?? 0) > 1e9 && (hold?.memory?.workingSetBytes ?? 0) > 32 * 2 ** 20 ? s : undefined;
+    }, 60_000);
+    const p = stats.pods.find(x => x.podRef.name === 'busy')!;
+    expect(p.podRef).toEqual({ name: 'busy', namespace: 'default', uid: pod.metadata!.uid });
+    const spin = p.containers.find(c => c.name === 'spin')!;
+    const hold = p.containers.find(c => c.name === 'hold')!;
+    // The quota caps it at 250m (proof of the unit); on a loaded test machine it may get less.
+    expect(spin.cpu!.usageNanoCores!).toBeGreaterThan(0.01e9);
+    expect(spin.cpu!.usageNanoCores!).toBeLessThan(0.3e9);
+    expect(hold.memory!.workingSetBytes!).toBeLessThan(64 * 2 ** 20);
+    expect(hold.memory!.availableBytes).toBe(128 * 2 ** 20 - hold.memory!.workingSetBytes!);
+    expect(p.memory!.workingSetBytes).toBe(spin.memory!.workingSetBytes! + hold.memory!.workingSetBytes!);
+    expect(p.cpu!.usageCoreNanoSeconds).toBe(spin.cpu!.usageCoreNanoSeconds! + hold.cpu!.usageCoreNanoSeconds!);
+    expect(stats.node.nodeName).toBe(agent.nodeName);
+    expect(stats.node.cpu!.usageCoreNanoSeconds!).toBeGreaterThan(spin.cpu!.usageCoreNanoSeconds!);
+    expect(stats.node.memory!.workingSetBytes!).toBeGreaterThan(hold.memory!.workingSetBytes!);
+    await server.request('DELETE', '/api/v1/namespaces/default/pods/busy?gracePeriodSeconds=0');
+  });
+
+  it('refuses callers without a client certificate', async () => {
+    const node = (await server.request('GET', `/api/v1/nodes/${agent.nodeName}`)).body as Node;
+    const port = node.status!.daemonEndpoints!.kubeletEndpoint!.Port;
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/stats/summary', rejectUnauthorized: false }, res => { res.resume(); resolve(res.statusCode ?? 0); });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(401);
+  });
+});
+
+describe('persistentVolumeClaim volumes', () => {
+  it('mounts the path of the bound hostPath PersistentVolume, and keeps the data for the next pod', async () => {
+    const path = join(scratch, 'pv-data');
+    await create('/api/v1/persistentvolumes', {
+      apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: 'pv-local-1' },
+      spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], hostPath: { path, type: 'DirectoryOrCreate' }, storageClassName: 'manual', claimRef: { namespace: 'default', name: 'data' } },
+    });
+    await create('/api/v1/namespaces/default/persistentvolumeclaims', {
+      apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data' },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, storageClassName: 'manual', volumeName: 'pv-local-1' },
+    });
+    // Binding is the PV controller's job; this test binds the claim itself if nothing else does.
+    const pvc = await server.request('GET', '/api/v1/namespaces/default/persistentvolumeclaims/data');
+    if ((pvc.body as { status?: { phase?: string } }).status?.phase !== 'Bound') {
+      const r = await server.request('PUT', '/api/v1/namespaces/default/persistentvolumeclaims/data/status', { ...(pvc.body as object), status: { phase: 'Bound', accessModes: ['ReadWriteOnce'], capacity: { storage: '1Gi' } } });
+      expect(r.status).toBe(200);
+    }
+    await createPod('writer', {
+      restartPolicy: 'Never',
+      containers: [{ name: 'w', ...sh('echo persisted > /data/file'), volumeMounts: [{ name: 'd', mountPath: '/data' }] }],
+      volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'data' } }],
+    });
+    await waitStatus('writer', s => s.phase === 'Succeeded');
+    expect(readFileSync(join(path, 'file'), 'utf8')).toBe('persisted\n');
+    const reader = await createPod('reader', {
+      restartPolicy: 'Never',
+      containers: [{ name: 'r', ...sh('cat /data/file'), volumeMounts: [{ name: 'd', mountPath: '/data', readOnly: true }] }],
+      volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'data' } }],
+    });
+    await waitStatus('reader', s => s.phase === 'Succeeded');
+    expect(agent.containerLog('default', 'reader', reader.metadata!.uid!, 'r')).toBe('persisted\n');
+  });
+
+  it('a claim that does not exist keeps the container waiting with CreateContainerConfigError', async () => {
+    await createPod('no-claim', {
+      containers: [{ name: 'c', ...sh('sleep 3600'), volumeMounts: [{ name: 'd', mountPath: '/data' }] }],
+      volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'missing' } }],
+    });
+    const p = await waitStatus('no-claim', s => s.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError');
+    expect(p.status!.containerStatuses![0]!.state!.waiting!.message).toBe('persistentvolumeclaim "missing" not found');
+    expect(existsSync(join(scratch, 'missing'))).toBe(false);
+  });
+});
+
+describe('hostPort', () => {
+  it('reaches a container port through the node\'s hostPort (CNI portmap), and the rule goes with the pod', async () => {
+    const hostPort = 30000 + Math.floor(Math.random() * 2000);
+    await createPod('hostport', {
+      containers: [{ name: 'web', ...sh('mkdir -p /w && echo via-hostport > /w/index.html && httpd -f -p 80 -h /w'), ports: [{ containerPort: 80, hostPort }] }],
+    });
+    await waitStatus('hostport', s => s.phase === 'Running');
+    // The bridge's address (the pod CIDR's gateway) is one of the node namespace's own addresses.
+    const nodeAddress = agent.podCIDR.replace(/\.0\/24$/, '.1');
+    const body = await eventually('the page through the hostPort', async () => {
+      const r = await execa('ip', ['netns', 'exec', agent.nodeNetns, 'wget', '-qO-', '-T', '2', `http://${nodeAddress}:${hostPort}/`], { reject: false });
+      return r.exitCode === 0 ? r.stdout : undefined;
+    });
+    expect(body).toBe('via-hostport');
+    const rules = async () => (await execa('ip', ['netns', 'exec', agent.nodeNetns, 'iptables', '-t', 'nat', '-S'])).stdout;
+    expect(await rules()).toContain(`--dport ${hostPort}`);
+    await server.request('DELETE', '/api/v1/namespaces/default/pods/hostport?gracePeriodSeconds=0');
+    await eventually('the hostPort rule to be gone', async () => ((await rules()).includes(`--dport ${hostPort}`) ? undefined : true));
+  });
+});
+
+describe('securityContext', () => {
+  it('runs the container process, and exec probes, with runAsUser, runAsGroup and the supplemental groups', async () => {
+    const pod = await createPod('run-as', {
+      securityContext: { runAsUser: 1000, runAsGroup: 3000, supplementalGroups: [4000] },
+      containers: [{
+        name: 'c', ...sh('id -u; id -g; id -G; touch /root-owned 2>/dev/null && echo writable || echo denied; sleep 3600'),
+        // Ready only if the probe runs as the container's user too.
+        readinessProbe: { exec: { command: ['sh', '-c', '[ "$(id -u):$(id -g)" = 1000:3000 ]'] }, periodSeconds: 1 },
+      }],
+    });
+    await waitStatus('run-as', s => s.containerStatuses?.[0]?.ready === true);
+    const lines = agent.containerLog('default', 'run-as', pod.metadata!.uid!, 'c').trim().split('\n');
+    expect(lines.slice(0, 2)).toEqual(['1000', '3000']);
+    expect(lines[2]!.split(' ')).toEqual(expect.arrayContaining(['3000', '4000']));
+    expect(lines[3]).toBe('denied');
+  });
+
+  it('refuses runAsNonRoot with runAsUser 0 with upstream\'s CreateContainerConfigError', async () => {
+    await createPod('non-root', { containers: [{ name: 'c', ...sh('sleep 3600'), securityContext: { runAsNonRoot: true, runAsUser: 0 } }] });
+    const p = await waitStatus('non-root', s => s.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError');
+    expect(p.status!.containerStatuses![0]!.state!.waiting!.message).toMatch(/runAsUser breaks non-root policy/);
+  });
+});
