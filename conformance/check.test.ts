@@ -1,6 +1,7 @@
 import { selectChecks, unmetRequirement, type Check } from './check.js';
 import { junitXml, summaryLine, tableLine } from './report.js';
 import { parseNslookup } from './checks/dns.js';
+import { normalizeClientAddress } from './cluster.js';
 import { allChecks } from './run.js';
 
 const check = (name: string, area: Check['area'], upstream: string, nodes?: number): Check => ({ name, area, upstream, ...(nodes ? { needs: { nodes } } : {}), run: async () => undefined });
@@ -57,5 +58,13 @@ describe('parseNslookup', () => {
     const out = 'Server:\t\t10.43.0.10\nAddress:\t10.43.0.10:53\n\next.ns.svc.cluster.local\tcanonical name = kubernetes.default.svc.cluster.local\nName:\tkubernetes.default.svc.cluster.local\nAddress: 10.43.0.1\n\n';
     expect(parseNslookup(out)).toEqual({ addresses: ['10.43.0.1'], canonical: ['kubernetes.default.svc.cluster.local'] });
     expect(parseNslookup('Server:\t\t10.43.0.10\nAddress:\t10.43.0.10:53\n\n')).toEqual({ addresses: [], canonical: [] });
+  });
+});
+
+describe('normalizeClientAddress', () => {
+  it('reads an IPv4-mapped address as the IPv4 address it is', () => {
+    expect(normalizeClientAddress('[::ffff:10.42.0.3]')).toBe('10.42.0.3');
+    expect(normalizeClientAddress('10.42.0.3')).toBe('10.42.0.3');
+    expect(normalizeClientAddress('[fd00::1]')).toBe('[fd00::1]');
   });
 });

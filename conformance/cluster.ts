@@ -18,6 +18,11 @@ export const HTTP_PORT = 8080;
 export const HTTP2_PORT = 8082;
 export const UDP_PORT = 8081;
 
+/** `[::ffff:10.42.0.3]` → `10.42.0.3`: an IPv4 client seen by an IPv6 socket. Other text unchanged. */
+export function normalizeClientAddress(text: string): string {
+  return text.replace(/^\[?::ffff:(\d+\.\d+\.\d+\.\d+)\]?$/, '$1');
+}
+
 export interface FixturePod { name: string; node: string; ip: string }
 export interface ClusterNode { name: string; ip: string }
 
@@ -140,6 +145,14 @@ export class ConformanceCluster {
     const r = await this.exec(from, ['timeout', String(timeoutS), 'wget', '-qO-', `http://${hostPort(ip, port)}${path}`], (timeoutS + 10) * 1000);
     if (r.exitCode !== 0) throw new CheckFailure(`http://${hostPort(ip, port)}${path} from ${from.name}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
     return r.stdout.trim();
+  }
+
+  /**
+   * The client address the server saw (busybox httpd's REMOTE_ADDR). Its socket is IPv6, so an
+   * IPv4 client shows as `[::ffff:a.b.c.d]`: that is the same address, not NAT.
+   */
+  async clientAddressSeen(from: FixturePod, ip: string, port: number): Promise<string> {
+    return normalizeClientAddress(await this.http(from, ip, port, '/cgi-bin/clientip'));
   }
 
   /** One UDP question from a pod; the answer is "<hostname> <client ip>:<port>". */

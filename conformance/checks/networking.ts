@@ -18,7 +18,7 @@ async function podToPod(c: ConformanceCluster, sameNode: boolean, protocol: 'htt
     if (protocol === 'http') {
       expectThat(await c.http(from, to.ip, HTTP_PORT) === to.name, `http to ${to.name} (${to.ip}) from ${from.name} answered by someone else`);
       // No NAT between pods: the server sees the client's pod IP.
-      const seen = await c.http(from, to.ip, HTTP_PORT, '/cgi-bin/clientip');
+      const seen = await c.clientAddressSeen(from, to.ip, HTTP_PORT);
       expectThat(seen === from.ip, `${to.name} saw the connection from ${from.name} (${from.ip}) come from ${seen}: pod-to-pod traffic must not be NATed`);
     } else {
       const a = await c.udp(from, to.ip, UDP_PORT);

@@ -186,7 +186,7 @@ async function hairpin(c: ConformanceCluster): Promise<void> {
 async function sourceIp(c: ConformanceCluster): Promise<void> {
   const { ip } = await netserverService(c, 'source-ip');
   for (const from of c.clients) {
-    const seen = await c.http(from, ip, 80, '/cgi-bin/clientip');
+    const seen = await c.clientAddressSeen(from, ip, 80);
     expectThat(seen === from.ip, `through the ClusterIP, ${from.name} (${from.ip}) was seen as ${seen}`);
   }
 }
@@ -244,7 +244,7 @@ async function externalTrafficLocal(c: ConformanceCluster): Promise<void> {
   const [n0, n1] = [c.nodes[0]!, c.nodes[1]!];
   const fromN1 = c.hosts[1]!;
   expectThat(await c.http(fromN1, n0.ip, np) === c.servers[0]!.name, `node ${n1.name} -> ${n0.name}:${np} did not reach the local endpoint`);
-  const seen = await c.http(fromN1, n0.ip, np, '/cgi-bin/clientip');
+  const seen = await c.clientAddressSeen(fromN1, n0.ip, np);
   expectThat(seen === n1.ip, `with externalTrafficPolicy=Local the endpoint saw ${seen}, not the client node ${n1.ip}`);
   let answered = '';
   try { answered = await c.http(c.hosts[0]!, n1.ip, np, '/cgi-bin/hostname', 3); } catch { /* expected: no local endpoint */ }
