@@ -2,6 +2,7 @@
 // UDP from pods in the suite's namespace and in a second namespace. Each check installs its
 // policies, waits for the expected allow/deny pattern, and removes them again, so the checks after
 // it see an open network.
+import { randomBytes } from 'node:crypto';
 import type { NetworkPolicy, NetworkPolicySpec } from 'kubernetes-types/networking/v1.js';
 import type { ResourceType } from '../../api/client/types.js';
 import { resources } from '../../api/client/types.js';
@@ -36,7 +37,8 @@ async function expectPattern(c: ConformanceCluster, target: FixturePod, probes: 
 
 /** Runs `body` with the policies installed and a second namespace with one client pod; removes both after. */
 async function withPolicies(c: ConformanceCluster, policies: { name: string; spec: NetworkPolicySpec; namespace?: string }[], body: (peerNs: string) => Promise<void>): Promise<void> {
-  const peerNs = `${c.namespace}-b`;
+  // A fresh name per check: the previous check's namespace may still be terminating.
+  const peerNs = `${c.namespace}-b${randomBytes(2).toString('hex')}`;
   await c.client.create(resources.namespaces, undefined, { metadata: { name: peerNs, labels: { 'k8ts.io/conformance-peer': 'b' } } });
   try {
     await c.client.create(resources.pods, peerNs, { ...c.pod('client-b', c.nodes[0]!.name, { app: 'client' }, ['sleep', '100000']), metadata: { name: 'client-b', namespace: peerNs, labels: { app: 'client' } } });
