@@ -3,6 +3,13 @@
 // the difference from its last commit as one nf_tables batch. A policy that matches nothing it
 // names (a named port no pod defines) is reported once as a Warning Event on the policy.
 //
+// Bridged traffic. Two pods on one bridge (the VXLAN mode's cni0) talk through the bridge, which
+// never calls the IPv4 hooks our table sits on unless br_netfilter's
+// net.bridge.bridge-nf-call-iptables is 1 — without it, same-node traffic escapes every policy.
+// Each sync makes sure it is 1 in the node's namespace (the sysctl is per namespace since Linux
+// 5.3, so this never touches another namespace), which also repairs it if someone turns it off.
+// The routed mode has no bridge and does not depend on it.
+//
 // Design notes. Every node needs every pod's address and labels: a policy on this node's pods
 // names peers anywhere in the cluster. Compiling the whole state per run is O(policies × pods) and
 // the planner sends only changed chains and set elements; the bench (bench/netpol.ts) holds it
@@ -14,11 +21,12 @@ import { Informer } from '../../api/client/informer.js';
 import { resources, type ClusterClient, type ResourceType } from '../../api/client/types.js';
 import type { KubeObject } from '../../api/object.js';
 import { NfTablesSocket } from '../../kernel/nftables/socket.js';
+import { readSysctl, writeSysctl } from '../../kernel/rtnl/index.js';
 import { NftablesApplier } from '../../proxy/nftables/apply.js';
 import { BoundedFrequencyRunner } from '../../proxy/runner.js';
 import { compileNetworkPolicies, NETPOL_TABLE, type PodInfo } from './compile.js';
 
-const networkPolicies: ResourceType = { group: 'networking.k8s.io', version: 'v1', resource: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true };
+export const networkPolicies: ResourceType = { group: 'networking.k8s.io', version: 'v1', resource: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true };
 
 export interface NetpolOptions {
   client: ClusterClient;
@@ -42,6 +50,27 @@ export function podInfo(p: Pod): PodInfo {
   };
 }
 
+export const BRIDGE_NF_CALL_IPTABLES = 'net/bridge/bridge-nf-call-iptables';
+
+/**
+ * Makes bridged IPv4 traffic pass the IPv4 netfilter hooks in `netns` (the current namespace when
+ * unset): 'ok' when it already did, 'set' when it was off and is now on, 'unavailable' when the
+ * namespace has no such sysctl (br_netfilter not loaded — loading it is the host's decision, as
+ * it changes every namespace's default).
+ */
+export function ensureBridgeNetfilter(netns?: string): 'ok' | 'set' | 'unavailable' {
+  let value: string;
+  try {
+    value = readSysctl(BRIDGE_NF_CALL_IPTABLES, netns);
+  } catch (err) {
+    if ((err as { errno?: string }).errno === 'ENOENT') return 'unavailable';
+    throw err;
+  }
+  if (value === '1') return 'ok';
+  writeSysctl(BRIDGE_NF_CALL_IPTABLES, '1', netns);
+  return 'set';
+}
+
 export class NetworkPolicyDaemon {
   private readonly pods: Informer<Pod>;
   private readonly namespaces: Informer<Namespace>;
@@ -51,6 +80,7 @@ export class NetworkPolicyDaemon {
   private sock: NfTablesSocket | undefined;
   private applier: NftablesApplier | undefined;
   private reported = new Set<string>();
+  private bridgeNfWarned = false;
 
   constructor(private readonly o: NetpolOptions) {
     this.pods = new Informer<Pod>(o.client, resources.pods);
@@ -84,8 +114,23 @@ export class NetworkPolicyDaemon {
     this.sock?.close();
   }
 
+  /** A failure here (a read-only /proc/sys) is logged once and never holds up the policies. */
+  private syncBridgeNetfilter(): void {
+    let warning: string | undefined;
+    try {
+      const r = ensureBridgeNetfilter(this.o.netns);
+      if (r === 'set') this.o.log?.('info', 'set net.bridge.bridge-nf-call-iptables=1: traffic between pods on one bridge was not policed');
+      if (r === 'unavailable') warning = 'br_netfilter is not loaded: traffic between pods on one bridge is not policed (modprobe br_netfilter)';
+    } catch (err) {
+      warning = `cannot set net.bridge.bridge-nf-call-iptables: ${String(err)}; traffic between pods on one bridge may not be policed`;
+    }
+    if (warning && !this.bridgeNfWarned) this.o.log?.('warn', warning);
+    this.bridgeNfWarned = warning !== undefined;
+  }
+
   private async sync(full: boolean): Promise<void> {
     const t0 = performance.now();
+    this.syncBridgeNetfilter();
     const { ruleset, problems } = compileNetworkPolicies({
       pods: this.pods.list().map(podInfo),
       namespaces: this.namespaces.list().map(n => ({ name: n.metadata?.name ?? '', labels: n.metadata?.labels ?? {} })),

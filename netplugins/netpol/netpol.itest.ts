@@ -5,9 +5,12 @@
 import type { NetworkPolicy } from 'kubernetes-types/networking/v1.js';
 import { jest } from '@jest/globals';
 import { NfTablesSocket } from '../../kernel/nftables/socket.js';
+import { readSysctl, writeSysctl } from '../../kernel/rtnl/index.js';
 import { createLab, type Lab } from '../../kernel/testlab.js';
+import { createNetLab, type LabPod, type NetLab } from '../testlab.js';
 import { NftablesApplier } from '../../proxy/nftables/apply.js';
 import { compileNetworkPolicies, type PodInfo } from './compile.js';
+import { BRIDGE_NF_CALL_IPTABLES, ensureBridgeNetfilter } from './daemon.js';
 
 jest.setTimeout(90_000);
 
@@ -103,4 +106,44 @@ test('policies are additive', async () => {
   expect(await reach(1)).toBe('ERR:TIMEOUT');
   expect(await reach(3)).toBe('ERR:TIMEOUT');
   await apply([]);
+});
+
+// Same-node traffic in the VXLAN mode crosses the node's bridge, which reaches the IPv4 hooks of our
+// table only with bridge-nf-call-iptables on: the daemon's ensureBridgeNetfilter sees to that, in
+// the node's namespace only.
+describe('pods on one bridge', () => {
+  let net: NetLab;
+  let nodeSock: NfTablesSocket;
+  const BRIDGE_PORT = 7200;
+  beforeAll(async () => {
+    net = await createNetLab(1);
+    await net.addPod(0, 'bridge');
+    await net.addPod(0, 'bridge');
+    await net.serve(net.nodes[0]!.pods[1]!.ns, BRIDGE_PORT);
+    nodeSock = NfTablesSocket.open(net.nodes[0]!.ns);
+  });
+  afterAll(async () => {
+    nodeSock?.close();
+    await net?.destroy();
+  });
+
+  test('are policed once the daemon turns bridge-nf-call-iptables on, and only in the node namespace', async () => {
+    const node = net.nodes[0]!;
+    const [client, server] = node.pods as [LabPod, LabPod];
+    const hostValue = readSysctl(BRIDGE_NF_CALL_IPTABLES);
+    const bridged = (p: LabPod, name: string): PodInfo => ({ namespace: 'prod', name, ip: p.ip, labels: { app: name }, ports: [] });
+    const deny = policy('deny', { podSelector: { matchLabels: { app: 'server' } }, policyTypes: ['Ingress'] });
+    await new NftablesApplier(nodeSock).sync(compileNetworkPolicies({ pods: [bridged(client, 'client'), bridged(server, 'server')], namespaces, policies: [deny] }).ruleset);
+
+    // Off: the bridge forwards straight from port to port and the policy never sees the packets.
+    writeSysctl(BRIDGE_NF_CALL_IPTABLES, '0', node.ns);
+    expect(await net.send(client.ns, server.ip, BRIDGE_PORT, 10, 800)).toMatch(new RegExp(`^${server.ns} `));
+
+    expect(ensureBridgeNetfilter(node.ns)).toBe('set');
+    expect(readSysctl(BRIDGE_NF_CALL_IPTABLES, node.ns)).toBe('1');
+    expect(await net.send(client.ns, server.ip, BRIDGE_PORT, 10, 800)).toBe('ERR:TIMEOUT');
+    expect(ensureBridgeNetfilter(node.ns)).toBe('ok');
+    // Another namespace (here: this process', the host's) is untouched.
+    expect(readSysctl(BRIDGE_NF_CALL_IPTABLES)).toBe(hostValue);
+  });
 });
