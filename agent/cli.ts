@@ -12,7 +12,9 @@ import type { ClusterClient } from '../api/client/types.js';
 import { NetnsCli } from '../kernel/netns-cli.js';
 import { createLogger } from '../cli/logger.js';
 import { CniClient } from './cni.js';
+import { ClusterDnsDiscovery } from './cluster-dns.js';
 import { startNodeNetwork, parseNetworkMode, type NetworkMode } from './network.js';
+import { PROXY_MODES, type ProxyMode } from '../proxy/daemon.js';
 import { ContainerdSupervisor } from './containerd.js';
 import { CtrRuntime } from './ctr.js';
 import { Kubelet, type Logger } from './kubelet.js';
@@ -42,6 +44,12 @@ export interface AgentOptions {
   cniNetns?: string;
   /** k3s' --disable-network-policy: no NetworkPolicy enforcement on this node. */
   disableNetworkPolicy?: boolean;
+  /**
+   * This node's kube-proxy, in this process as k3s runs it in every agent, programming the node's
+   * network namespace (`cniNetns` when set). Undefined: none (the server runs its own; a lab or a
+   * test runs `k8ts proxy` itself; `--disable-kube-proxy`).
+   */
+  proxy?: AgentProxyOptions;
   cniBridge?: string;
   /** This node's pods' CIDR; default: the Node's `spec.podCIDR` (node IPAM), waited for. */
   podCIDR?: string;
@@ -59,7 +67,7 @@ export interface AgentOptions {
   relistMs?: number;
   netnsPrefix?: string;
   parallelStarts?: number;
-  /** Cluster DNS addresses for ClusterFirst pods (`--cluster-dns`); none: pods use the node's resolver. */
+  /** Cluster DNS addresses for ClusterFirst pods (`--cluster-dns`); none: the kube-dns Service's, else the node's resolver. */
   clusterDNS?: string[];
   /** `--cluster-domain` (default cluster.local). */
   clusterDomain?: string;
@@ -68,6 +76,15 @@ export interface AgentOptions {
   /** Registries pulled from over plain HTTP (`--insecure-registry host[:port],...`). */
   insecureRegistries?: string[];
   log?: Logger;
+}
+
+export interface AgentProxyOptions {
+  /** Upstream's --proxy-mode (default nftables). */
+  mode?: ProxyMode;
+  /** ipvs mode: upstream's --ipvs-scheduler (default rr). */
+  ipvsScheduler?: string;
+  /** Traffic to unallocated addresses of the Service network is dropped (unset: not known here). */
+  serviceCIDR?: string;
 }
 
 export interface RunningAgent {
@@ -183,6 +200,36 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       }
     }
 
+    // This node's Services (k3s runs kube-proxy inside every agent). It acts as the node: nodes may
+    // read what kube-proxy reads (control/apiserver/authz.ts). A failure to start is fatal, as for
+    // the network: pods on a node without Service routing would fail in confusing ways.
+    if (o.proxy) {
+      const { ProxyDaemon } = await import('../proxy/daemon.js');
+      const proxy = new ProxyDaemon({
+        client, nodeName: o.nodeName, clusterCIDR: o.clusterCIDR ?? '10.42.0.0/16',
+        ...(o.proxy.mode ? { mode: o.proxy.mode } : {}),
+        ...(o.proxy.ipvsScheduler ? { ipvsScheduler: o.proxy.ipvsScheduler } : {}),
+        ...(o.proxy.serviceCIDR ? { serviceCIDR: o.proxy.serviceCIDR } : {}),
+        ...(o.cniNetns ? { netns: o.cniNetns } : {}),
+        log: (level, msg, fields = {}) => log[level]({ component: 'proxy', ...fields }, msg),
+      });
+      await proxy.start();
+      // Rules stay on stop, as upstream's kube-proxy leaves them: Services keep working across a
+      // restart of the service (KillMode=process); k8ts-killall.sh removes them.
+      cleanups.push(() => proxy.stop({ cleanup: false }));
+      log.info({ mode: o.proxy.mode ?? 'nftables' }, 'kube-proxy is running in this agent');
+    }
+
+    // Without --cluster-dns, the cluster's own (agent/cluster-dns.ts); until found, ClusterFirst
+    // pods fall back to the node's resolver, as upstream's kubelet does. The kubelet shares the
+    // array the discovery fills in.
+    let clusterDNS = o.clusterDNS ?? [];
+    if (!o.clusterDNS) {
+      const discovery = new ClusterDnsDiscovery(client, log);
+      await discovery.start();
+      cleanups.push(async () => discovery.stop());
+      clusterDNS = discovery.ips;
+    }
     const kubelet = new Kubelet({
       nodeName: o.nodeName, client, runtime, cni, netns, dataDir: o.dataDir, logDir: o.podLogDir ?? '/var/log/pods', hostIP, log,
       ...(logWriter ? { logWriter } : {}),
@@ -190,7 +237,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       ...(o.relistMs !== undefined ? { relistMs: o.relistMs } : {}),
       ...(o.netnsPrefix ? { netnsPrefix: o.netnsPrefix } : {}),
       ...(o.parallelStarts ? { parallelStarts: o.parallelStarts } : {}),
-      ...(o.clusterDNS ? { clusterDNS: o.clusterDNS } : {}),
+      clusterDNS,
       ...(o.clusterDomain ? { clusterDomain: o.clusterDomain } : {}),
       ...(o.resolvConf ? { resolvConf: o.resolvConf } : {}),
       ...(o.insecureRegistries ? { insecureRegistries: o.insecureRegistries } : {}),
@@ -262,13 +309,20 @@ export const agentUsage = `Usage: k8ts agent --server URL (--token T | --token-f
                                      no cross-node routes), vxlan (flannel-like overlay), routed
                                      (calico-like /32 routes), none (bring your own)
   --cluster-cidr CIDR                the whole pod network (default 10.42.0.0/16)
+  --proxy-mode MODE                  this node's kube-proxy, run in the agent as k3s does: nftables
+                                     (default), iptables or ipvs
+  --ipvs-scheduler NAME              ipvs mode: rr (default), wrr, lc, sh, …
+  --service-cidr CIDR                the Service network (the proxy drops traffic to its unused addresses)
+  --disable-kube-proxy               no kube-proxy in this agent (run \`k8ts proxy\` yourself, or none)
+  --disable-network-policy           no NetworkPolicy enforcement on this node
   --cni-bridge NAME                  the pods' bridge (default k8ts0)
   --pod-cidr CIDR                    this node's pods (default: the Node's spec.podCIDR from node IPAM)
   --pod-log-dir DIR                  default /var/log/pods
   --kubelet-port N                   the kubelet API's HTTPS port (default 10250; 0: any free port)
   --crash-loop-backoff DURATION      first restart delay, doubling to 5m (default 10s)
   --parallel-starts N                pods started at once (default 4)
-  --cluster-dns IP,...               the cluster DNS for ClusterFirst pods (default: the node's resolver)
+  --cluster-dns IP,...               the cluster DNS for ClusterFirst pods (default: the ClusterIP of
+                                     kube-system/kube-dns, else the node's resolver)
   --cluster-domain DOMAIN            default cluster.local
   --resolv-conf FILE                 the resolver configuration pods inherit (default /etc/resolv.conf)
   --insecure-registry HOST[:PORT],... registries to pull from over plain HTTP
@@ -285,6 +339,8 @@ export function parseAgentArgs(argv: string[]): AgentOptions & { logFormat: 'tex
       'data-dir': { type: 'string' }, 'run-dir': { type: 'string' }, 'container-runtime-endpoint': { type: 'string' }, 'containerd-namespace': { type: 'string' },
       'cni-conf-dir': { type: 'string' }, 'cni-bin-dir': { type: 'string' }, 'cni-netns': { type: 'string' }, 'cni-bridge': { type: 'string' }, 'pod-cidr': { type: 'string' },
       network: { type: 'string' }, 'cluster-cidr': { type: 'string' },
+      'proxy-mode': { type: 'string' }, 'ipvs-scheduler': { type: 'string' }, 'service-cidr': { type: 'string' },
+      'disable-kube-proxy': { type: 'boolean' }, 'disable-network-policy': { type: 'boolean' },
       'pod-log-dir': { type: 'string' }, 'kubelet-port': { type: 'string' }, 'kubelet-address': { type: 'string' }, 'max-pods': { type: 'string' }, 'crash-loop-backoff': { type: 'string' }, 'relist-period': { type: 'string' },
       'netns-prefix': { type: 'string' }, 'log-format': { type: 'string' }, 'parallel-starts': { type: 'string' },
       'cluster-dns': { type: 'string' }, 'cluster-domain': { type: 'string' }, 'resolv-conf': { type: 'string' }, 'insecure-registry': { type: 'string' },
@@ -294,7 +350,20 @@ export function parseAgentArgs(argv: string[]): AgentOptions & { logFormat: 'tex
   const token = values.token ?? (values['token-file'] ? readFileSync(values['token-file'], 'utf8').trim() : undefined);
   if (!token) throw new Error('--token or --token-file is required');
   const logFormat = values['log-format'] === 'json' ? 'json' : 'text';
+  const proxyMode = values['proxy-mode'];
+  if (proxyMode !== undefined && !(PROXY_MODES as readonly string[]).includes(proxyMode)) throw new Error(`invalid value "${proxyMode}" for --proxy-mode: want one of ${PROXY_MODES.join(', ')}`);
+  if (values['ipvs-scheduler'] !== undefined && proxyMode !== 'ipvs') throw new Error('--ipvs-scheduler needs --proxy-mode ipvs');
+  const serviceCIDR = values['service-cidr'];
+  if (serviceCIDR !== undefined && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(serviceCIDR)) throw new Error(`invalid value "${serviceCIDR}" for --service-cidr: want an IPv4 CIDR such as 10.43.0.0/16`);
+  if (values['disable-kube-proxy'] && (proxyMode !== undefined || values['ipvs-scheduler'] !== undefined)) throw new Error('--disable-kube-proxy and --proxy-mode/--ipvs-scheduler contradict each other');
+  const proxy: AgentProxyOptions | undefined = values['disable-kube-proxy'] ? undefined : {
+    ...(proxyMode !== undefined ? { mode: proxyMode as ProxyMode } : {}),
+    ...(values['ipvs-scheduler'] ? { ipvsScheduler: values['ipvs-scheduler'] } : {}),
+    ...(serviceCIDR ? { serviceCIDR } : {}),
+  };
   return {
+    ...(proxy ? { proxy } : {}),
+    ...(values['disable-network-policy'] ? { disableNetworkPolicy: true } : {}),
     server: values.server, token, logFormat,
     nodeName: values['node-name'] ?? hostname().toLowerCase(),
     dataDir: values['data-dir'] ?? '/var/lib/k8ts/agent',

@@ -1,6 +1,14 @@
 // Cluster DNS as pods see it: upstream's "[sig-network] DNS" tests. Every lookup runs inside a
-// pod with the image's nslookup, through the pod's own /etc/resolv.conf (search path and ndots
-// included), so the kubelet's DNS configuration is checked along with the DNS server.
+// pod (from the client pod on every node: the cluster DNS lives on one node, so the other nodes'
+// pods reach it across the network and through their own kubelet's resolv.conf), with the
+// image's nslookup for the DNS answer itself and the libc resolver for what applications do.
+//
+// Why two resolvers: busybox's nslookup applies the search list only to names without a dot and
+// then queries every search domain at once, so a bare name prints its one answer and exits 1 on
+// the other domains' (correct) NXDOMAINs, and `svc.ns` is never searched at all. Upstream's test
+// uses `dig +search` and `getent hosts`; the test image's busybox is static glibc, whose
+// getaddrinfo applies resolv.conf's search list and ndots exactly as an application's does, and
+// busybox's ping prints what getaddrinfo returned ("PING name (ip)") before sending anything.
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { CheckFailure, expectThat, type Check } from '../check.js';
 import { HTTP_PORT, type ConformanceCluster, type FixturePod } from '../cluster.js';
@@ -21,6 +29,22 @@ export function parseNslookup(output: string): { addresses: string[]; canonical:
   return { addresses, canonical };
 }
 
+/** The address `ping` resolved `name` to through libc (its first line), if it resolved. */
+export function parsePingResolution(output: string): string | undefined {
+  return /^PING \S+ \(([^)]+)\)/m.exec(output)?.[1];
+}
+
+/**
+ * `name` resolved as an application would: libc's getaddrinfo with the pod's resolv.conf (search
+ * list, ndots). ping's exit status only says whether the address answered ICMP; ignored.
+ */
+async function resolveLibc(c: ConformanceCluster, from: FixturePod, name: string): Promise<string | undefined> {
+  const r = await c.exec(from, ['ping', '-c', '1', '-W', '1', name]);
+  const ip = parsePingResolution(r.stdout);
+  if (!ip && !/bad address/.test(r.stdout + r.stderr)) throw new CheckFailure(`ping ${name} in ${from.name} neither resolved it nor said "bad address": ${(r.stdout + r.stderr).trim().split('\n').slice(-2).join(' ')}`);
+  return ip;
+}
+
 async function lookup(c: ConformanceCluster, from: FixturePod, name: string, type = 'A'): Promise<{ addresses: string[]; canonical: string[]; raw: string }> {
   const r = await c.exec(from, ['nslookup', `-type=${type.toLowerCase()}`, name]);
   if (r.exitCode !== 0) throw new CheckFailure(`nslookup -type=${type.toLowerCase()} ${name} in ${from.name} failed: ${(r.stdout + r.stderr).trim().split('\n').slice(-2).join(' ')}`);
@@ -32,15 +56,16 @@ async function servicesDns(c: ConformanceCluster): Promise<void> {
   const svc = await c.createService('dns-test', { selector: { app: 'netserver' }, ports: [{ name: 'http', port: 80, targetPort: HTTP_PORT }] });
   await c.createService('dns-test-headless', { clusterIP: 'None', selector: { app: 'netserver' }, ports: [{ name: 'http', port: 80, targetPort: HTTP_PORT }] });
   await c.waitForEndpoints('dns-test-headless', c.servers.length);
-  const from = c.clients[0]!;
-  await c.eventually(`${fqdn('dns-test')} to resolve to ${svc.spec?.clusterIP ?? ''}`, async () => ((await lookup(c, from, fqdn('dns-test'))).addresses.includes(svc.spec!.clusterIP!) ? true : undefined), 15_000);
   const want = c.servers.map(s => s.ip).sort();
-  await c.eventually(`headless ${fqdn('dns-test-headless')} to resolve to every ready pod (${want.join(', ')})`, async () => {
-    const got = (await lookup(c, from, fqdn('dns-test-headless'))).addresses.sort();
-    return JSON.stringify(got) === JSON.stringify(want) ? true : undefined;
-  }, 15_000);
-  const srv = await lookup(c, from, `_http._tcp.${fqdn('dns-test')}`, 'SRV');
-  expectThat(/\b80\s+dns-test\./.test(srv.raw) || srv.raw.includes(' 80 '), `the SRV record of the named port http is missing: ${srv.raw.trim()}`);
+  for (const from of c.clients) {
+    await c.eventually(`${fqdn('dns-test')} to resolve to ${svc.spec?.clusterIP ?? ''} from ${from.name}`, async () => ((await lookup(c, from, fqdn('dns-test'))).addresses.includes(svc.spec!.clusterIP!) ? true : undefined), 15_000);
+    await c.eventually(`headless ${fqdn('dns-test-headless')} to resolve to every ready pod (${want.join(', ')}) from ${from.name}`, async () => {
+      const got = (await lookup(c, from, fqdn('dns-test-headless'))).addresses.sort();
+      return JSON.stringify(got) === JSON.stringify(want) ? true : undefined;
+    }, 15_000);
+    const srv = await lookup(c, from, `_http._tcp.${fqdn('dns-test')}`, 'SRV');
+    expectThat(/\b80\s+dns-test\./.test(srv.raw) || srv.raw.includes(' 80 '), `the SRV record of the named port http is missing from ${from.name}: ${srv.raw.trim()}`);
+  }
 }
 
 async function clusterDns(c: ConformanceCluster): Promise<void> {
@@ -62,24 +87,38 @@ async function podHostnameSubdomain(c: ConformanceCluster, check: 'hostname' | '
     return;
   }
   const name = `dns-querier.${svcName}.${c.namespace}.svc.${c.clusterDomain}`;
-  await c.eventually(`${name} to resolve to the pod's IP ${ip}`, async () => ((await lookup(c, c.clients[0]!, name)).addresses.includes(ip) ? true : undefined), 20_000);
+  for (const from of c.clients) {
+    await c.eventually(`${name} to resolve to the pod's IP ${ip} from ${from.name}`, async () => ((await lookup(c, from, name)).addresses.includes(ip) ? true : undefined), 20_000);
+  }
 }
 
 async function externalNameDns(c: ConformanceCluster): Promise<void> {
   const target = `kubernetes.default.svc.${c.clusterDomain}`;
   await c.createService('dns-external', { type: 'ExternalName', externalName: target });
   const name = `dns-external.${c.namespace}.svc.${c.clusterDomain}`;
-  await c.eventually(`${name} to be a CNAME for ${target}`, async () => {
-    const r = await lookup(c, c.clients[0]!, name);
-    return r.canonical.includes(target) || r.raw.includes(target) ? true : undefined;
-  }, 15_000);
+  for (const from of c.clients) {
+    await c.eventually(`${name} to be a CNAME for ${target} from ${from.name}`, async () => {
+      const r = await lookup(c, from, name);
+      return r.canonical.includes(target) || r.raw.includes(target) ? true : undefined;
+    }, 15_000);
+  }
 }
 
 async function partialNames(c: ConformanceCluster): Promise<void> {
   const svc = await c.createService('dns-partial', { selector: { app: 'netserver' }, ports: [{ name: 'http', port: 80, targetPort: HTTP_PORT }] });
   const ip = svc.spec?.clusterIP ?? '';
-  for (const name of ['dns-partial', `dns-partial.${c.namespace}`, `dns-partial.${c.namespace}.svc`]) {
-    await c.eventually(`"${name}" to resolve through the pod's search path`, async () => ((await lookup(c, c.clients[0]!, name)).addresses.includes(ip) ? true : undefined), 15_000);
+  const expanded = `dns-partial.${c.namespace}.svc.${c.clusterDomain}`;
+  for (const from of c.clients) {
+    // The DNS answer for the first search domain, as nslookup queries it (its exit status is 1
+    // because the other search domains rightly answer NXDOMAIN; see the top of the file).
+    await c.eventually(`nslookup "dns-partial" to answer ${expanded} = ${ip} through the search list from ${from.name}`, async () => {
+      const r = await c.exec(from, ['nslookup', '-type=a', 'dns-partial']);
+      const answered = new RegExp(`^Name:\\s+${expanded.replace(/\./g, '\\.')}$`, 'm').test(r.stdout);
+      return answered && parseNslookup(r.stdout).addresses.includes(ip) ? true : undefined;
+    }, 15_000);
+    // In parallel: each ping waits its 1 s for an ICMP reply a ClusterIP never sends.
+    await Promise.all(['dns-partial', `dns-partial.${c.namespace}`, `dns-partial.${c.namespace}.svc`].map(name =>
+      c.eventually(`"${name}" to resolve to ${ip} through the pod's search path (libc) from ${from.name}`, async () => ((await resolveLibc(c, from, name)) === ip ? true : undefined), 15_000)));
   }
 }
 
@@ -90,7 +129,10 @@ async function customDnsConfig(c: ConformanceCluster): Promise<void> {
   });
   await c.createPod(pod);
   await c.waitForPods(['dns-custom']);
-  const conf = (await c.exec('dns-custom', ['cat', '/etc/resolv.conf'])).stdout;
+  const r = await c.exec('dns-custom', ['cat', '/etc/resolv.conf']);
+  const conf = r.stdout;
+  // An empty file is as wrong as a bad one; say what exec saw, to tell the two apart.
+  expectThat(conf.trim() !== '', `cat /etc/resolv.conf printed nothing (exit ${r.exitCode}, stderr "${r.stderr.trim()}")`);
   expectThat(/^nameserver\s+1\.1\.1\.1$/m.test(conf), `/etc/resolv.conf has no "nameserver 1.1.1.1":\n${conf}`);
   expectThat(/^search\s+resolv\.conf\.local$/m.test(conf), `/etc/resolv.conf has no "search resolv.conf.local":\n${conf}`);
   expectThat(/^options\s+.*ndots:2/m.test(conf), `/etc/resolv.conf has no "options ndots:2":\n${conf}`);

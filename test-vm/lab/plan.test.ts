@@ -48,6 +48,9 @@ describe('lab layout', () => {
     expect(a.join(' ')).toContain('--server https://172.30.7.11:6443');
     expect(a.join(' ')).toContain('--node-ip 172.30.7.12');
     expect(a.join(' ')).toContain('--data-dir /var/lib/k8ts-lab/demo/n2/agent');
+    // Every kubelet gets the server's cluster DNS IP, or its pods fall back to the node's resolver.
+    expect(s.join(' ')).toContain('--cluster-dns 10.43.0.10');
+    expect(a.join(' ')).toContain('--cluster-dns 10.43.0.10');
     expect(s.join(' ')).toContain('--proxy-mode nftables');
     expect(proxyArgs(p, p.nodes_[2]!, '/k').join(' ')).toBe('proxy --kubeconfig /k --proxy-mode nftables --node-name demo-n3 --cluster-cidr 10.42.0.0/16 --service-cidr 10.43.0.0/16');
   });

@@ -21,6 +21,10 @@ export type LabCni = (typeof cniPlugins)[number];
 
 export const clusterCIDR = '10.42.0.0/16';
 export const serviceCIDR = '10.43.0.0/16';
+/** The kube-dns Service IP (the 10th of serviceCIDR, the server's default). Every node's kubelet
+ * must be told it, as upstream's kubelet is: without `--cluster-dns` an agent's ClusterFirst pods
+ * fall back to the node's resolv.conf and cannot resolve cluster names (issue 7). */
+export const clusterDNS = '10.43.0.10';
 export const apiPort = 6443;
 
 const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/;
@@ -120,7 +124,7 @@ export function pickIndex(used: readonly number[]): number {
 export function serverArgs(p: LabPlan): string[] {
   const n = p.nodes_[0]!;
   return ['server', '--data-dir', p.serverDataDir, '--node-name', n.name, '--network', p.network,
-    '--cluster-cidr', clusterCIDR, '--service-cidr', serviceCIDR, '--https-port', String(apiPort),
+    '--cluster-cidr', clusterCIDR, '--service-cidr', serviceCIDR, '--cluster-dns', clusterDNS, '--https-port', String(apiPort),
     '--cni-conf-dir', n.cniConfDir, '--cni-bin-dir', p.cniBinDirs, '--pod-log-dir', n.podLogDir, '--netns-prefix', n.netnsPrefix,
     '--proxy-mode', p.proxy, '--log-format', 'json'];
 }
@@ -129,7 +133,7 @@ export function serverArgs(p: LabPlan): string[] {
 export function agentArgs(p: LabPlan, n: NodePlan): string[] {
   return ['agent', '--server', p.serverURL, '--token-file', `${p.serverDataDir}/token`, '--server-ca', `${p.serverDataDir}/tls/ca.crt`,
     '--node-name', n.name, '--node-ip', n.ip, '--data-dir', n.agentDataDir, '--network', p.network, '--cluster-cidr', clusterCIDR,
-    '--cni-conf-dir', n.cniConfDir, '--cni-bin-dir', p.cniBinDirs, '--pod-log-dir', n.podLogDir, '--netns-prefix', n.netnsPrefix,
+    '--cluster-dns', clusterDNS, '--cni-conf-dir', n.cniConfDir, '--cni-bin-dir', p.cniBinDirs, '--pod-log-dir', n.podLogDir, '--netns-prefix', n.netnsPrefix,
     '--log-format', 'json'];
 }
 

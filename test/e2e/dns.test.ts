@@ -12,6 +12,7 @@ import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { clientFromKubeconfig } from '../../api/client/https.js';
 import { resources } from '../../api/client/types.js';
 import { ensureKubeDnsService, startClusterDns, type ClusterDns } from '../../addons/dns/index.js';
+import { ClusterDnsDiscovery, discoverClusterDNS } from '../../agent/cluster-dns.js';
 import { FakeUpstream, rcodeOf, tcpQuery, udpQuery } from '../../addons/dns/testing.js';
 import { TestServer } from './harness.js';
 
@@ -114,11 +115,23 @@ describe('cluster DNS against a real k8ts server', () => {
     expect(rcodeOf(await udpQuery(H, dns.port, 'nowhere.example'))).toBe('NXDOMAIN');
   });
 
-  test('ensureKubeDnsService publishes kube-system/kube-dns at the cluster DNS IP, idempotently', async () => {
+  test('ensureKubeDnsService publishes kube-system/kube-dns at the cluster DNS IP, idempotently; agents find it there', async () => {
+    // An agent without --cluster-dns reads it from this Service (agent/cluster-dns.ts), also when
+    // the agent asks before the server has published it.
+    expect(await discoverClusterDNS(conn.client)).toEqual([]);
+    const logged: string[] = [];
+    const discovery = new ClusterDnsDiscovery(conn.client, { info: (_f, m) => logged.push(m), warn: (_f, m) => logged.push(m) }, { retryMs: 100 });
+    await discovery.start();
+    expect(discovery.ips).toEqual([]);
     await ensureKubeDnsService(conn.client, { clusterIP: '10.43.0.10', endpointIPs: ['192.0.2.53'], port: 53 });
     await ensureKubeDnsService(conn.client, { clusterIP: '10.43.0.10', endpointIPs: ['192.0.2.54'], port: 53 });
     const slice = await conn.client.get<EndpointSlice>(resources.endpointslices, 'kube-system', 'kube-dns-k8ts');
     expect(slice.endpoints.map(e => e.addresses[0])).toEqual(['192.0.2.54']);
+    expect(await discoverClusterDNS(conn.client)).toEqual(['10.43.0.10']);
+    await within(2000, async () => discovery.ips.length > 0);
+    discovery.stop();
+    expect(discovery.ips).toEqual(['10.43.0.10']);
+    expect(logged).toEqual([expect.stringContaining('no kube-system/kube-dns Service yet'), 'cluster DNS from the kube-system/kube-dns Service']);
     await within(1000, async () => aOf(await udpQuery(H, dns.port, 'kube-dns.kube-system.svc.cluster.local')).includes('10.43.0.10'));
     const srv = await udpQuery(H, dns.port, '_dns._udp.kube-dns.kube-system.svc.cluster.local', 'SRV');
     expect(srv.answers?.length).toBe(1);
