@@ -21,6 +21,7 @@ import { Kubelet, type Logger } from './kubelet.js';
 import { gatherFacts, NodeRegistrar } from './node.js';
 import { KubeletApi } from './kubelet-api.js';
 import { ensureLogWriter } from './logs-writer.js';
+import { execOutputOption } from './exec.js';
 import { discoverCA, HttpsTransport } from '../api/client/https.js';
 
 export interface AgentOptions {
@@ -152,7 +153,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         statsSummary: () => ref.kubelet?.statsSummary(),
       },
       clientCA: ca, nodeName: o.nodeName, hostIPs: [hostIP], log,
-      execCommand: (id, execId, argv, tty, user) => runtime.execCommand(id, execId, argv, tty, user),
+      execCommand: (id, execId, argv, tty, user, logUri) => runtime.execCommand(id, execId, argv, tty, user, logUri),
+      ...execOutputOption(o.dataDir, o.runDir ?? defaultRunDir(o.dataDir)),
     });
     let kubeletPort: number;
     try {
@@ -331,8 +333,14 @@ export const agentUsage = `Usage: k8ts agent --server URL (--token T | --token-f
 
 /** Parses `k8ts agent` flags into options (throws with the offending flag on bad input). */
 export function parseAgentArgs(argv: string[]): AgentOptions & { logFormat: 'text' | 'json' } {
+  // The config file writes `disable-kube-proxy: false` as `--disable-kube-proxy=false`.
+  const booleans = ['disable-kube-proxy', 'disable-network-policy'];
+  const args = argv.flatMap(a => {
+    const m = /^--([a-z-]+)=(true|false)$/.exec(a);
+    return m && booleans.includes(m[1]!) ? (m[2] === 'true' ? [`--${m[1]}`] : []) : [a];
+  });
   const { values } = parseArgs({
-    args: argv, strict: true, allowPositionals: false,
+    args, strict: true, allowPositionals: false,
     options: {
       server: { type: 'string' }, token: { type: 'string' }, 'token-file': { type: 'string' }, 'server-ca': { type: 'string' },
       'node-name': { type: 'string' }, 'node-ip': { type: 'string' }, 'node-labels': { type: 'string' }, 'register-with-taints': { type: 'string' },

@@ -60,9 +60,12 @@ export class CtrRuntime implements Runtime {
     return r.stdout;
   }
 
-  /** The command line of `ctr tasks exec` for the kubelet API's exec (it runs the process itself). */
-  execCommand(id: string, execId: string, argv: readonly string[], tty: boolean, user?: string): { file: string; args: string[] } {
-    return { file: this.ctr, args: [...this.base(), 'tasks', 'exec', '--exec-id', execId, ...(tty ? ['--tty'] : []), ...(user ? ['--user', user] : []), id, ...argv] };
+  /**
+   * The command line of `ctr tasks exec` for the kubelet API's exec (it runs the process itself);
+   * `logUri` sends the output there instead of through ctr (agent/exec.ts).
+   */
+  execCommand(id: string, execId: string, argv: readonly string[], tty: boolean, user?: string, logUri?: string): { file: string; args: string[] } {
+    return { file: this.ctr, args: [...this.base(), 'tasks', 'exec', '--exec-id', execId, ...(tty ? ['--tty'] : []), ...(user ? ['--user', user] : []), ...(logUri ? ['--log-uri', logUri] : []), id, ...argv] };
   }
 
   async version(): Promise<string> {
@@ -101,8 +104,8 @@ export class CtrRuntime implements Runtime {
       doc = JSON.parse(await this.call(['content', 'get', m.digest], 'reading a manifest')) as typeof doc;
     }
     if (!doc.config) throw new RuntimeError(`image "${ref}" has no config`);
-    const cfg = JSON.parse(await this.call(['content', 'get', doc.config.digest], 'reading an image config')) as { config?: { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[] | null; WorkingDir?: string } };
-    const out: ImageConfig = { entrypoint: cfg.config?.Entrypoint ?? [], cmd: cfg.config?.Cmd ?? [], env: cfg.config?.Env ?? [], workingDir: cfg.config?.WorkingDir ?? '' };
+    const cfg = JSON.parse(await this.call(['content', 'get', doc.config.digest], 'reading an image config')) as { config?: { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[] | null; WorkingDir?: string; User?: string } };
+    const out: ImageConfig = { entrypoint: cfg.config?.Entrypoint ?? [], cmd: cfg.config?.Cmd ?? [], env: cfg.config?.Env ?? [], workingDir: cfg.config?.WorkingDir ?? '', user: cfg.config?.User ?? '' };
     this.imageConfigs.set(ref, out);
     return out;
   }

@@ -22,7 +22,7 @@ import type * as X509 from '@peculiar/x509';
 import { WebSocketServer } from 'ws';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { ContainerRecord } from './pod-plan.js';
-import { parseExecQuery, pickProtocol, relayExec, spawnExec } from './exec.js';
+import { ExecOutput, execOutputUri, parseExecQuery, pickProtocol, relayExec, spawnExec } from './exec.js';
 import { parseLogOptions, streamLog } from './logs.js';
 import type { Logger } from './kubelet.js';
 import type { Summary } from './stats.js';
@@ -44,7 +44,9 @@ export interface KubeletApiOptions {
   /** PEM of the cluster CA: client certificates must chain to it. */
   clientCA: string;
   /** `ctr tasks exec` command line for a container (CtrRuntime.execCommand). */
-  execCommand(id: string, execId: string, argv: readonly string[], tty: boolean, user?: string): { file: string; args: string[] };
+  execCommand(id: string, execId: string, argv: readonly string[], tty: boolean, user?: string, logUri?: string): { file: string; args: string[] };
+  /** The exec output relay (ensureExecOutputRelay) and where its sockets go; absent: through ctr. */
+  execOutput?: { relay: string; socketDir: string };
   nodeName: string;
   hostIPs: string[];
   log: Logger;
@@ -193,12 +195,24 @@ export class KubeletApi {
       try { spec = parseExecQuery(url.searchParams); } catch (err) { throw new HttpError(400, (err as Error).message); }
       const rec = t.records.find(r => r.state === 'running');
       if (!rec) throw new HttpError(400, `container not found ("${t.container}")`);
-      const cmd = this.o.execCommand(rec.id, `exec-${process.pid}-${++this.execSeq}-${Date.now().toString(36)}`, spec.command, spec.tty, rec.user);
-      this.wss.handleUpgrade(req, socket, head, ws => {
+      const execId = `exec-${process.pid}-${++this.execSeq}-${Date.now().toString(36)}`;
+      // Output without stdin and TTY comes through the relay, never through ctr (agent/exec.ts).
+      const relay = !spec.stdin && !spec.tty ? this.o.execOutput : undefined;
+      this.wss.handleUpgrade(req, socket, head, ws => void (async () => {
+        let output: ExecOutput | undefined;
+        if (relay) {
+          try {
+            output = await ExecOutput.listen(join(relay.socketDir, `${execId}.sock`));
+          } catch (err) {
+            this.o.log.warn({ err: String(err) }, 'exec output relay socket failed: the output goes through ctr');
+          }
+          if (ws.readyState !== ws.OPEN) { output?.close(); return; }
+        }
+        const cmd = this.o.execCommand(rec.id, execId, spec.command, spec.tty, rec.user, output && relay ? execOutputUri(relay.relay, output.path) : undefined);
         const child = spawnExec(cmd, spec);
-        this.o.log.debug({ pod: `${t.pod.metadata!.namespace}/${t.pod.metadata!.name}`, container: t.container, command: spec.command, tty: spec.tty }, 'exec');
-        void relayExec(ws, ws.protocol, child, spec);
-      });
+        this.o.log.debug({ pod: `${t.pod.metadata!.namespace}/${t.pod.metadata!.name}`, container: t.container, command: spec.command, tty: spec.tty, relay: output !== undefined }, 'exec');
+        void relayExec(ws, ws.protocol, child, spec, output);
+      })());
     } catch (err) {
       if (!(err instanceof HttpError)) this.o.log.warn({ err: String(err), path: url.pathname }, 'kubelet API upgrade failed');
       refuse(err instanceof HttpError ? err.code : 500, err instanceof Error ? err.message : String(err));

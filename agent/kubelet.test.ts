@@ -9,7 +9,7 @@ import { FakeExec } from '../kernel/exec.js';
 import { NetnsCli } from '../kernel/netns-cli.js';
 import { CniClient } from './cni.js';
 import { FakeRuntime } from './fake-runtime.js';
-import { Kubelet } from './kubelet.js';
+import { cpuSharesOf, Kubelet } from './kubelet.js';
 import type { ProbeChecks } from './prober.js';
 
 /** Just enough of the API for the kubelet: pods by node (list + watch), status patches, deletes. */
@@ -225,7 +225,7 @@ describe('Kubelet', () => {
 });
 
 describe('Kubelet probes and hooks', () => {
-  const scripted = (exec: ProbeChecks['exec']): ProbeChecks => ({ exec, http: async () => ({ ok: true, message: '' }), tcp: async () => ({ ok: true, message: '' }) });
+  const scripted = (exec: ProbeChecks['exec']): ProbeChecks => ({ exec, http: async () => ({ ok: true, message: '' }), tcp: async () => ({ ok: true, message: '' }), grpc: async () => ({ ok: true, message: '' }) });
 
   it('kills a container whose liveness probe fails and starts the next attempt; readiness gates ready', async () => {
     const seen: string[] = [];
@@ -272,5 +272,15 @@ describe('Kubelet probes and hooks', () => {
     await until('Running', () => cluster.pods.get('dns')?.status?.phase === 'Running');
     const m = [...runtime.containers.values()][0]!.config.mounts.find(x => x.destination === '/etc/resolv.conf')!;
     expect(readFileSync(m.source, 'utf8')).toBe('search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.43.0.10\noptions ndots:5\n');
+  });
+});
+
+describe('cpuSharesOf', () => {
+  it('follows upstream\'s MilliCPUToShares from the request, else the limit, at least 2', () => {
+    expect(cpuSharesOf({ name: 'c', resources: { requests: { cpu: '250m' }, limits: { cpu: '1' } } })).toEqual({ cpuShares: 256 });
+    expect(cpuSharesOf({ name: 'c', resources: { requests: { cpu: '100m' } } })).toEqual({ cpuShares: 102 });
+    expect(cpuSharesOf({ name: 'c', resources: { limits: { cpu: '2' } } })).toEqual({ cpuShares: 2048 });
+    expect(cpuSharesOf({ name: 'c', resources: { requests: { cpu: '1m' } } })).toEqual({ cpuShares: 2 });
+    expect(cpuSharesOf({ name: 'c' })).toEqual({});
   });
 });

@@ -14,7 +14,7 @@
 //   ones are deleted when a new attempt starts.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { totalmem, uptime } from 'node:os';
+import { availableParallelism, totalmem, uptime } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigMap, Container, PersistentVolume, PersistentVolumeClaim, Pod, PodStatus, Secret, Volume } from 'kubernetes-types/core/v1.js';
 import { Informer } from '../api/client/informer.js';
@@ -23,14 +23,14 @@ import { resources, type ClusterClient, type ResourceType } from '../api/client/
 import type { NetnsCli } from '../kernel/netns-cli.js';
 import { resultIPv4, type CniClient, type CniResult, type PortMapping } from './cni.js';
 import { podPortMappings } from './host-ports.js';
-import { ConfigError, containerArgv, resolveEnv, type Lookup } from './pod-env.js';
+import { ConfigError, containerArgv, resolveEnv, type Lookup, type NodeAllocatable } from './pod-env.js';
 import { computePodStatus, defaultBackoff, groupRecords, planPod, type BackoffPolicy, type ContainerRecord, type StartAction } from './pod-plan.js';
 import { diffRelist } from './relist.js';
 import { Prober, realChecks, runHandler, type ProbeChecks } from './prober.js';
 import { probeOf, probeTarget, type ProbeKind } from './probes.js';
 import { compilePodDns, parseResolvConf, renderResolvConf } from './resolv.js';
 import { StatsProvider } from './stats-reader.js';
-import { ensureRuncWrapper, planRunAs, runAsToAnnotations } from './run-as.js';
+import { ensureRuncWrapper, needsImageUserCheck, planRunAs, runAsToAnnotations, verifyRunAsNonRoot } from './run-as.js';
 import type { Summary } from './stats.js';
 import { labels as L, RuntimeError, type ContainerConfig, type Mount, type Runtime, type RuntimeEvent } from './runtime.js';
 
@@ -39,6 +39,31 @@ export interface Logger {
   warn(obj: Record<string, unknown>, msg: string): void;
   error(obj: Record<string, unknown>, msg: string): void;
   debug(obj: Record<string, unknown>, msg: string): void;
+}
+
+/** The node's allocatable CPUs and memory as agent/node.ts reports them (memory less 100 Mi): the default limits. */
+function nodeAllocatable(): NodeAllocatable {
+  return { cpu: availableParallelism(), memory: Math.max(0, Math.floor(totalmem() / 1024) - 100 * 1024) * 1024 };
+}
+
+/**
+ * A volume that cannot be set up (a missing ConfigMap, Secret or claim, a bad path). Upstream's
+ * volume manager keeps such a pod in ContainerCreating and says why in a FailedMount event; the
+ * agent writes no events, so the message (upstream's FailedMount text) goes into the waiting state.
+ */
+class VolumeError extends ConfigError {}
+
+/**
+ * CPU shares from the CPU request (or the limit when there is no request), as upstream's
+ * MilliCPUToShares: millicores × 1024 / 1000, at least 2. Upstream gives best-effort containers
+ * (neither) 2 shares inside their QoS cgroup; this agent has no QoS cgroups, so such containers
+ * keep the runtime's default weight rather than 2 shares against every process on the node.
+ */
+export function cpuSharesOf(c: Container): { cpuShares?: number } {
+  const q = c.resources?.requests?.cpu ?? c.resources?.limits?.cpu;
+  if (q === undefined) return {};
+  const milli = Math.round(parseQuantity(String(q)) * 1000);
+  return { cpuShares: Math.max(2, Math.floor(milli * 1024 / 1000)) };
 }
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {}, debug() {} };
@@ -224,6 +249,11 @@ export class Kubelet {
         const mem = pod.spec?.containers?.find(c => c.name === name)?.resources?.limits?.memory;
         return mem !== undefined ? parseQuantity(String(mem)) : undefined;
       },
+      podNetns: pod => (pod.spec?.hostNetwork ? undefined : this.readSandbox(pod.metadata?.uid ?? '')?.netns),
+      containerLogDir: (pod, name) => this.containerLogDir(pod, name),
+      nodeFsPath: o.dataDir,
+      // The content store of the agent's own containerd (absent with an external one: no imageFs).
+      imageFsPath: join(o.dataDir, 'containerd', 'io.containerd.content.v1.content'),
     });
   }
 
@@ -706,18 +736,22 @@ export class Kubelet {
     try {
       let ids;
       try { ids = planRunAs(pod, c); } catch (err) { throw new ConfigError((err as Error).message); }
+      if (needsImageUserCheck(pod, c)) {
+        const refused = verifyRunAsNonRoot(pod, c, (await this.o.runtime.imageConfig(image)).user ?? '');
+        if (refused) throw new ConfigError(refused);
+      }
       if (ids) {
         const runcBinary = ensureRuncWrapper(this.o.dataDir);
         if (!runcBinary) throw new ConfigError('runAsUser, runAsGroup and supplementalGroups need /usr/bin/perl and runc on the node');
         runAs = { annotations: runAsToAnnotations(ids), runcBinary };
         if (ids.uid !== undefined || ids.gid !== undefined) user = `${ids.uid ?? 0}:${ids.gid ?? 0}`;
       }
-      env = await resolveEnv(pod, c, this.lookup(), sandbox?.ip ?? (pod.spec?.hostNetwork ? this.o.hostIP : undefined), this.o.hostIP);
+      env = await resolveEnv(pod, c, this.lookup(), sandbox?.ip ?? (pod.spec?.hostNetwork ? this.o.hostIP : undefined), this.o.hostIP, nodeAllocatable());
       mounts = await this.prepareVolumes(pod, c.volumeMounts ?? []);
       if (!mounts.some(m => m.destination === '/etc/resolv.conf')) mounts.push({ source: this.ensureResolvConf(pod), destination: '/etc/resolv.conf', readOnly: false });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      w.waiting.set(c.name, { reason: 'CreateContainerConfigError', message: err.message });
+      w.waiting.set(c.name, { reason: err instanceof VolumeError ? 'ContainerCreating' : 'CreateContainerConfigError', message: err.message });
       w.recheckAt(this.now() + this.backoff.baseMs);
       return;
     }
@@ -750,6 +784,7 @@ export class Kubelet {
         },
         ...(mem !== undefined ? { memoryLimitBytes: parseQuantity(String(mem)) } : {}),
         ...(cpu !== undefined ? { cpuQuota: Math.round(parseQuantity(String(cpu)) * 100_000), cpuPeriod: 100_000 } : {}),
+        ...cpuSharesOf(c),
         privileged: c.securityContext?.privileged === true,
         ...runAs,
       });
@@ -834,7 +869,13 @@ export class Kubelet {
     for (const m of mounts) {
       const v = byName.get(m.name);
       if (!v) throw new ConfigError(`volume "${m.name}" is mounted but not defined`);
-      const dir = await this.ensureVolume(pod, uid, v);
+      let dir;
+      try {
+        dir = await this.ensureVolume(pod, uid, v);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        throw new VolumeError(`MountVolume.SetUp failed for volume "${v.name}" : ${err.message}`);
+      }
       out.push({ source: m.subPath ? join(dir.path, m.subPath) : dir.path, destination: m.mountPath, readOnly: dir.readOnly || m.readOnly === true });
     }
     return out;
@@ -882,9 +923,17 @@ export class Kubelet {
     }
     if (v.downwardAPI) {
       const files: Record<string, Buffer> = {};
-      const { fieldValue } = await import('./pod-env.js');
+      const { fieldValue, formatMap, resourceFieldValue } = await import('./pod-env.js');
       for (const item of v.downwardAPI.items ?? []) {
-        if (item.fieldRef) files[item.path] = Buffer.from(fieldValue(pod, item.fieldRef.fieldPath) ?? '');
+        const f = item.fieldRef?.fieldPath;
+        if (f === 'metadata.labels' || f === 'metadata.annotations') files[item.path] = Buffer.from(formatMap(f === 'metadata.labels' ? pod.metadata?.labels : pod.metadata?.annotations));
+        else if (f) files[item.path] = Buffer.from(fieldValue(pod, f) ?? '');
+        else if (item.resourceFieldRef) {
+          // A volume names the container explicitly (upstream's validation requires it).
+          const r = resourceFieldValue(pod, item.resourceFieldRef, nodeAllocatable(), item.resourceFieldRef.containerName ?? '');
+          if (r === undefined) throw new ConfigError(`unsupported container resource: ${item.resourceFieldRef.resource}`);
+          files[item.path] = Buffer.from(r);
+        }
       }
       const p = join(base, 'downward-api', v.name);
       writeFiles(p, files);

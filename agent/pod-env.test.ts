@@ -1,5 +1,5 @@
 import type { ConfigMap, Pod, Secret } from 'kubernetes-types/core/v1.js';
-import { ConfigError, containerArgv, expandVars, fieldValue, resolveEnv, type Lookup } from './pod-env.js';
+import { ConfigError, containerArgv, expandVars, fieldValue, formatMap, resolveEnv, resourceFieldValue, type Lookup } from './pod-env.js';
 
 const pod: Pod = { metadata: { name: 'p', namespace: 'ns', uid: 'u1', labels: { app: 'web' } }, spec: { nodeName: 'n1', serviceAccountName: 'sa', containers: [] } };
 const lookup: Lookup = {
@@ -56,3 +56,31 @@ describe('containerArgv', () => {
     expect(containerArgv({ name: 'c', args: ['x'] }, image, [])).toEqual(['/entry', 'x']);
   });
 });
+
+describe('resource field refs', () => {
+  const rp: Pod = { metadata: { name: 'p' }, spec: { containers: [
+    { name: 'c', resources: { limits: { cpu: '250m', memory: '128Mi' }, requests: { cpu: '100m' } } },
+    { name: 'bare' },
+  ] } };
+  const alloc = { cpu: 2, memory: 8 * 2 ** 30 };
+  it('divides by the divisor and rounds up, as upstream (CPU in cores by default, memory in bytes)', () => {
+    const v = (resource: string, divisor?: string, container = 'c') => resourceFieldValue(rp, { resource, ...(divisor ? { divisor } : {}) }, alloc, container);
+    expect(v('limits.cpu')).toBe('1');
+    expect(v('limits.cpu', '1m')).toBe('250');
+    expect(v('requests.cpu', '1m')).toBe('100');
+    expect(v('limits.memory')).toBe(String(128 * 2 ** 20));
+    expect(v('limits.memory', '1Mi')).toBe('128');
+    // No request: the limit (API defaulting); no limit: the node's allocatable.
+    expect(v('requests.memory', '1Mi')).toBe('128');
+    expect(v('limits.cpu', undefined, 'bare')).toBe('2');
+    expect(v('limits.memory', '1Gi', 'bare')).toBe('8');
+    expect(v('requests.cpu', undefined, 'bare')).toBe('0');
+    expect(v('limits.nvidia.com/gpu')).toBeUndefined();
+  });
+  it('resolves env from resourceFieldRef, and formats label maps for volumes', async () => {
+    const env = await resolveEnv(rp, { name: 'c', env: [{ name: 'MEM', valueFrom: { resourceFieldRef: { resource: 'limits.memory', divisor: '1Mi' } } }] }, lookup, undefined, undefined, alloc);
+    expect(env).toEqual(['MEM=128']);
+    expect(formatMap({ b: 'x"y', a: '1' })).toBe('a="1"\nb="x\\"y"');
+  });
+});
+

@@ -2,7 +2,8 @@
 // (later wins), `$(VAR)` references expanded against what came before, values from ConfigMap and
 // Secret keys and from downward-API fields. The ConfigMap/Secret reads go through `Lookup`, so the
 // resolution itself is pure and unit-tested.
-import type { ConfigMap, Container, Pod, Secret } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, Container, Pod, ResourceFieldSelector, Secret } from 'kubernetes-types/core/v1.js';
+import { tryParseQuantity, toMillis, toUnits } from '../api/quantity.js';
 import type { ImageConfig } from './runtime.js';
 
 export interface Lookup {
@@ -45,13 +46,48 @@ export function fieldValue(pod: Pod, path: string, podIP?: string, hostIP?: stri
   }
 }
 
+/** The node's allocatable CPU (cores), memory and ephemeral storage (bytes): the default limits. */
+export interface NodeAllocatable {
+  cpu: number;
+  memory: number;
+  'ephemeral-storage'?: number;
+}
+
+/**
+ * A resourceFieldRef's value as upstream's ExtractContainerResourceValue: the quantity divided by
+ * the divisor (default 1) and rounded up, CPU in whole divisors of millicores, memory and storage
+ * in bytes. An unset limit is the node's allocatable (upstream merges it in first); an unset
+ * request is the limit when one is set (API defaulting), else 0. Undefined for an unknown resource.
+ */
+export function resourceFieldValue(pod: Pod, ref: ResourceFieldSelector, allocatable: NodeAllocatable | undefined, defaultContainer: string): string | undefined {
+  const c = pod.spec?.containers?.find(x => x.name === (ref.containerName || defaultContainer));
+  const m = /^(limits|requests)\.(cpu|memory|ephemeral-storage)$/.exec(ref.resource);
+  if (!c || !m) return undefined;
+  const [, kind, res] = m as unknown as [string, 'limits' | 'requests', 'cpu' | 'memory' | 'ephemeral-storage'];
+  const q = (text: unknown) => (text === undefined ? undefined : tryParseQuantity(String(text)));
+  const limit = q(c.resources?.limits?.[res]);
+  const request = q(c.resources?.requests?.[res]) ?? limit;
+  const divisor = q(ref.divisor ?? '1') ?? tryParseQuantity('1')!;
+  if (res === 'cpu') {
+    const milli = kind === 'limits' ? (limit ? toMillis(limit) : Math.round((allocatable?.cpu ?? 0) * 1000)) : (request ? toMillis(request) : 0);
+    return String(Math.ceil(milli / Math.max(1, toMillis(divisor))));
+  }
+  const bytes = kind === 'limits' ? (limit ? toUnits(limit) : (allocatable?.[res] ?? 0)) : (request ? toUnits(request) : 0);
+  return String(Math.ceil(bytes / Math.max(1, toUnits(divisor))));
+}
+
+/** `metadata.labels`/`metadata.annotations` in a downward API volume: sorted `key="value"` lines. */
+export function formatMap(m: Record<string, string> | undefined): string {
+  return Object.keys(m ?? {}).sort().map(k => `${k}=${JSON.stringify(m![k])}`).join('\n');
+}
+
 function secretValue(s: Secret, key: string): string | undefined {
   const v = s.data?.[key];
   if (v !== undefined) return Buffer.from(v, 'base64').toString('utf8');
   return s.stringData?.[key];
 }
 
-export async function resolveEnv(pod: Pod, c: Container, lookup: Lookup, podIP?: string, hostIP?: string): Promise<string[]> {
+export async function resolveEnv(pod: Pod, c: Container, lookup: Lookup, podIP?: string, hostIP?: string, allocatable?: NodeAllocatable): Promise<string[]> {
   const ns = pod.metadata?.namespace ?? 'default';
   const vars = new Map<string, string>();
   for (const from of c.envFrom ?? []) {
@@ -85,10 +121,9 @@ export async function resolveEnv(pod: Pod, c: Container, lookup: Lookup, podIP?:
       if (v === undefined) { if (ref.optional) continue; throw new ConfigError(`couldn't find key ${ref.key} in Secret ${ns}/${ref.name}`); }
       vars.set(e.name, v);
     } else if (vf.resourceFieldRef) {
-      const r = vf.resourceFieldRef.resource;
-      const [kind, res] = r.split('.') as [string, string];
-      const q = (kind === 'limits' ? c.resources?.limits : c.resources?.requests)?.[res];
-      vars.set(e.name, q !== undefined ? String(q) : '0');
+      const v = resourceFieldValue(pod, vf.resourceFieldRef, allocatable, c.name);
+      if (v === undefined) throw new ConfigError(`unsupported container resource: ${vf.resourceFieldRef.resource}`);
+      vars.set(e.name, v);
     }
   }
   return [...vars].map(([k, v]) => `${k}=${v}`);

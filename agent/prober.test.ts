@@ -13,6 +13,7 @@ function setup(results: Record<string, boolean[]>) {
     exec: async (_id, cmd) => ({ ok: next(cmd[0]!), message: '' }),
     http: async t => ({ ok: next(`http:${t.port}`), message: '' }),
     tcp: async t => ({ ok: next(`tcp:${t.port}`), message: '' }),
+    grpc: async t => ({ ok: next(`grpc:${t.port}:${t.service}`), message: '' }),
   };
   const changes: string[] = [];
   const kills: string[] = [];

@@ -9,7 +9,7 @@
 // stops probe sets to match the running containers.
 import type { Container, Pod } from 'kubernetes-types/core/v1.js';
 import type { ContainerRecord } from './pod-plan.js';
-import { httpGet, tcpCheck, type CheckResult, type DialTarget, type HttpTarget } from './probe-net.js';
+import { grpcCheck, httpGet, tcpCheck, type CheckResult, type DialTarget, type GrpcTarget, type HttpTarget } from './probe-net.js';
 import {
   containerProbeStatus, httpStatusOk, initialProbeState, nextProbeAt, probeKills, probeMayRun, probeOf, probeTarget,
   probeTimings, recordProbeOutcome, type ProbeKind, type ProbeState, type ProbeTarget, type ProbeTimings,
@@ -21,6 +21,7 @@ export interface ProbeChecks {
   exec(containerId: string, command: readonly string[], timeoutMs: number, user?: string): Promise<CheckResult>;
   http(t: HttpTarget, timeoutMs: number): Promise<CheckResult>;
   tcp(t: DialTarget, timeoutMs: number): Promise<CheckResult>;
+  grpc(t: GrpcTarget, timeoutMs: number): Promise<CheckResult>;
 }
 
 export function realChecks(runtime: Runtime): ProbeChecks {
@@ -36,6 +37,7 @@ export function realChecks(runtime: Runtime): ProbeChecks {
       return { ok: httpStatusOk(r.status), message: httpStatusOk(r.status) ? '' : `HTTP probe failed with statuscode: ${r.status}` };
     },
     tcp: (t, timeoutMs) => tcpCheck(t, timeoutMs),
+    grpc: (t, timeoutMs) => grpcCheck(t, timeoutMs),
   };
 }
 
@@ -46,6 +48,7 @@ export function runHandler(checks: ProbeChecks, target: ProbeTarget, containerId
     case 'exec': return checks.exec(containerId, target.command, timeoutMs, user);
     case 'http': return checks.http({ ...target, ...ns }, timeoutMs);
     case 'tcp': return checks.tcp({ host: target.host, port: target.port, ...ns }, timeoutMs);
+    case 'grpc': return checks.grpc({ host: target.host, port: target.port, service: target.service, ...ns }, timeoutMs);
     default: return Promise.resolve({ ok: false, message: target.message });
   }
 }

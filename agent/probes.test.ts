@@ -92,10 +92,14 @@ describe('probeTarget', () => {
     expect(probeTarget({ tcpSocket: { port: '8080' } }, c(), '10.0.0.5')).toEqual({ type: 'tcp', host: '10.0.0.5', port: 8080 });
     expect(probeTarget({ exec: { command: ['cat', '/tmp/ok'] } }, c(), '10.0.0.5')).toEqual({ type: 'exec', command: ['cat', '/tmp/ok'] });
   });
-  it('names an unknown port, an empty command and grpc as unsupported', () => {
+  it('resolves grpc handlers against the pod IP, with the default service ""', () => {
+    expect(probeTarget({ grpc: { port: 9000 } }, c(), '10.0.0.5')).toEqual({ type: 'grpc', host: '10.0.0.5', port: 9000, service: '' });
+    expect(probeTarget({ grpc: { port: 9000, service: 'liveness' } }, c(), '10.0.0.5')).toEqual({ type: 'grpc', host: '10.0.0.5', port: 9000, service: 'liveness' });
+  });
+  it('names an unknown port, an empty command and a bad grpc port as unsupported', () => {
     expect(probeTarget({ tcpSocket: { port: 'metrics' } }, c(), 'x')).toEqual({ type: 'unsupported', message: 'port "metrics" is not a port of container "app"' });
     expect(probeTarget({ exec: {} }, c(), 'x').type).toBe('unsupported');
-    expect(probeTarget({ grpc: { port: 9000 } }, c(), 'x').type).toBe('unsupported');
+    expect(probeTarget({ grpc: { port: 0 } }, c(), 'x').type).toBe('unsupported');
   });
   it('counts 2xx and 3xx as HTTP success', () => {
     expect([199, 200, 302, 399, 400, 500].map(httpStatusOk)).toEqual([false, true, true, true, false, false]);

@@ -95,6 +95,7 @@ export type ProbeTarget =
   | { type: 'exec'; command: string[] }
   | { type: 'http'; scheme: 'HTTP' | 'HTTPS'; host: string; port: number; path: string; headers: [string, string][] }
   | { type: 'tcp'; host: string; port: number }
+  | { type: 'grpc'; host: string; port: number; service: string }
   | { type: 'unsupported'; message: string };
 
 /** A named or numbered port of the container (`http` → its containerPort). */
@@ -126,7 +127,12 @@ export function probeTarget(h: Handler, c: Container, podIP: string): ProbeTarge
     if (port === undefined) return { type: 'unsupported', message: `port "${String(h.tcpSocket.port)}" is not a port of container "${c.name}"` };
     return { type: 'tcp', host: h.tcpSocket.host || podIP, port };
   }
-  if (h.grpc) return { type: 'unsupported', message: 'grpc probes are not supported by this agent' };
+  if (h.grpc) {
+    // Upstream: grpc.port is a number only (no named ports), the host is always the pod IP.
+    const port = h.grpc.port;
+    if (!Number.isInteger(port) || port < 1 || port > 65535) return { type: 'unsupported', message: `grpc port ${String(port)} is not a valid port` };
+    return { type: 'grpc', host: podIP, port, service: h.grpc.service ?? '' };
+  }
   return { type: 'unsupported', message: 'the probe has no handler' };
 }
 

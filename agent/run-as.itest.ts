@@ -39,4 +39,19 @@ describe('the runc wrapper', () => {
     expect(readFileSync(join(bundle, 'config.json'), 'utf8')).toBe(before);
     expect(readFileSync(join(dir, 'args'), 'utf8').trim()).toBe('--root /run/x start ctr-1');
   });
+
+  it('gives an exec\'d process the container\'s supplemental groups, found through the shim\'s <bundle>/log.json', async () => {
+    const { wrapper, bundle } = setup({ 'io.k8ts.run-as-user': '1000', 'io.k8ts.supplemental-groups': '4000,4001' });
+    const proc = join(dir, 'process.json');
+    writeFileSync(proc, JSON.stringify({ terminal: false, user: { uid: 1000, gid: 0 }, args: ['id'], cwd: '/' }));
+    const args = ['--root', '/run/x', '--log', join(bundle, 'log.json'), '--log-format', 'json', 'exec', '--process', proc, '--detach', 'ctr-1'];
+    await execa(wrapper, args);
+    expect(JSON.parse(readFileSync(proc, 'utf8'))).toEqual({ terminal: false, user: { uid: 1000, gid: 0, additionalGids: [4000, 4001] }, args: ['id'], cwd: '/' });
+    expect(readFileSync(join(dir, 'args'), 'utf8').trim()).toBe(args.join(' '));
+    // A container without supplemental groups: the process spec is left as containerd wrote it.
+    writeFileSync(join(bundle, 'config.json'), JSON.stringify({ process: { user: { uid: 1000, gid: 0 } }, annotations: { 'io.k8ts.run-as-user': '1000' } }));
+    writeFileSync(proc, '{"user":{"uid":1000,"gid":0}}');
+    await execa(wrapper, ['--log', join(bundle, 'log.json'), 'exec', '--process', proc, 'ctr-2']);
+    expect(readFileSync(proc, 'utf8')).toBe('{"user":{"uid":1000,"gid":0}}');
+  });
 });

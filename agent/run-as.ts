@@ -14,7 +14,8 @@
 //
 // Exec'd processes (kubectl exec, exec probes and hooks) get `ctr tasks exec --user uid:gid` from
 // the container's `io.k8ts.run-as` label, since `ctr tasks exec` copies containerd's stored spec,
-// which the wrapper does not change. Known gap: they get no supplemental groups.
+// which the wrapper does not change. Their supplemental groups come from the wrapper too: on `runc
+// exec` it copies the groups annotation of the container's bundle into the process spec.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Container, Pod } from 'kubernetes-types/core/v1.js';
@@ -48,6 +49,29 @@ export function planRunAs(pod: Pod, c: Container): RunAs | undefined {
   return { ...(uid !== undefined ? { uid } : {}), ...(gid !== undefined ? { gid } : {}), additionalGids };
 }
 
+/** Whether the container must prove it is not root: runAsNonRoot true and no runAsUser to go by. */
+export function needsImageUserCheck(pod: Pod, c: Container): boolean {
+  const ps = pod.spec?.securityContext ?? {};
+  const cs = c.securityContext ?? {};
+  return (cs.runAsNonRoot ?? ps.runAsNonRoot) === true && (cs.runAsUser ?? ps.runAsUser) === undefined;
+}
+
+/**
+ * Upstream's verifyRunAsNonRoot against the image's USER (pkg/kubelet/kuberuntime): with
+ * runAsNonRoot and no runAsUser, an image that runs as uid 0 (USER 0, or no USER) is refused, and so
+ * is a named user (it cannot be verified without the image's /etc/passwd, as upstream says); a
+ * numeric non-zero uid passes. Returns the error message, or undefined when the container may run.
+ */
+export function verifyRunAsNonRoot(pod: Pod, c: Container, imageUser: string): string | undefined {
+  if (!needsImageUserCheck(pod, c)) return undefined;
+  const podRef = `"${pod.metadata?.name ?? ''}_${pod.metadata?.namespace ?? ''}(${pod.metadata?.uid ?? ''})"`;
+  // `user`, `user:group`, `uid` or `uid:gid`: only the part before the colon names the user.
+  const user = imageUser.split(':')[0] ?? '';
+  if (user === '' || /^0+$/.test(user)) return `container has runAsNonRoot and image will run as root (pod: ${podRef}, container: ${c.name})`;
+  if (!/^\d+$/.test(user)) return `container has runAsNonRoot and image has non-numeric user (${user}), cannot verify user is non-root (pod: ${podRef}, container: ${c.name})`;
+  return undefined;
+}
+
 /** The annotations that carry a RunAs to the wrapper. */
 export function runAsToAnnotations(r: RunAs): Record<string, string> {
   return {
@@ -65,23 +89,53 @@ export function runcWrapperScript(runc: string): string {
 use strict;
 use warnings;
 my $runc = '${runc}';
-my ($create, $bundle);
+my ($create, $exec, $bundle, $process, $log);
 for (my $i = 0; $i < @ARGV; $i++) {
   $create = 1 if $ARGV[$i] eq 'create';
+  $exec = 1 if $ARGV[$i] eq 'exec';
   $bundle = $ARGV[$i + 1] if ($ARGV[$i] eq '--bundle' || $ARGV[$i] eq '-b') && $i + 1 < @ARGV;
   $bundle = $1 if $ARGV[$i] =~ /^--bundle=(.*)$/;
+  $process = $ARGV[$i + 1] if ($ARGV[$i] eq '--process' || $ARGV[$i] eq '-p') && $i + 1 < @ARGV;
+  $process = $1 if $ARGV[$i] =~ /^--process=(.*)$/;
+  $log = $ARGV[$i + 1] if $ARGV[$i] eq '--log' && $i + 1 < @ARGV;
 }
 patch_spec("$bundle/config.json") if $create && defined $bundle;
+# An exec'd process (kubectl exec, exec probes) gets the container's supplemental groups too, as
+# upstream's do: containerd builds its process spec without them. The shim logs to
+# <bundle>/log.json, which is how the bundle (and its annotations) is found.
+patch_process($process, $1) if $exec && defined $process && defined $log && $log =~ m{^(.*)/log\.json$};
 exec { $runc } $runc, @ARGV or die "k8ts-runc: exec $runc: $!\n";
 
-sub patch_spec {
+sub read_json {
   my ($file) = @_;
   require JSON::PP;
   open(my $in, '<', $file) or die "k8ts-runc: $file: $!\n";
   my $text = do { local $/; <$in> };
   close $in;
-  my $json = JSON::PP->new->canonical;
-  my $spec = $json->decode($text);
+  return JSON::PP->new->canonical->decode($text);
+}
+
+sub write_json {
+  my ($file, $doc) = @_;
+  open(my $out, '>', "$file.k8ts") or die "k8ts-runc: $file.k8ts: $!\n";
+  print $out JSON::PP->new->canonical->encode($doc);
+  close $out or die "k8ts-runc: $file.k8ts: $!\n";
+  rename("$file.k8ts", $file) or die "k8ts-runc: $file: $!\n";
+}
+
+sub patch_process {
+  my ($file, $dir) = @_;
+  return unless -f "$dir/config.json";
+  my $groups = (read_json("$dir/config.json")->{annotations} || {})->{'${runAsAnnotations.groups}'};
+  return unless defined $groups;
+  my $proc = read_json($file);
+  ($proc->{user} ||= {})->{additionalGids} = [map { num($_) } split /,/, $groups];
+  write_json($file, $proc);
+}
+
+sub patch_spec {
+  my ($file) = @_;
+  my $spec = read_json($file);
   my $a = $spec->{annotations} || {};
   my $user = ($spec->{process}{user} ||= {});
   # num() works on a copy: numeric use of the annotation itself would make JSON::PP write it as a
@@ -89,10 +143,7 @@ sub patch_spec {
   $user->{uid} = num($a->{'${runAsAnnotations.user}'}) if defined $a->{'${runAsAnnotations.user}'};
   $user->{gid} = num($a->{'${runAsAnnotations.group}'}) if defined $a->{'${runAsAnnotations.group}'};
   $user->{additionalGids} = [map { num($_) } split /,/, $a->{'${runAsAnnotations.groups}'}] if defined $a->{'${runAsAnnotations.groups}'};
-  open(my $out, '>', "$file.k8ts") or die "k8ts-runc: $file.k8ts: $!\n";
-  print $out $json->encode($spec);
-  close $out or die "k8ts-runc: $file.k8ts: $!\n";
-  rename("$file.k8ts", $file) or die "k8ts-runc: $file: $!\n";
+  write_json($file, $spec);
 }
 
 sub num { my ($v) = @_; return 0 + $v; }

@@ -80,6 +80,8 @@ export interface ImageConfig {
   cmd: string[];
   env: string[];
   workingDir: string;
+  /** The image's USER (`uid[:gid]` or a name), '' when it sets none. */
+  user?: string;
 }
 
 export type RuntimeEvent =

@@ -1,4 +1,4 @@
-import { cpuStats, memoryStats, parseFlatKeyed, podTotals, sampleFromV1, sampleFromV2, usageNanoCores } from './stats.js';
+import { cpuStats, fsStats, memoryStats, networkStats, overlayUpperDirs, parseFlatKeyed, parseNetDev, podEphemeral, podTotals, sampleFromV1, sampleFromV2, usageNanoCores } from './stats.js';
 
 const T = Date.parse('2026-01-01T00:00:00Z');
 
@@ -40,5 +40,38 @@ describe('derived numbers', () => {
     const b = { name: 'b', startTime: t, cpu: { time: t, usageNanoCores: 2, usageCoreNanoSeconds: 20 }, memory: { time: t, usageBytes: 7, workingSetBytes: 6 } };
     expect(podTotals([a, b], T)).toEqual({ cpu: { time: t, usageNanoCores: 3, usageCoreNanoSeconds: 30 }, memory: { time: t, usageBytes: 12, workingSetBytes: 10 } });
     expect(podTotals([a, { name: 'c', startTime: t }], T)).toEqual({});
+  });
+});
+
+describe('network and filesystem stats', () => {
+  const netDev = `Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:     140       2    0    0    0     0          0         0      140       2    0    0    0     0       0          0
+  eth0:  123456     100    1    0    0     0          0         0     7890      50    2    0    0     0       0          0
+`;
+  it('reads /proc/net/dev without loopback, and puts eth0 inline as upstream\'s default interface', () => {
+    const ifaces = parseNetDev(netDev);
+    expect(ifaces).toEqual([{ name: 'eth0', rxBytes: 123456, rxErrors: 1, txBytes: 7890, txErrors: 2 }]);
+    expect(networkStats(T, ifaces)).toEqual({ time: '2026-01-01T00:00:00Z', name: 'eth0', rxBytes: 123456, rxErrors: 1, txBytes: 7890, txErrors: 2, interfaces: ifaces });
+    expect(networkStats(T, [])).toBeUndefined();
+  });
+  it('gives statfs sizes with the object\'s own usage, or the filesystem\'s', () => {
+    const st = { bsize: 4096, blocks: 1000, bavail: 400, bfree: 500, files: 100, ffree: 60 };
+    expect(fsStats(T, st)).toEqual({ time: '2026-01-01T00:00:00Z', availableBytes: 400 * 4096, capacityBytes: 1000 * 4096, usedBytes: 500 * 4096, inodesFree: 60, inodes: 100, inodesUsed: 40 });
+    expect(fsStats(T, st, { bytes: 8192, inodes: 3 })).toMatchObject({ usedBytes: 8192, inodesUsed: 3, capacityBytes: 1000 * 4096 });
+  });
+  it('finds each container\'s overlay upper directory in mountinfo', () => {
+    const mi = [
+      '57 27 0:39 / /run/k8ts-x/containerd/io.containerd.runtime.v2.task/k8ts/pod-c-0/rootfs rw,relatime - overlay overlay rw,lowerdir=/d/snapshots/1/fs,upperdir=/d/snapshots/2/fs,workdir=/d/snapshots/2/work',
+      '58 27 0:40 / /run/other/rootfs rw - overlay overlay rw,upperdir=/nope',
+      '59 27 0:41 / /run/k8ts-x/containerd/io.containerd.runtime.v2.task/k8ts/tmp-c/rootfs rw - tmpfs tmpfs rw',
+    ].join('\n');
+    expect([...overlayUpperDirs(mi)]).toEqual([['pod-c-0', '/d/snapshots/2/fs']]);
+  });
+  it('sums rootfs and logs into the pod\'s ephemeral storage', () => {
+    const f = (used: number) => ({ time: 'x', capacityBytes: 100, availableBytes: 50, usedBytes: used, inodesUsed: 1 });
+    expect(podEphemeral([{ name: 'a', startTime: 'x', rootfs: f(10), logs: f(2) }, { name: 'b', startTime: 'x', logs: f(3) }], T))
+      .toEqual({ time: '2026-01-01T00:00:00Z', capacityBytes: 100, availableBytes: 50, usedBytes: 15, inodesUsed: 3 });
+    expect(podEphemeral([{ name: 'a', startTime: 'x' }], T)).toBeUndefined();
   });
 });

@@ -5,7 +5,7 @@
 //
 // Design notes:
 // - Workload S×E: S ClusterIP services (TCP/80, ClusterIPs from 10.96.0.0/12), each with E
-//   endpoints (TCP/8080, addresses from 10.128.0.0/9) — the same objects as bench/proxy-nftables.ts.
+//   endpoints (TCP/8080, addresses from 10.128.0.0/9): ./workload.ts, shared with proxy-nftables.ts.
 // - Every measurement runs in its own child process (this file with `--case …`), so memory
 //   figures are those of one case alone. Peak RSS is reported for our node process and for the
 //   iptables-restore of the full load (GNU time's maxrss, through the Exec seam).
@@ -27,8 +27,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Service } from 'kubernetes-types/core/v1.js';
-import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { systemExec, type Exec } from '../kernel/exec.js';
 import { Iptables, type IptablesBackend } from '../kernel/iptables/restore.js';
 import { createNetns, deleteNetns, execInNetns } from '../kernel/netns.js';
@@ -36,32 +34,7 @@ import { EndpointSliceChangeTracker, ServiceChangeTracker } from '../proxy/chang
 import { IptablesApplier } from '../proxy/iptables/apply.js';
 import { IptablesCompiler } from '../proxy/iptables/compile.js';
 import { ServicePortMap } from '../proxy/servicemap.js';
-
-const E = 10;
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
-const ipOf = (base: number, i: number): string => {
-  const n = (base + i) >>> 0;
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-};
-const VIP_BASE = (10 << 24) | (96 << 16);
-const EP_BASE = ((10 << 24) | (128 << 16)) >>> 0;
-const vip = (i: number): string => ipOf(VIP_BASE, i + 1);
-const ep = (i: number, j: number): string => ipOf(EP_BASE, i * E + j + 1);
-
-function objects(s: number, from = 0): { services: Service[]; slices: EndpointSlice[] } {
-  const services: Service[] = [];
-  const slices: EndpointSlice[] = [];
-  for (let i = from; i < from + s; i++) {
-    const name = `svc-${i}`;
-    services.push({ metadata: { namespace: 'bench', name }, spec: { clusterIP: vip(i), clusterIPs: [vip(i)], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } });
-    slices.push({
-      metadata: { namespace: 'bench', name: `${name}-1`, labels: { 'kubernetes.io/service-name': name } },
-      addressType: 'IPv4', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-      endpoints: Array.from({ length: E }, (_, j) => ({ addresses: [ep(i, j)], conditions: { ready: true } })),
-    });
-  }
-  return { services, slices };
-}
+import { E, median, objects, upstreamIptablesChains, upstreamIptablesRestore } from './workload.js';
 
 /** The Exec seam with GNU time around each program: its peak RSS and CPU times are recorded. */
 class TimedExec implements Exec {
@@ -152,34 +125,6 @@ async function caseOurs(s: number, backend: IptablesBackend): Promise<OursResult
   }
 }
 
-function hash16(s: string): string {
-  // Any stable 16-character name does for the anchor; upstream's own hash is in proxy/iptables.
-  let h1 = 2166136261;
-  let h2 = 5381;
-  for (let i = 0; i < s.length; i++) { h1 = Math.imul(h1 ^ s.charCodeAt(i), 16777619); h2 = Math.imul(h2, 33) ^ s.charCodeAt(i); }
-  return ((h1 >>> 0).toString(36) + (h2 >>> 0).toString(36)).toUpperCase().padEnd(16, 'X').slice(0, 16);
-}
-
-/** The upstream iptables layout of ANCHORS.md for services [from, from+s). */
-function anchorChains(s: number, from: number): { decl: string[]; rules: string[]; services: string[] } {
-  const decl: string[] = [];
-  const rules: string[] = [];
-  const services: string[] = [];
-  for (let i = from; i < from + s; i++) {
-    const svc = `KUBE-SVC-${hash16(`bench/svc-${i}:httptcp`)}`;
-    decl.push(`:${svc} - [0:0]`);
-    services.push(`-A KUBE-SERVICES -d ${vip(i)}/32 -p tcp -m tcp --dport 80 -j ${svc}`);
-    for (let j = 0; j < E; j++) {
-      const e = ep(i, j);
-      const sep = `KUBE-SEP-${hash16(`bench/svc-${i}:httptcp${e}:8080`)}`;
-      decl.push(`:${sep} - [0:0]`);
-      rules.push(j < E - 1 ? `-A ${svc} -m statistic --mode random --probability ${(1 / (E - j)).toFixed(10)} -j ${sep}` : `-A ${svc} -j ${sep}`);
-      rules.push(`-A ${sep} -s ${e}/32 -j KUBE-MARK-MASQ`, `-A ${sep} -p tcp -m tcp -j DNAT --to-destination ${e}:8080`);
-    }
-  }
-  return { decl, rules, services };
-}
-
 function restoreTimed(ns: string, backend: IptablesBackend, file: string, noflush: boolean): { ms: number; rssMB: number; userS: number; sysS: number } {
   const t = performance.now();
   const r = execFileSync('sh', ['-c', `ip netns exec ${ns} /usr/bin/time -f 'BENCHTIME %M %U %S' iptables-${backend}-restore ${noflush ? '--noflush ' : ''}--wait=5 < ${file} 2>&1`], { encoding: 'utf8' });
@@ -193,29 +138,18 @@ async function caseAnchor(s: number, backend: IptablesBackend, dir: string): Pro
   const ns = `k8ts-t-bench-${randomBytes(3).toString('hex')}`;
   await createNetns(ns);
   try {
-    const a = anchorChains(s, 0);
-    const head = [':KUBE-SERVICES - [0:0]', ':KUBE-MARK-MASQ - [0:0]', ':KUBE-POSTROUTING - [0:0]'];
-    const base = [
-      '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-      '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-      '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
-      '-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000',
-      '-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN',
-      '-A KUBE-POSTROUTING -j MARK --xor-mark 0x4000',
-      '-A KUBE-POSTROUTING -j MASQUERADE --random-fully',
-    ];
     const fullFile = join(dir, `anchor-${backend}-${s}.rules`);
-    writeFileSync(fullFile, ['*nat', ...head, ...a.decl, ...base, ...a.services, ...a.rules, 'COMMIT', ''].join('\n'));
+    writeFileSync(fullFile, upstreamIptablesRestore(s));
     const f = restoreTimed(ns, backend, fullFile, false);
     // +1 service as ANCHORS.md measures it: new chains and one appended KUBE-SERVICES rule.
-    const one = anchorChains(1, s);
+    const one = upstreamIptablesChains(1, s);
     const addFile = join(dir, `anchor-${backend}-${s}-add.rules`);
     writeFileSync(addFile, ['*nat', ...one.decl, ...one.services, ...one.rules, 'COMMIT', ''].join('\n'));
     const add = restoreTimed(ns, backend, addFile, true);
     // +1 service as upstream's partial sync does it: KUBE-SERVICES declared (flushed) and every rule
     // of it written again, plus the new service's chains.
-    const two = anchorChains(1, s + 1);
-    const all = anchorChains(s + 2, 0).services;
+    const two = upstreamIptablesChains(1, s + 1);
+    const all = upstreamIptablesChains(s + 2, 0).services;
     const upFile = join(dir, `anchor-${backend}-${s}-upstream.rules`);
     writeFileSync(upFile, ['*nat', ':KUBE-SERVICES - [0:0]', ...two.decl, ...all, ...two.rules, 'COMMIT', ''].join('\n'));
     const up = restoreTimed(ns, backend, upFile, true);

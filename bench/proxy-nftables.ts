@@ -4,7 +4,7 @@
 //
 // Design notes:
 // - Workload S×E: S ClusterIP services (TCP/80, ClusterIPs from 10.96.0.0/12), each with E
-//   endpoints (TCP/8080, addresses from 10.128.0.0/9).
+//   endpoints (TCP/8080, addresses from 10.128.0.0/9): ./workload.ts, shared with the other proxy benches.
 // - Every measurement runs in its own child process (this file with `--case …`), so the peak RSS
 //   reported is that of one full sync alone (getrusage maxrss of the child; for the anchor, of
 //   `nft` via /usr/bin/time).
@@ -25,8 +25,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Service } from 'kubernetes-types/core/v1.js';
-import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { createNetns, deleteNetns, execInNetns } from '../kernel/netns.js';
 import { NfTablesSocket } from '../kernel/nftables/socket.js';
 import { buildServiceModel } from '../proxy/model.js';
@@ -35,32 +33,7 @@ import { NftablesApplier } from '../proxy/nftables/apply.js';
 import { compileServices, IncrementalCompiler } from '../proxy/nftables/compile.js';
 import { EndpointSliceChangeTracker, ServiceChangeTracker } from '../proxy/changes.js';
 import { ServicePortMap } from '../proxy/servicemap.js';
-
-const E = 10;
-const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
-const ipOf = (base: number, i: number): string => {
-  const n = (base + i) >>> 0;
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-};
-const VIP_BASE = (10 << 24) | (96 << 16);
-const EP_BASE = ((10 << 24) | (128 << 16)) >>> 0;
-const vip = (i: number): string => ipOf(VIP_BASE, i + 1);
-const ep = (i: number, j: number): string => ipOf(EP_BASE, i * E + j + 1);
-
-function objects(s: number, from = 0): { services: Service[]; slices: EndpointSlice[] } {
-  const services: Service[] = [];
-  const slices: EndpointSlice[] = [];
-  for (let i = from; i < from + s; i++) {
-    const name = `svc-${i}`;
-    services.push({ metadata: { namespace: 'bench', name }, spec: { clusterIP: vip(i), clusterIPs: [vip(i)], ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } });
-    slices.push({
-      metadata: { namespace: 'bench', name: `${name}-1`, labels: { 'kubernetes.io/service-name': name } },
-      addressType: 'IPv4', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-      endpoints: Array.from({ length: E }, (_, j) => ({ addresses: [ep(i, j)], conditions: { ready: true } })),
-    });
-  }
-  return { services, slices };
-}
+import { E, ep, median, objects, vip } from './workload.js';
 
 interface OursResult { modelMs: number; fullMs: number; compileMs: number; planMs: number; encodeMs: number; kernelMs: number; bytes: number; messages: number; addMs: number; addMaxMs: number; delEndpointMs: number; addKernelMs: number; addCompileMs: number; addPlanMs: number; addOps: number; maxRssMB: number; check: string }
 interface AnchorResult { fullMs: number; addMs: number; maxRssMB: number; userS: number; sysS: number }
@@ -163,6 +136,7 @@ async function caseTracked(s: number): Promise<TrackedResult> {
     for (const x of slices) et.update(x, false);
     await sync(true);
     const fullMs = performance.now() - t;
+    compiler.settle(); // as the daemon does once the first sync is committed
     const adds: number[] = [], track: number[] = [], comp: number[] = [], syn: number[] = [];
     for (let k = 0; k < 5; k++) {
       await new Promise((r) => setTimeout(r, 250));

@@ -70,6 +70,24 @@ describe('config file', () => {
     });
   });
 
+  test('an agent\'s network and kube-proxy modes come from the file: the proxy runs in the agent unless disabled', () => {
+    const base = 'server: https://10.0.0.1:6443\ntoken: t1\n';
+    const read = (extra: string, argv: string[] = []) => parseAgentArgs(loadConfigArgs(argv, {}, files({ '/etc/k8ts/config.yaml': base + extra })));
+    // k3s' default: every agent runs kube-proxy (nftables here, upstream's newest mode).
+    expect(read('').proxy).toEqual({});
+    expect(read('network: vxlan\nproxy-mode: ipvs\nipvs-scheduler: wrr\nservice-cidr: 10.43.0.0/16\n')).toMatchObject({
+      network: 'vxlan', proxy: { mode: 'ipvs', ipvsScheduler: 'wrr', serviceCIDR: '10.43.0.0/16' },
+    });
+    expect(read('proxy-mode: ipvs\n', ['--proxy-mode', 'iptables']).proxy).toEqual({ mode: 'iptables' });
+    expect(read('disable-kube-proxy: true\ndisable-network-policy: true\n')).toMatchObject({ disableNetworkPolicy: true });
+    expect(read('disable-kube-proxy: true\n').proxy).toBeUndefined();
+    expect(read('disable-kube-proxy: false\n').proxy).toEqual({});
+    expect(() => read('proxy-mode: userspace\n')).toThrow('invalid value "userspace" for --proxy-mode');
+    expect(() => read('network: host-gw\n')).toThrow('host-gw');
+    expect(() => read('ipvs-scheduler: wrr\n')).toThrow('--ipvs-scheduler needs --proxy-mode ipvs');
+    expect(() => read('disable-kube-proxy: true\nproxy-mode: ipvs\n')).toThrow('contradict');
+  });
+
   test('install turns flags back into file values', () => {
     expect(argvToConfig(['--network', 'vxlan', '--disable-agent', '--tls-san=a', '--tls-san', 'b', '--x=false'])).toEqual({
       network: 'vxlan', 'disable-agent': true, 'tls-san': ['a', 'b'], x: false,

@@ -19,6 +19,7 @@ commands:
   install    install k8ts as a systemd service on this machine (--server URL --token T: as an agent)
   uninstall  stop and remove what install created (--keep-data keeps the data dir)
   killall    stop the services and remove containers, rules, interfaces and mounts (keeps files)
+  status     this node: its unit, config modes, Ready condition and the kernel's proxy rules
   version    print the version
 
 server and agent also read /etc/k8ts/config.yaml (--config FILE): its keys are their flag names.
@@ -61,6 +62,10 @@ async function main(): Promise<number> {
     case 'images': {
       const { runImages } = await import('../agent/cli.js');
       return runImages(args);
+    }
+    case 'status': {
+      const { runStatus } = await import('./status.js');
+      return runStatus(args);
     }
     case 'conformance': {
       const { runConformanceCli } = await import('../conformance/cli.js');

@@ -129,6 +129,7 @@ describe("the server's own agent: pod network flags", () => {
     expect(parseServerFlags([]).network).toBeUndefined(); // the agent's default: bridge-local
     expect(() => parseServerFlags(['--network', 'host-gw'])).toThrow('invalid value "host-gw" for flag --network');
     expect(parseServerFlags(['--proxy-mode', 'iptables']).proxyMode).toBe('iptables');
-    expect(() => parseServerFlags(['--proxy-mode', 'ipvs'])).toThrow('invalid value "ipvs" for flag --proxy-mode');
+    expect(parseServerFlags(['--proxy-mode', 'ipvs']).proxyMode).toBe('ipvs');
+    expect(() => parseServerFlags(['--proxy-mode', 'userspace'])).toThrow('invalid value "userspace" for flag --proxy-mode');
   });
 });

@@ -56,7 +56,7 @@ export interface ServerConfig {
   podLogDir?: string;
   netnsPrefix?: string;
   /** The server node's kube-proxy mode (upstream's --proxy-mode); default nftables. */
-  proxyMode?: 'nftables' | 'iptables';
+  proxyMode?: 'nftables' | 'iptables' | 'ipvs';
   logFormat: 'json' | 'text';
   help: boolean;
 }
@@ -118,7 +118,7 @@ const flags: readonly FlagSpec[] = [
   { name: 'cni-conf-dir', kind: 'string', help: "the agent's CNI configuration folder (default /etc/cni/net.d)" },
   { name: 'cni-bin-dir', kind: 'string', help: 'CNI plugin folders, colon-separated (default /opt/cni/bin:/usr/lib/cni)' },
   { name: 'pod-log-dir', kind: 'string', help: 'container logs (default /var/log/pods)' },
-  { name: 'proxy-mode', kind: 'string', help: "this node's proxy: nftables (default) or iptables" },
+  { name: 'proxy-mode', kind: 'string', help: "this node's proxy: nftables (default), iptables or ipvs" },
   { name: 'netns-prefix', kind: 'string', help: "name prefix of the pods' network namespaces (default k8ts-)" },
   { name: 'log-format', kind: 'string', help: 'json or text (default text)' },
   { name: 'help', kind: 'bool', alias: 'h', help: 'show this help' },
@@ -360,7 +360,7 @@ export function parseServerFlags(argv: readonly string[], env: Readonly<Record<s
   }
   const proxyMode = one('proxy-mode');
   if (proxyMode !== undefined) {
-    if (proxyMode !== 'nftables' && proxyMode !== 'iptables') throw new FlagError(`invalid value "${proxyMode}" for flag --proxy-mode: must be nftables or iptables`);
+    if (proxyMode !== 'nftables' && proxyMode !== 'iptables' && proxyMode !== 'ipvs') throw new FlagError(`invalid value "${proxyMode}" for flag --proxy-mode: must be nftables, iptables or ipvs`);
     config.proxyMode = proxyMode;
   }
   const binDirs = one('cni-bin-dir');

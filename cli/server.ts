@@ -2,13 +2,13 @@
 // deletion among them, under leader election), scheduler, DNS and an agent for this node.
 // Startup is ordered so that a bad flag, an unreadable data dir or a busy port fails fast with a
 // clear message and a non-zero exit, before anything is written.
-import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { formatCidr } from '../api/cidr.js';
 import { bootstrapCluster } from '../control/apiserver/bootstrap.js';
-import { ensureClusterPki, hostIPv4Addresses, identities, renderKubeconfig } from '../control/apiserver/pki.js';
+import { ensureClusterPki, hostIPv4Addresses, identities, writeKubeconfig } from '../control/apiserver/pki.js';
 import { startControlPlane } from '../control/controllers/index.js';
 import { HttpsTransport } from '../api/client/https.js';
 import { RestClusterClient } from '../api/client/rest.js';
@@ -129,8 +129,8 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
       });
       stops.push(() => controlPlane.stop());
     }
-    mkdirSync(dirname(config.writeKubeconfig), { recursive: true });
-    writeFileSync(config.writeKubeconfig, renderKubeconfig(serverURL, pki.ca.certPem, pki.admin.certPem, pki.admin.keyPem), { mode: 0o600 });
+    // Written by rename: agents, labs and users poll for this file and must never read it half-written.
+    await writeKubeconfig(config.writeKubeconfig, serverURL, pki.ca.certPem, pki.admin.certPem, pki.admin.keyPem);
     api.setReady(true);
     logger.info({ url: serverURL, kubeconfig: config.writeKubeconfig, datastore: config.datastore.kind, dataDir: config.dataDir }, 'k8ts server is ready');
 

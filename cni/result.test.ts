@@ -67,6 +67,11 @@ describe('CHECK', () => {
     ]);
   });
 
+  test('in bridge mode the host veth is told from a bridge whose name shares its prefix (the agent\'s k8ts0)', () => {
+    const b = buildResult(bridgeConf, { ...outcome, bridge: { name: 'k8ts0', mac: '02:aa:00:00:00:01' } });
+    expect(expectedFromPrev(b, 'eth0', '/run/netns/p')?.hostVeth?.name).toBe('k8ts0123456789a');
+  });
+
   test('prevResult without our interface has nothing to check', () => {
     expect(expectedFromPrev(prev, 'eth1', '/run/netns/p')).toBeUndefined();
     expect(expectedFromPrev({ cniVersion: '1.0.0' }, 'eth0', '/run/netns/p')).toBeUndefined();

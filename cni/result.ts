@@ -9,6 +9,7 @@ export const ROUTED_GATEWAY = '169.254.1.1';
 export const ROUTED_HOST_MAC = 'ee:ee:ee:ee:ee:ee';
 /** Prefix of every host-side veth k8ts-cni creates: cleanup and the netplugins recognise ours by it. */
 export const HOST_VETH_PREFIX = 'k8ts';
+const HOST_VETH_RE = new RegExp(`^${HOST_VETH_PREFIX}[0-9a-f]{11}$`);
 
 /**
  * `k8ts` + 11 hex digits of sha1(containerID/ifname): unique per attachment, stable so DEL finds
@@ -73,7 +74,8 @@ export function expectedFromPrev(prev: CniResult, ifname: string, netns: string)
   if (podIdx < 0) return undefined;
   const ip = (prev.ips ?? []).find((x) => x.interface === podIdx && !x.address.includes(':'));
   if (!ip) return undefined;
-  const hostVeth = ifs.find((i) => !i.sandbox && i.name.startsWith(HOST_VETH_PREFIX));
+  // The exact shape hostVethName makes: the agent's bridge (k8ts0) also starts with the prefix.
+  const hostVeth = ifs.find((i) => !i.sandbox && HOST_VETH_RE.test(i.name));
   const e: Expected = { podIf: ifs[podIdx]!, address: ip.address };
   if (hostVeth) e.hostVeth = hostVeth;
   if (ip.gateway) e.gateway = ip.gateway;

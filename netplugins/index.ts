@@ -12,6 +12,7 @@
 // (common/compile-masq.ts) is part of every sync, re-sent whole on each periodic one.
 // Everything is programmed in `netns` when given (the lab and the tests), else in the current
 // network namespace.
+import { release } from 'node:os';
 import type { Node } from 'kubernetes-types/core/v1.js';
 import { Informer } from '../api/client/informer.js';
 import { resources, type ClusterClient } from '../api/client/types.js';
@@ -27,7 +28,7 @@ import { BirdDaemon } from './routed/bird.js';
 import { compileBirdConfig, DEFAULT_BGP_ASN } from './routed/compile-bird.js';
 import { desiredRouted, routedAnnotations } from './routed/plan.js';
 import { VxlanApplier } from './vxlan/apply.js';
-import { desiredVxlan, vtepMacFor, vxlanAnnotations, VXLAN_DEVICE, VXLAN_OVERHEAD } from './vxlan/plan.js';
+import { desiredVxlan, vtepMacFor, vxlanAnnotations, vxlanNeedsChecksumWorkaround, VXLAN_DEVICE, VXLAN_OVERHEAD } from './vxlan/plan.js';
 
 export { ANNOTATIONS } from './common/plan-nodes.js';
 export { VXLAN_DEVICE, VXLAN_OVERHEAD, vtepMacFor } from './vxlan/plan.js';
@@ -110,7 +111,7 @@ export async function startNetplugin(opts: NetpluginOptions): Promise<Netplugin>
   const kernel = opts.kernel ?? rtnlKernel(opts.netns);
   const nodes = new Informer<Node>(opts.client, resources.nodes, { onError: (err) => log.warn({ err: String(err) }, 'Node watch failed; retrying') });
   const masq = new MasqueradeApplier(opts.netns);
-  const vxlan = new VxlanApplier(kernel, K8TS_ROUTE_PROTOCOL, (msg) => log.warn({}, msg));
+  const vxlan = new VxlanApplier(kernel, K8TS_ROUTE_PROTOCOL, (msg) => log.warn({}, msg), vxlanNeedsChecksumWorkaround(release()));
   const routed = new RoutedApplier(kernel, K8TS_ROUTE_PROTOCOL);
   if (opts.bgp && opts.mode !== 'routed') throw new Error('BGP (bgp option) needs routed mode');
   const bird = opts.bgp ? new BirdDaemon({

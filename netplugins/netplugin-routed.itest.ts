@@ -8,7 +8,7 @@ import { resources } from '../api/client/types.js';
 import { TestServer } from '../test/e2e/harness.js';
 import { ANNOTATIONS } from './common/plan-nodes.js';
 import { startNetplugin, type Netplugin } from './index.js';
-import { createNetLab, type NetLab } from './testlab.js';
+import { createNetLab, registerLabNode, within, type NetLab } from './testlab.js';
 
 jest.setTimeout(120_000);
 
@@ -18,20 +18,8 @@ let conn: ReturnType<typeof clientFromKubeconfig>;
 let lab: NetLab;
 const plugins: Netplugin[] = [];
 
-async function registerNode(i: number): Promise<void> {
-  const n = lab.nodes[i]!;
-  await conn.client.create<Node>(resources.nodes, undefined, { metadata: { name: n.name }, spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] } });
-  await conn.client.patch(resources.nodes, undefined, n.name, 'merge', { status: { addresses: [{ type: 'InternalIP', address: n.ip }] } }, { subresource: 'status' });
-}
+const registerNode = (i: number): Promise<void> => registerLabNode(conn.client, lab.nodes[i]!);
 
-async function within(budgetMs: number, what: string, check: () => Promise<boolean>): Promise<number> {
-  const t0 = performance.now();
-  for (;;) {
-    if (await check().catch(() => false)) return performance.now() - t0;
-    if (performance.now() - t0 > budgetMs) throw new Error(`${what}: not within ${budgetMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 const routeVia = async (ns: string, dst: string): Promise<string> => (await lab.ip(ns, ['route', 'show', dst, 'proto', '107'])).trim();
 
 beforeAll(async () => {
@@ -53,7 +41,7 @@ afterAll(async () => {
   await lab?.destroy();
 }, 60_000);
 
-const pod = (i: number) => lab.nodes[i]!.pods[0]!;
+const pod = (i: number) => lab.pod(i);
 
 test('three nodes in routed mode: pods reach each other, the underlay MTU is reported, the Node is marked', async () => {
   // A node whose address is not on our L2 segment: the kernel refuses its route, which must not

@@ -10,7 +10,7 @@ import { execInNetns } from '../kernel/netns.js';
 import { TestServer } from '../test/e2e/harness.js';
 import { ANNOTATIONS } from './common/plan-nodes.js';
 import { startNetplugin, type Netplugin, VXLAN_DEVICE, vtepMacFor, MASQ_TABLE } from './index.js';
-import { createNetLab, type NetLab } from './testlab.js';
+import { createNetLab, registerLabNode, within, type NetLab } from './testlab.js';
 
 jest.setTimeout(120_000);
 
@@ -20,25 +20,12 @@ let conn: ReturnType<typeof clientFromKubeconfig>;
 let lab: NetLab;
 const plugins: (Netplugin | undefined)[] = [];
 
-async function registerNode(i: number): Promise<void> {
-  const n = lab.nodes[i]!;
-  await conn.client.create<Node>(resources.nodes, undefined, { metadata: { name: n.name }, spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] } });
-  await conn.client.patch(resources.nodes, undefined, n.name, 'merge', { status: { addresses: [{ type: 'InternalIP', address: n.ip }], conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }] } }, { subresource: 'status' });
-}
+const registerNode = (i: number): Promise<void> => registerLabNode(conn.client, lab.nodes[i]!, { ready: true });
 
 const start = (i: number): Promise<Netplugin> => startNetplugin({
   client: conn.client, nodeName: lab.nodes[i]!.name, mode: 'vxlan', clusterCIDR: '10.244.0.0/16', netns: lab.nodes[i]!.ns, resyncMs: 1000,
 });
 
-/** Polls until `check` holds; resolves with the milliseconds it took. */
-async function within(budgetMs: number, what: string, check: () => Promise<boolean>): Promise<number> {
-  const t0 = performance.now();
-  for (;;) {
-    if (await check().catch(() => false)) return performance.now() - t0;
-    if (performance.now() - t0 > budgetMs) throw new Error(`${what}: not within ${budgetMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 const hasRoute = async (ns: string, dst: string): Promise<boolean> => (await lab.ip(ns, ['route', 'show', dst, 'proto', '107'])).trim() !== '';
 
 beforeAll(async () => {
@@ -60,7 +47,7 @@ afterAll(async () => {
   await lab?.destroy();
 }, 60_000);
 
-const pod = (i: number) => lab.nodes[i]!.pods[0]!;
+const pod = (i: number) => lab.pod(i);
 
 test('starting on two nodes connects their pods and reports the overlay MTU and the node facts', async () => {
   const [a, b] = await Promise.all([start(0), start(1)]);

@@ -10,7 +10,9 @@
 // Everything is built with `ip` (the independent witness the tests also read the kernel with),
 // every name carries a random suffix, nothing touches the root namespace, and `destroy` removes
 // every namespace and process even after a partial set-up.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Node } from 'kubernetes-types/core/v1.js';
+import { resources, type ClusterClient } from '../api/client/types.js';
 import { createNetns, deleteNetns, execInNetns, spawnInNetns, type NetnsProcess } from '../kernel/netns.js';
 
 export interface LabNode {
@@ -28,9 +30,11 @@ export interface NetLab {
   readonly inet: string;
   readonly inetIP: string;
   readonly nodes: readonly LabNode[];
+  /** The first pod wired into node `i` (0-based). */
+  pod(i: number): LabPod;
   /** Wires a pod into node `i` (0-based): bridge style (vxlan) or routed style. */
   addPod(i: number, style: 'bridge' | 'routed', mtu?: number): Promise<LabPod>;
-  /** Starts the echo server (./testlab SERVER) in a namespace. */
+  /** Starts the TCP echo server (ECHO_SERVER) in a namespace. */
   serve(ns: string, port: number): Promise<void>;
   /** Sends `size` bytes from `from` to addr:port; resolves with the server's reply or `ERR:<code>`. */
   send(from: string, addr: string, port: number, size: number, timeoutMs?: number): Promise<string>;
@@ -38,14 +42,59 @@ export interface NetLab {
   destroy(): Promise<void>;
 }
 
-// Replies `<its namespace> <peer address> <bytes received> <sha256 of them>` once the client ends.
-const SERVER = `const [n,p]=process.argv.slice(1),net=require('net'),c=require('crypto');
+// TCP: replies `<name> <peer address> <bytes received> <sha256 of them>` once the client ends.
+// Arguments: name, TCP port (a block, so it can share one `node -e` with the UDP server below).
+export const ECHO_SERVER = `{const [n,p]=process.argv.slice(1),net=require('net'),c=require('crypto');
 net.createServer(s=>{const h=c.createHash('sha256');let b=0;s.on('error',()=>{});
-s.on('data',d=>{b+=d.length;h.update(d)});s.on('end',()=>s.end(n+' '+s.remoteAddress+' '+b+' '+h.digest('hex')))}).listen(+p,'0.0.0.0')`;
-const CLIENT = `const [h,p,z,t]=process.argv.slice(1),net=require('net');let d='';
+s.on('data',d=>{b+=d.length;h.update(d)});s.on('end',()=>s.end(n+' '+s.remoteAddress+' '+b+' '+h.digest('hex')))}).listen(+p,'0.0.0.0')}`;
+// Arguments: host, port, payload size, timeout ms. Prints the server's reply or `ERR:<code>`.
+export const ECHO_CLIENT = `const [h,p,z,t]=process.argv.slice(1),net=require('net');let d='';
 const s=net.connect({host:h,port:+p},()=>{const buf=Buffer.alloc(+z);for(let i=0;i<buf.length;i++)buf[i]=i*7%251;s.end(buf)});
 const tm=setTimeout(()=>{console.log('ERR:TIMEOUT');process.exit(0)},+t);
 s.on('data',x=>d+=x);s.on('end',()=>{clearTimeout(tm);console.log(d)});s.on('error',e=>{clearTimeout(tm);console.log('ERR:'+e.code)})`;
+// UDP: answers each datagram with `<name> <peer address> <bytes> <sha256>`. Arguments: name,
+// (TCP port, unused), UDP port — the ECHO_SERVER's argv, so `${ECHO_SERVER};${UDP_ECHO_SERVER}` runs both.
+export const UDP_ECHO_SERVER = `{const [n,,u]=process.argv.slice(1),c=require('crypto'),d=require('dgram').createSocket('udp4');
+d.on('message',(m,r)=>d.send(n+' '+r.address+' '+m.length+' '+c.createHash('sha256').update(m).digest('hex'),r.port,r.address));d.bind(+u)}`;
+// Arguments: host, port, datagram size, timeout ms. One datagram (re-sent every 500 ms: UDP may drop).
+export const UDP_ECHO_CLIENT = `const [h,p,z,t]=process.argv.slice(1),d=require('dgram').createSocket('udp4');
+const buf=Buffer.alloc(+z);for(let i=0;i<buf.length;i++)buf[i]=i*7%251;
+const send=()=>d.send(buf,+p,h,e=>{if(e){console.log('ERR:'+e.code);process.exit(0)}});
+d.on('message',m=>{console.log(String(m));process.exit(0)});send();setInterval(send,500);
+setTimeout(()=>{console.log('ERR:TIMEOUT');process.exit(0)},+t)`;
+
+/** The sha256 (hex) of the `size`-byte payload ECHO_CLIENT and UDP_ECHO_CLIENT send. */
+export function payloadDigest(size: number): string {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = (i * 7) % 251;
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/** Polls `check` until it holds; resolves with the milliseconds it took, or throws after `budgetMs`. */
+export async function within(budgetMs: number, what: string, check: () => Promise<boolean>, stepMs = 20): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    if (await check().catch(() => false)) return performance.now() - t0;
+    if (performance.now() - t0 > budgetMs) throw new Error(`${what}: not within ${budgetMs} ms`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+/** The Node object of a lab node as the appliers read it (podCIDR, InternalIP, optional annotations). */
+export function labNodeObject(n: LabNode, annotations?: Record<string, string>): Node {
+  return {
+    metadata: { name: n.name, ...(annotations ? { annotations } : {}) },
+    spec: { podCIDR: n.podCidr },
+    status: { addresses: [{ type: 'InternalIP', address: n.ip }] },
+  };
+}
+
+/** Registers a lab node in a real API server, as its kubelet would: the Node, then its status. */
+export async function registerLabNode(client: ClusterClient, n: LabNode, o: { ready?: boolean } = {}): Promise<void> {
+  await client.create<Node>(resources.nodes, undefined, { metadata: { name: n.name }, spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] } });
+  const status = { addresses: [{ type: 'InternalIP', address: n.ip }], ...(o.ready ? { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }] } : {}) };
+  await client.patch(resources.nodes, undefined, n.name, 'merge', { status }, { subresource: 'status' });
+}
 
 export async function createNetLab(nodeCount: number): Promise<NetLab> {
   const id = randomBytes(3).toString('hex');
@@ -61,6 +110,11 @@ export async function createNetLab(nodeCount: number): Promise<NetLab> {
   const lab: NetLab = {
     id, sw, inet, inetIP: '192.168.77.254', nodes,
     ip,
+    pod: (i) => {
+      const p = nodes[i]?.pods[0];
+      if (!p) throw new Error(`node ${i} has no pod`);
+      return p;
+    },
     async addPod(i, style, mtu) {
       const node = nodes[i]!;
       const k = node.pods.length + 2;
@@ -93,7 +147,7 @@ export async function createNetLab(nodeCount: number): Promise<NetLab> {
       return pod;
     },
     async serve(ns, port) {
-      servers.push(spawnInNetns(ns, process.execPath, ['-e', SERVER, ns, String(port)]));
+      servers.push(spawnInNetns(ns, process.execPath, ['-e', ECHO_SERVER, ns, String(port)]));
       for (let tries = 0; ; tries++) {
         const out = await execInNetns(ns, 'ss', ['-Hltn', `sport = :${port}`]);
         if (out.trim()) return;
@@ -102,7 +156,7 @@ export async function createNetLab(nodeCount: number): Promise<NetLab> {
       }
     },
     async send(from, addr, port, size, timeoutMs = 5000) {
-      return (await execInNetns(from, process.execPath, ['-e', CLIENT, addr, String(port), String(size), String(timeoutMs)])).trim();
+      return (await execInNetns(from, process.execPath, ['-e', ECHO_CLIENT, addr, String(port), String(size), String(timeoutMs)])).trim();
     },
     async destroy() {
       await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));

@@ -19,3 +19,11 @@ test('parseProxyFlags names the bad flag or value', () => {
   expect(() => parseProxyFlags(['--kubeconfig', '/k', '--proxy-mode', 'userspace'], 'h')).toThrow('invalid value "userspace" for --proxy-mode: want one of nftables, iptables, ipvs');
   expect(parseProxyFlags(['--kubeconfig', '/k', '--proxy-mode', 'ipvs'], 'h').mode).toBe('ipvs');
 });
+
+test('--ipvs-scheduler takes upstream\'s scheduler names, in ipvs mode only', () => {
+  expect(parseProxyFlags(['--kubeconfig', '/k', '--proxy-mode', 'ipvs', '--ipvs-scheduler', 'wrr'], 'h').ipvsScheduler).toBe('wrr');
+  expect(parseProxyFlags(['--kubeconfig', '/k', '--proxy-mode=ipvs', '--ipvs-scheduler=sh'], 'h').ipvsScheduler).toBe('sh');
+  expect(parseProxyFlags(['--kubeconfig', '/k', '--proxy-mode', 'ipvs'], 'h').ipvsScheduler).toBeUndefined();
+  expect(() => parseProxyFlags(['--kubeconfig', '/k', '--proxy-mode', 'ipvs', '--ipvs-scheduler', 'random'], 'h')).toThrow('invalid value "random" for --ipvs-scheduler: want one of rr, wrr, lc');
+  expect(() => parseProxyFlags(['--kubeconfig', '/k', '--ipvs-scheduler', 'lc'], 'h')).toThrow('--ipvs-scheduler needs --proxy-mode ipvs');
+});

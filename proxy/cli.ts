@@ -40,7 +40,15 @@ export interface ProxyFlags {
   maxSyncMs: number;
   dryRun: boolean;
   cleanup: boolean;
+  /** ipvs mode: the scheduler of every virtual server (upstream's --ipvs-scheduler; rr when unset). */
+  ipvsScheduler?: string;
 }
+
+/**
+ * The IPVS schedulers upstream's flag validation accepts (pkg/proxy/apis/config/validation); the
+ * kernel loads ip_vs_<name> when a virtual server first names it.
+ */
+export const IPVS_SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'dh', 'sed', 'nq', 'mh'] as const;
 
 /**
  * Upstream's minSyncPeriod is 1 s because its syncs cost O(all services); ours cost O(changed),
@@ -52,13 +60,13 @@ export class ProxyFlagError extends Error {
   readonly code = 'BadFlag';
 }
 
-const usage = 'usage: k8ts proxy --kubeconfig FILE [--proxy-mode nftables|iptables|ipvs] [--node-name NAME] [--cluster-cidr CIDR] [--service-cidr CIDR] [--netns NAME] [--min-sync-period MS] [--sync-period MS] [--log-format text|json] [--cleanup] [--dry-run]';
+const usage = 'usage: k8ts proxy --kubeconfig FILE [--proxy-mode nftables|iptables|ipvs] [--node-name NAME] [--cluster-cidr CIDR] [--service-cidr CIDR] [--netns NAME] [--min-sync-period MS] [--sync-period MS] [--ipvs-scheduler rr|wrr|lc|…] [--log-format text|json] [--cleanup] [--dry-run]';
 
 /** Parses the flags (`--flag value` or `--flag=value`). Pure apart from the hostname default. */
 export function parseProxyFlags(argv: readonly string[], defaultNode = hostname()): ProxyFlags {
   const values = new Map<string, string>();
   const bools = new Set<string>();
-  const known = new Set(['kubeconfig', 'proxy-mode', 'node-name', 'cluster-cidr', 'service-cidr', 'netns', 'min-sync-period', 'sync-period', 'log-format']);
+  const known = new Set(['kubeconfig', 'proxy-mode', 'node-name', 'cluster-cidr', 'service-cidr', 'netns', 'min-sync-period', 'sync-period', 'log-format', 'ipvs-scheduler']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--dry-run' || a === '--cleanup') { bools.add(a.slice(2)); continue; }
@@ -87,13 +95,16 @@ export function parseProxyFlags(argv: readonly string[], defaultNode = hostname(
   const netns = values.get('netns');
   const mode = values.get('proxy-mode') ?? 'nftables';
   if (!(PROXY_MODES as readonly string[]).includes(mode)) throw new ProxyFlagError(`invalid value "${mode}" for --proxy-mode: want one of ${PROXY_MODES.join(', ')}`);
+  const ipvsScheduler = values.get('ipvs-scheduler');
+  if (ipvsScheduler !== undefined && !(IPVS_SCHEDULERS as readonly string[]).includes(ipvsScheduler)) throw new ProxyFlagError(`invalid value "${ipvsScheduler}" for --ipvs-scheduler: want one of ${IPVS_SCHEDULERS.join(', ')}`);
+  if (ipvsScheduler !== undefined && mode !== 'ipvs') throw new ProxyFlagError('--ipvs-scheduler needs --proxy-mode ipvs');
   const logFormat = values.get('log-format') ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new ProxyFlagError(`invalid value "${logFormat}" for --log-format: want text or json`);
   return {
     kubeconfig, mode: mode as ProxyMode, logFormat, nodeName: values.get('node-name') ?? defaultNode,
     ...(clusterCIDR ? { clusterCIDR } : {}), ...(serviceCIDR ? { serviceCIDR } : {}), ...(netns ? { netns } : {}),
     minSyncMs: ms('min-sync-period', DEFAULT_MIN_SYNC_MS), maxSyncMs: ms('sync-period', 30_000),
-    dryRun: bools.has('dry-run'), cleanup: bools.has('cleanup'),
+    dryRun: bools.has('dry-run'), cleanup: bools.has('cleanup'), ...(ipvsScheduler ? { ipvsScheduler } : {}),
   };
 }
 
@@ -128,7 +139,7 @@ export async function dryRun(client: ClusterClient, f: ProxyFlags, write: (s: st
     for (const l of d) write(`${l}\n`);
     return;
   }
-  if (f.mode === 'ipvs') { await dryRunIpvs(state, f.netns, write); return; }
+  if (f.mode === 'ipvs') { await dryRunIpvs(state, f.netns, write, f.ipvsScheduler); return; }
   const rs = compileServices(state);
   write(renderNft(rs));
   const have = await listTable(TABLE, f.netns ? { netns: f.netns } : {});
@@ -156,6 +167,7 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
     const log = (level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}): void => logger[level](fields, msg);
     const daemon = new ProxyDaemon({
       client, mode: f.mode, nodeName: f.nodeName, minSyncMs: f.minSyncMs, maxSyncMs: f.maxSyncMs, log,
+      ...(f.ipvsScheduler ? { ipvsScheduler: f.ipvsScheduler } : {}),
       ...(f.clusterCIDR ? { clusterCIDR: f.clusterCIDR } : {}), ...(f.serviceCIDR ? { serviceCIDR: f.serviceCIDR } : {}), ...(f.netns ? { netns: f.netns } : {}),
     });
     try {

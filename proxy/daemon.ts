@@ -51,6 +51,12 @@ export interface ProxyOptions {
   readonly openIptables?: (netns: string | undefined) => Pick<Iptables, 'restore' | 'save'>;
   /** ipvs mode: the IPVS scheduler (default rr, upstream's --ipvs-scheduler). */
   readonly ipvsScheduler?: string;
+  /**
+   * ipvs mode: how often a sync runs while retired TCP real servers wait at weight 0 for their
+   * connections to end (upstream checks every minute), and how long they may wait at most.
+   */
+  readonly ipvsGracefulCheckMs?: number;
+  readonly ipvsGracefulTimeoutMs?: number;
   /** ipvs mode: opens the applier (tests). */
   readonly openIpvs?: (netns: string | undefined) => Promise<IpvsApplier>;
   readonly nodeName: string;
@@ -110,6 +116,8 @@ export class ProxyDaemon {
   private conntrack: Conntrack | undefined;
   /** Flows to delete once the rules that stop creating them are committed (kept across failures). */
   private staleFlows: FlowFilter[] = [];
+  /** ipvs mode: the pending sync that deletes drained real servers. */
+  private gracefulTimer: NodeJS.Timeout | undefined;
   private readonly log: NonNullable<ProxyOptions['log']>;
 
   constructor(private readonly opts: ProxyOptions) {
@@ -190,13 +198,24 @@ export class ProxyDaemon {
     if (ipvsApplier) {
       // From the whole model each time (O(services)); the planner diffs against the last sync.
       const ruleset = compileIpvs({ ...ctx, services: this.map.all() }, this.opts.ipvsScheduler ? { scheduler: this.opts.ipvsScheduler } : {});
-      done = { mode: 'ipvs', r: await ipvsApplier.sync(ruleset, { full: reason === 'periodic', ownedAddrs: ctx.nodeIPs }), ruleset };
+      done = {
+        mode: 'ipvs', ruleset,
+        r: await ipvsApplier.sync(ruleset, { full: reason === 'periodic', ownedAddrs: ctx.nodeIPs, ...(this.opts.ipvsGracefulTimeoutMs !== undefined ? { gracefulTimeoutMs: this.opts.ipvsGracefulTimeoutMs } : {}) }),
+      };
+      if (ipvsApplier.terminatingCount > 0 && !this.gracefulTimer) {
+        this.gracefulTimer = setTimeout(() => { this.gracefulTimer = undefined; this.runner.run(); }, this.opts.ipvsGracefulCheckMs ?? 60_000);
+        this.gracefulTimer.unref();
+      }
     } else if (iptApplier) {
       const ruleset = this.iptCompiler.update(ctx, changes);
       done = { mode: 'iptables', r: await iptApplier.sync(ruleset, { full: reason === 'periodic' }), ruleset };
     } else {
       const ruleset = this.compiler.update(ctx, changes);
       done = { mode: 'nftables', r: await applier!.sync(ruleset, { resync: reason === 'periodic' }), ruleset };
+      // A full sync leaves the compiler's shared-set counts for later (they are not needed to
+      // replace the table); count them now, off the path of this sync, so the next change pays
+      // nothing for them. A sync that starts first has them counted on demand.
+      if (done.r.full) setImmediate(() => this.compiler.settle()).unref();
     }
     const r = done.r;
     let flowsDeleted = 0;
@@ -226,6 +245,8 @@ export class ProxyDaemon {
   /** Stops watching and syncing; with `cleanup`, removes the table from the kernel. Reverse order of start. */
   async stop(opts: { cleanup?: boolean } = {}): Promise<void> {
     await this.runner.stop();
+    clearTimeout(this.gracefulTimer);
+    this.gracefulTimer = undefined;
     this.nodes.stop();
     this.slices.stop();
     this.services.stop();

@@ -98,17 +98,15 @@ export function buildServiceModel(services: readonly Service[], slices: readonly
           const ready = c.ready !== false; // nil means ready (API contract)
           const serving = c.serving ?? ready;
           const terminating = c.terminating ?? false;
-          for (const ip of e.addresses.slice(0, 1)) { // the first address is the one proxies use
-            if (!isIPv4(ip)) continue;
-            const key = `${ip}:${sp.port}`;
-            const prev = eps.get(key);
-            if (prev && prev.ready) continue;
-            eps.set(key, { ip, port: sp.port, ready, serving, terminating, ...(e.nodeName ? { nodeName: e.nodeName } : {}) });
-          }
+          const ip = e.addresses[0]; // the first address is the one proxies use
+          if (ip === undefined || !isIPv4(ip)) continue;
+          const key = `${ip}:${sp.port}`;
+          const prev = eps.get(key);
+          if (prev && prev.ready) continue;
+          eps.set(key, e.nodeName ? { ip, port: sp.port, ready, serving, terminating, nodeName: e.nodeName } : { ip, port: sp.port, ready, serving, terminating });
         }
       }
-      // Decorated sort: each address parsed once, not once per comparison.
-      const endpoints = [...eps.values()].map((e) => ({ e, n: ipNum(e.ip) })).sort((a, b) => a.n - b.n || a.e.port - b.e.port).map((x) => x.e);
+      const endpoints = sortEndpoints([...eps.values()]);
       const affinity = spec.sessionAffinity === 'ClientIP'
         ? spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800
         : undefined;
@@ -128,9 +126,28 @@ export function buildServiceModel(services: readonly Service[], slices: readonly
   return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
+/** A dotted-quad IPv4 address as an unsigned number (a character loop: no split, no garbage). */
 export function ipNum(ip: string): number {
-  const p = ip.split('.');
-  return ((Number(p[0]) << 24) >>> 0) + (Number(p[1]) << 16) + (Number(p[2]) << 8) + Number(p[3]);
+  let n = 0;
+  let octet = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) { n = n * 256 + octet; octet = 0; } else octet = octet * 10 + (c - 48);
+  }
+  return n * 256 + octet;
+}
+
+/**
+ * Endpoints by address, then port. Slices usually list them in order already: checking that is one
+ * pass, where a sort would parse each address once per comparison (or allocate to decorate).
+ */
+function sortEndpoints(eps: EndpointModel[]): EndpointModel[] {
+  const nums = eps.map((e) => ipNum(e.ip));
+  let sorted = true;
+  for (let i = 1; i < eps.length && sorted; i++) sorted = nums[i - 1]! < nums[i]! || (nums[i - 1] === nums[i] && eps[i - 1]!.port <= eps[i]!.port);
+  if (sorted) return eps;
+  const idx = eps.map((_, i) => i).sort((a, b) => nums[a]! - nums[b]! || eps[a]!.port - eps[b]!.port);
+  return idx.map((i) => eps[i]!);
 }
 
 function usable(eps: readonly EndpointModel[]): EndpointModel[] {

@@ -47,10 +47,25 @@ export class ServicePortMap {
     const out: PortChanges = new Map();
     const keys = [...serviceChanges.keys()];
     for (const k of sliceChanges.keys()) if (!serviceChanges.has(k)) keys.push(k);
+    // One model build for all changed Services (at start-up, all of them): per-Service calls would
+    // pay the build's set-up once per Service.
+    const svcs: Service[] = [];
+    const slices: EndpointSlice[] = [];
     for (const key of keys) {
       const svc = this.services.get(key);
+      if (!svc) continue;
+      svcs.push(svc);
+      for (const sl of slicesOf(key)) slices.push(sl);
+    }
+    const builtBy = new Map<string, ServicePortModel[]>();
+    for (const p of buildServiceModel(svcs, slices)) {
+      const k = `${p.namespace}/${p.name}`;
+      const l = builtBy.get(k);
+      if (l) l.push(p); else builtBy.set(k, [p]);
+    }
+    for (const key of keys) {
       const before = this.ports.get(key) ?? NONE;
-      const built = svc ? buildServiceModel([svc], slicesOf(key)) : NONE;
+      const built = builtBy.get(key) ?? NONE;
       const old = new Map<string, ServicePortModel>();
       for (const p of before) old.set(p.id, p);
       const after = old.size === 0 ? built : built.map((p) => {

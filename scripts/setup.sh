@@ -20,6 +20,7 @@ packages=(
   docker-registry  # a registry in a test network namespace for the agent's pull tests (test/e2e/agent-pull.test.ts)
   gcc libc6-dev    # its static udpecho (test/images/udpecho.c): busybox nc has no UDP
   dnsutils dnsperf # dig in the DNS tests, dnsperf in bench/dns.ts
+  iperf3           # bench/network.ts (pod-to-pod throughput against raw veth)
   bird2            # routed mode's optional BGP (netplugins/routed/bird.ts) and its tests
   systemd          # systemd-analyze verify of the unit files (test/e2e/install.test.ts)
   vagrant vagrant-libvirt   # vagrant validate of the Vagrantfile, libvirt provider included (test/e2e/install.test.ts)

@@ -180,7 +180,7 @@ async function hairpin(c: ConformanceCluster): Promise<void> {
   const svc = await c.createService('hairpin', { selector: { app: 'netserver', node: 'n0' }, ports: [httpPort] });
   await c.waitForEndpoints('hairpin', 1);
   const answer = await c.http(self, svc.spec?.clusterIP ?? '', 80);
-  expectThat(answer === self.name, `${self.name} reached ${answer} instead of itself through its own service`);
+  expectThat(answer === self.name, `${self.name} reached ${answer === '' ? 'nothing (an empty answer, wget exit 0)' : answer} instead of itself through its own service`);
 }
 
 async function sourceIp(c: ConformanceCluster): Promise<void> {

@@ -111,6 +111,13 @@ describe('authorize', () => {
     expect(allowed(proxy, req('list', 'pods'))).toBe(false);
   });
 
+  it('keeps nodes/proxy (the kubelet API) to admins: reading nodes does not grant it, as upstream', () => {
+    const kubeletStats = req('get', 'nodes/proxy', { name: 'n1' });
+    expect(allowed(admin, kubeletStats)).toBe(true);
+    for (const u of [node1, proxy, scheduler, alice]) expect(allowed(u, kubeletStats)).toBe(false);
+    expect(forbiddenMessage(alice, kubeletStats)).toBe('nodes "n1" is forbidden: User "alice" cannot get resource "nodes/proxy" in API group "" at the cluster scope');
+  });
+
   it('gives the cluster DNS read-only access to what records are made of', () => {
     const dns = user('system:k8ts-dns');
     for (const r of ['services', 'endpoints', 'pods', 'namespaces']) expect(allowed(dns, req('watch', r))).toBe(true);

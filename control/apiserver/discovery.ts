@@ -35,7 +35,9 @@ function subresourceKind(def: ResourceDef, sub: Subresource): { group: string; v
     case 'scale': return { group: 'autoscaling', version: 'v1', kind: 'Scale' };
     case 'binding': return { group: '', version: 'v1', kind: 'Binding' };
     case 'eviction': return { group: 'policy', version: 'v1', kind: 'Eviction' };
-    case 'log': case 'exec': case 'attach': case 'portforward': case 'proxy':
+    // Upstream lists `nodes/proxy` as NodeProxyOptions and `services/proxy` as ServiceProxyOptions.
+    case 'proxy': return { group: '', version: 'v1', kind: def.resource === 'nodes' ? 'NodeProxyOptions' : def.resource === 'services' ? 'ServiceProxyOptions' : 'PodProxyOptions' };
+    case 'log': case 'exec': case 'attach': case 'portforward':
       return { group: '', version: 'v1', kind: sub === 'log' ? 'Pod' : sub === 'exec' ? 'PodExecOptions' : sub === 'attach' ? 'PodAttachOptions' : sub === 'portforward' ? 'PodPortForwardOptions' : 'PodProxyOptions' };
     default: return { group: def.group, version: def.version, kind: def.kind };
   }

@@ -1,5 +1,5 @@
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
-import { checkExecTarget, checkLogTarget, kubeletAddress } from './kubelet-proxy.js';
+import { checkExecTarget, checkLogTarget, kubeletAddress, nodeProxyPath } from './kubelet-proxy.js';
 
 const pod = (status: NonNullable<Pod['status']>, nodeName = 'n1'): Pod => ({
   metadata: { name: 'web', namespace: 'default' },
@@ -28,5 +28,12 @@ describe('kubelet proxy checks', () => {
     const node: Node = { metadata: { name: 'n1' }, status: { addresses: [{ type: 'Hostname', address: 'h' }, { type: 'InternalIP', address: '10.0.0.5' }], daemonEndpoints: { kubeletEndpoint: { Port: 12345 } } } };
     expect(kubeletAddress(node)).toEqual({ host: '10.0.0.5', port: 12345 });
     expect(kubeletAddress({ status: { addresses: [{ type: 'InternalIP', address: '10.0.0.6' }] } })).toEqual({ host: '10.0.0.6', port: 10250 });
+  });
+
+  it('nodeProxyPath maps nodes/N/proxy/PATH to the kubelet path with the query', () => {
+    expect(nodeProxyPath('/api/v1/nodes/n1/proxy/stats/summary?only_cpu_and_memory=true')).toBe('/stats/summary?only_cpu_and_memory=true');
+    expect(nodeProxyPath('/api/v1/nodes/n1/proxy')).toBe('/');
+    expect(nodeProxyPath('/api/v1/nodes/n1/proxy/')).toBe('/');
+    expect(nodeProxyPath('/api/v1/nodes/n1/proxy/containerLogs/default/a%2Fb/c')).toBe('/containerLogs/default/a%2Fb/c');
   });
 });

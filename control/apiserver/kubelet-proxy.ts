@@ -2,6 +2,8 @@
 // and container the way upstream does (its error messages), finds the pod's kubelet from the Node
 // (InternalIP, status.daemonEndpoints.kubeletEndpoint.Port) and proxies to the kubelet API
 // (agent/kubelet-api.ts) with the `kube-apiserver-kubelet-client` certificate.
+// `nodes/NAME/proxy[/PATH]` (any verb) goes to `/PATH` on that node's kubelet, as upstream's node
+// proxy: `kubectl get --raw /api/v1/nodes/N/proxy/stats/summary`.
 //
 // Design notes:
 // - Logs are streamed through as they come (`follow` keeps the response open).
@@ -85,6 +87,22 @@ export function kubeletAddress(node: Node): { host: string; port: number } {
 
 const hopHeaders = new Set(['host', 'authorization', 'cookie', 'content-length', 'transfer-encoding', 'impersonate-user', 'impersonate-group']);
 
+/**
+ * Headers a plain HTTP proxy must not forward (RFC 9110 hop-by-hop ones), and the client's own
+ * credentials: the kubelet sees the apiserver's certificate, never the user's token.
+ */
+const proxyDropped = new Set(['host', 'authorization', 'cookie', 'connection', 'keep-alive', 'proxy-authorization', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'impersonate-user', 'impersonate-group', 'impersonate-uid']);
+
+/**
+ * The kubelet path and query for an apiserver `…/nodes/NAME/proxy[/PATH]` URL: `/PATH` (just `/`
+ * when there is none), still percent-encoded as the client sent it, with the client's query.
+ */
+export function nodeProxyPath(url: string): string {
+  const u = new URL(url, 'https://localhost');
+  const m = /\/nodes\/[^/]+\/proxy(\/.*)?$/.exec(u.pathname);
+  return `${m?.[1] ?? '/'}${u.search}`;
+}
+
 export class KubeletProxy implements SubresourceProxy {
   getNode: ((name: string) => Promise<KubeObject | undefined>) | undefined;
 
@@ -93,6 +111,8 @@ export class KubeletProxy implements SubresourceProxy {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse, info: ResourceRequest, obj: KubeObject): Promise<void> {
+    if (info.resource === 'nodes' && info.subresource === 'proxy') return this.proxyNode(req, res, obj as Node);
+    if (info.resource !== 'pods') throw errors.badRequest(`${info.resource}/${info.subresource} is not supported by this apiserver yet`);
     const pod = obj as Pod;
     const q = new URL(req.url ?? '/', 'https://localhost').searchParams;
     const container = chooseContainer(pod, q.get('container'));
@@ -116,6 +136,38 @@ export class KubeletProxy implements SubresourceProxy {
     if (sub === 'log') return this.proxyLogs(req, res, target, path);
     if (!req.headers.upgrade) throw errors.badRequest('exec needs an upgrade to a WebSocket (v5.channel.k8s.io)');
     return this.proxyUpgrade(req, res, target, path);
+  }
+
+  /** `nodes/NAME/proxy/PATH`: the request goes to the node's kubelet as it came (any verb, body). */
+  private proxyNode(req: IncomingMessage, res: ServerResponse, node: Node): Promise<void> {
+    let addr: { host: string; port: number };
+    // Upstream answers 503 when it cannot tell where the node's kubelet is.
+    try { addr = kubeletAddress(node); } catch (err) { throw errors.unavailable((err as Error).message); }
+    const target = { host: addr.host.includes(':') ? `[${addr.host}]` : addr.host, port: addr.port };
+    const path = nodeProxyPath(req.url ?? '/');
+    if (req.headers.upgrade) return this.proxyUpgrade(req, res, target, path);
+    const headers: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !proxyDropped.has(k)) headers[k] = v;
+    headers.host = `${target.host}:${target.port}`;
+    return new Promise<void>((resolve, reject) => {
+      const up = httpsRequest(this.requestOptions(target, path, req.method ?? 'GET', headers), kres => {
+        up.setTimeout(0);
+        // The kubelet's answer passes through as it is (status, type, body), as upstream's proxy.
+        const out: Record<string, string | string[]> = {};
+        for (const [k, v] of Object.entries(kres.headers)) if (v !== undefined && !proxyDropped.has(k)) out[k] = v;
+        res.writeHead(kres.statusCode ?? 502, out);
+        kres.pipe(res);
+        kres.on('end', () => resolve());
+        kres.on('error', () => { res.destroy(); resolve(); });
+      });
+      up.on('timeout', () => up.destroy(new Error('timed out')));
+      up.on('error', err => {
+        if (res.headersSent) { res.destroy(); resolve(); return; }
+        reject(errors.unavailable(`error trying to reach service: ${err.message}`));
+      });
+      res.on('close', () => up.destroy());
+      req.pipe(up);
+    });
   }
 
   private requestOptions(target: { host: string; port: number }, path: string, method: string, headers: Record<string, string | string[]>) {

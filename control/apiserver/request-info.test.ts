@@ -31,4 +31,12 @@ describe('parseRequestInfo', () => {
   it('marks exec as connect', () => {
     expect(parseRequestInfo('GET', '/api/v1/namespaces/a/pods/p/exec', q('command=sh'))).toMatchObject({ verb: 'connect', subresource: 'exec' });
   });
+
+  it('reads nodes/N/proxy/PATH as the proxy subresource with the HTTP verb, as upstream authorizes it', () => {
+    expect(parseRequestInfo('GET', '/api/v1/nodes/n1/proxy/stats/summary', q())).toMatchObject({ verb: 'get', resource: 'nodes', name: 'n1', subresource: 'proxy' });
+    expect(parseRequestInfo('GET', '/api/v1/nodes/n1/proxy', q())).toMatchObject({ verb: 'get', subresource: 'proxy' });
+    expect(parseRequestInfo('POST', '/api/v1/nodes/n1/proxy/run', q())).toMatchObject({ verb: 'create', subresource: 'proxy' });
+    // Other subresources keep extra segments, so the handler answers 404.
+    expect(parseRequestInfo('GET', '/api/v1/namespaces/a/pods/p/log/x', q())).toMatchObject({ subresource: 'log/x' });
+  });
 });

@@ -63,7 +63,9 @@ export function parseRequestInfo(method: string, path: string, query: URLSearchP
   }
   const resource = rest[0] ?? '';
   const name = rest[1] ?? '';
-  const subresource = rest.slice(2).join('/');
+  // `nodes/N/proxy/stats/summary`: the subresource is `proxy` (what authorization sees, as upstream);
+  // the rest is the proxied path. Other subresources keep any extra segments, so they 404.
+  const subresource = rest[2] === 'proxy' ? 'proxy' : rest.slice(2).join('/');
   if (resource === '') return nonResource;
 
   let verb: RequestVerb;
@@ -72,7 +74,8 @@ export function parseRequestInfo(method: string, path: string, query: URLSearchP
   switch (httpVerb) {
     case 'get': case 'head':
       verb = isWatch ? 'watch' : name === '' ? 'list' : 'get';
-      if (subresource === 'exec' || subresource === 'attach' || subresource === 'portforward' || subresource === 'proxy') verb = 'connect';
+      // A GET on `proxy` is authorized as `get` (upstream: `get nodes/proxy` reads kubelet stats).
+      if (subresource === 'exec' || subresource === 'attach' || subresource === 'portforward') verb = 'connect';
       break;
     case 'post': verb = subresource === 'exec' || subresource === 'attach' || subresource === 'portforward' ? 'connect' : 'create'; break;
     case 'put': verb = 'update'; break;

@@ -31,8 +31,7 @@ import { termMatches, tolerates } from '../scheduler/plugins.js';
 import type { ControllerContext } from './context.js';
 import { computeHash, scaledValue } from './deployment.js';
 import { isPodAvailable, isPodReady, msUntilAvailable, podFromTemplate } from './pods.js';
-import { Expectations } from './replicaset.js';
-import { Controller, byCreation, controllerRef, newControllerRef } from './runtime.js';
+import { Controller, Expectations, byCreation, controllerRef, newControllerRef, watchControlled } from './runtime.js';
 
 export const revisionHashLabel = 'controller-revision-hash';
 export const templateGenerationLabel = 'pod-template-generation';
@@ -257,14 +256,7 @@ export class DaemonSetController {
       update: (_, d) => this.controller.enqueueObject(d),
       delete: d => this.expectations.forget(keyOf(d)),
     });
-    const onPod = (p: Pod, event?: 'add' | 'del') => {
-      const ref = controllerRef(p);
-      if (ref?.kind !== 'DaemonSet') return;
-      const key = `${p.metadata?.namespace}/${ref.name}`;
-      if (event) this.expectations.observed(key, event);
-      this.controller.enqueue(key);
-    };
-    this.pods.on({ add: p => onPod(p, 'add'), update: (_, p) => onPod(p), delete: p => onPod(p, 'del') });
+    watchControlled(this.pods, { kind: 'DaemonSet', controller: this.controller, expectations: this.expectations, owner: key => this.daemonsets.get(key) });
     // Any node change may change where daemons run.
     const all = () => { for (const k of this.daemonsets.keys()) this.controller.enqueue(k); };
     this.nodes.on({

@@ -58,12 +58,17 @@ describe('planDeployment', () => {
     expect(plan.update.find(r => r.metadata!.name === 'web-old')!.spec!.replicas).toBe(0);
   });
 
-  it('keeps only revisionHistoryLimit scaled-down ReplicaSets', () => {
-    const d = { ...deployment(1, 'nginx:9'), spec: { ...deployment(1, 'nginx:9').spec!, revisionHistoryLimit: 1 } };
+  it('keeps only revisionHistoryLimit scaled-down ReplicaSets, once the rollout is complete or while paused', () => {
+    const complete = { replicas: 1, updatedReplicas: 1, availableReplicas: 1, observedGeneration: 1 };
+    const d: Deployment = { ...deployment(1, 'nginx:9'), spec: { ...deployment(1, 'nginx:9').spec!, revisionHistoryLimit: 1 }, status: complete };
     const old = (i: number) => ({ ...rsOf(d, `web-${i}`, 0, 0, String(i), { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'c', image: `nginx:${i}` }] } }), status: { replicas: 0 } });
     const cur = rsOf(d, 'web-cur', 1, 1, '4');
-    const plan = planDeployment(d, [old(1), old(2), old(3), cur], Date.now());
-    expect(plan.delete.map(r => r.metadata!.name)).toEqual(['web-1', 'web-2']);
+    expect(planDeployment(d, [old(1), old(2), old(3), cur], Date.now()).delete.map(r => r.metadata!.name)).toEqual(['web-1', 'web-2']);
+    // In the middle of a rollout (status not yet complete) nothing goes; paused, it does (upstream's cleanupDeployment).
+    const rolling: Deployment = { ...d, status: { ...complete, availableReplicas: 0 } };
+    expect(planDeployment(rolling, [old(1), old(2), old(3), cur], Date.now()).delete).toEqual([]);
+    const paused: Deployment = { ...rolling, spec: { ...rolling.spec!, paused: true } };
+    expect(planDeployment(paused, [old(1), old(2), old(3), cur], Date.now()).delete.map(r => r.metadata!.name)).toEqual(['web-1', 'web-2']);
   });
 });
 

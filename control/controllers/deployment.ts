@@ -269,11 +269,15 @@ export function planDeployment(d: Deployment, rses: readonly ReplicaSet[], nowMs
   }
   if (createdNew && newRS) create = newRS;
 
-  // History: delete the oldest fully scaled-down ReplicaSets beyond revisionHistoryLimit.
+  // History: delete the oldest fully scaled-down ReplicaSets beyond revisionHistoryLimit — as
+  // upstream's cleanupDeployment, only while paused or once the rollout is complete (by the status
+  // last written: upstream's DeploymentComplete), never in the middle of a rollout.
   const limit = d.spec?.revisionHistoryLimit ?? 10;
+  const st = d.status ?? {};
+  const wasComplete = [st.updatedReplicas, st.replicas, st.availableReplicas].every(n => (n ?? 0) === replicas) && (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
   const cleanable = olds.filter(o => specReplicas(desired.get(o.metadata?.name ?? '') ?? o) === 0 && (o.status?.replicas ?? 0) === 0 && !o.metadata?.deletionTimestamp)
     .sort((a, b) => revisionOf(a) - revisionOf(b) || byCreationOldest(a, b));
-  const del = paused ? [] : cleanable.slice(0, Math.max(0, cleanable.length - limit));
+  const del = paused || wasComplete ? cleanable.slice(0, Math.max(0, cleanable.length - limit)) : [];
 
   for (const [name, rs] of desired) {
     const orig = rses.find(r => r.metadata?.name === name);

@@ -19,10 +19,15 @@ import type { Informer } from '../../api/client/informer.js';
 import type { ControllerContext } from './context.js';
 import { Controller } from './runtime.js';
 
-/** The types whose objects we collect and whose objects may own others. */
+/**
+ * The types whose objects we collect and whose objects may own others. PersistentVolumeClaims:
+ * the StatefulSet controller gives them the set (whenDeleted: Delete) or a condemned pod
+ * (whenScaled: Delete) as owner and leaves their deletion to us, as upstream.
+ */
 export const gcTypes: ResourceType[] = [
   resources.pods, resources.replicasets, resources.deployments, resources.replicationcontrollers,
   resources.endpointslices, resources.services, resources.configmaps, resources.statefulsets, resources.daemonsets, resources.jobs, resources.cronjobs, resources.controllerrevisions,
+  resources.persistentvolumeclaims,
 ];
 
 export function typeForOwner(ref: OwnerReference): ResourceType | undefined {

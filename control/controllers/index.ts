@@ -12,6 +12,7 @@ import { DeploymentController } from './deployment.js';
 import { EndpointSliceController } from './endpointslice.js';
 import { GarbageCollector } from './garbagecollector.js';
 import { LeaderElector } from './leaderelection.js';
+import { PodGCController } from './podgc.js';
 import { NodeIpamController } from './nodeipam.js';
 import { ReplicaSetController, replicationControllerKind } from './replicaset.js';
 import { JobController } from './job.js';
@@ -83,6 +84,7 @@ export function controllerSet(ctx: ControllerContext, clusterCidr: string, nodeM
     ['persistentvolume-binder', () => new PersistentVolumeController(ctx)],
     ['local-path-provisioner', () => new LocalPathProvisioner(ctx, more.localPath)],
     ['nodelifecycle', () => new NodeLifecycleController(ctx, more.nodeLifecycle)],
+    ['podgc', () => new PodGCController(ctx)],
     ['horizontalpodautoscaling', () => new HorizontalPodAutoscalerController(ctx, more.hpa)],
   ];
   const controllers = factories.filter(([name]) => controllerEnabled(name, more.controllers)).map(([, make]) => make());

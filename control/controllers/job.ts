@@ -24,8 +24,7 @@ import { keyOf, resources } from '../../api/client/types.js';
 import type { Informer } from '../../api/client/informer.js';
 import { rfc3339, type ControllerContext } from './context.js';
 import { deletionOrder, isPodActive, isPodReady, podFromTemplate } from './pods.js';
-import { Expectations } from './replicaset.js';
-import { Controller, controllerRef, newControllerRef } from './runtime.js';
+import { Controller, Expectations, newControllerRef, watchControlled } from './runtime.js';
 
 export const completionIndexAnnotation = 'batch.kubernetes.io/job-completion-index';
 export const jobNameLabel = 'batch.kubernetes.io/job-name';
@@ -272,14 +271,7 @@ export class JobController {
       update: (_, j) => this.controller.enqueueObject(j),
       delete: j => { this.expectations.forget(keyOf(j)); },
     });
-    const onPod = (p: Pod, event?: 'add' | 'del') => {
-      const ref = controllerRef(p);
-      if (ref?.kind !== 'Job') return;
-      const key = `${p.metadata?.namespace}/${ref.name}`;
-      if (event) this.expectations.observed(key, event);
-      this.controller.enqueue(key);
-    };
-    this.pods.on({ add: p => onPod(p, 'add'), update: (_, p) => onPod(p), delete: p => onPod(p, 'del') });
+    watchControlled(this.pods, { kind: 'Job', controller: this.controller, expectations: this.expectations, owner: key => this.jobs.get(key) });
   }
 
   start(): void { this.controller.start(); }

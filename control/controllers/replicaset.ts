@@ -19,7 +19,7 @@ import { keyOf, resources, splitKey, type ResourceType } from '../../api/client/
 import type { Informer } from '../../api/client/informer.js';
 import { rfc3339, type ControllerContext } from './context.js';
 import { deletionOrder, isPodActive, isPodAvailable, isPodReady, msUntilAvailable, podFromTemplate } from './pods.js';
-import { Controller, adoptPatch, controllerRef, newControllerRef, releasePatch } from './runtime.js';
+import { Controller, Expectations, adoptPatch, controllerRef, newControllerRef, releasePatch, watchControlled } from './runtime.js';
 
 export interface ReplicaKind {
   type: ResourceType;
@@ -111,21 +111,6 @@ export function computeReplicaStatus(owner: KubeObject, owned: readonly Pod[], n
   return s;
 }
 
-const expectationTimeoutMs = 5 * 60_000;
-
-/** Outstanding creates/deletes per owner key. */
-export class Expectations {
-  private readonly m = new Map<string, { add: number; del: number; at: number }>();
-  constructor(private readonly now: () => number) {}
-  expect(key: string, add: number, del: number): void { this.m.set(key, { add, del, at: this.now() }); }
-  observed(key: string, kind: 'add' | 'del'): void { const e = this.m.get(key); if (e) e[kind]--; }
-  satisfied(key: string): boolean {
-    const e = this.m.get(key);
-    return !e || (e.add <= 0 && e.del <= 0) || this.now() - e.at > expectationTimeoutMs;
-  }
-  forget(key: string): void { this.m.delete(key); }
-}
-
 export class ReplicaSetController {
   readonly controller: Controller;
   readonly expectations: Expectations;
@@ -145,33 +130,15 @@ export class ReplicaSetController {
       update: (_, o) => this.controller.enqueueObject(o),
       delete: o => { this.expectations.forget(keyOf(o)); this.controller.enqueueObject(o); },
     });
-    this.pods.on({
-      add: p => this.onPod(p, 'add'),
-      update: (old, p) => { this.onPod(p); if (controllerRef(old)?.uid !== controllerRef(p)?.uid) this.onPod(old); },
-      delete: p => this.onPod(p, 'del'),
+    watchControlled(this.pods, {
+      kind: kind.kind, controller: this.controller, expectations: this.expectations, owner: key => this.owners.get(key),
+      // An orphan: every owner in the namespace whose selector matches may adopt it.
+      onOrphan: p => {
+        for (const o of this.owners.byIndex('namespace', p.metadata?.namespace ?? '')) {
+          if (labelsMatch(this.kind.selector(o), p.metadata?.labels)) this.controller.enqueueObject(o);
+        }
+      },
     });
-  }
-
-  private ownerKeyOf(p: Pod): string | undefined {
-    const ref = controllerRef(p);
-    if (!ref || ref.kind !== this.kind.kind) return undefined;
-    return `${p.metadata?.namespace}/${ref.name}`;
-  }
-
-  private onPod(p: Pod, event?: 'add' | 'del'): void {
-    const key = this.ownerKeyOf(p);
-    if (key) {
-      const owner = this.owners.get(key);
-      if (!owner || owner.metadata?.uid !== controllerRef(p)?.uid) return;
-      if (event) this.expectations.observed(key, event);
-      this.controller.enqueue(key);
-      return;
-    }
-    if (controllerRef(p)) return;
-    // An orphan: every owner in the namespace whose selector matches may adopt it.
-    for (const o of this.owners.byIndex('namespace', p.metadata?.namespace ?? '')) {
-      if (labelsMatch(this.kind.selector(o), p.metadata?.labels)) this.controller.enqueueObject(o);
-    }
   }
 
   start(): void { this.controller.start(); }

@@ -8,6 +8,7 @@
 import type { MutableObjectMeta } from '../../api/object.js';
 import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
 import { keyOf, type ObjectLike } from '../../api/client/types.js';
+import type { InformerHandlers } from '../../api/client/informer.js';
 
 export interface Clock {
   now(): number;
@@ -211,6 +212,60 @@ export function adoptPatch(obj: ObjectLike, ref: OwnerReference): { metadata: Pa
 export function releasePatch(obj: ObjectLike, ownerUid: string): { metadata: Partial<MutableObjectMeta> } {
   const refs = (obj.metadata?.ownerReferences ?? []).filter(r => r.uid !== ownerUid);
   return { metadata: { ownerReferences: refs, uid: obj.metadata?.uid ?? '', resourceVersion: obj.metadata?.resourceVersion ?? '' } };
+}
+
+const expectationTimeoutMs = 5 * 60_000;
+
+/**
+ * Outstanding creates/deletes per owner key, as upstream's ControllerExpectations: an owner whose
+ * own creates/deletes are not all seen in the informer yet is not synced again (its cache would
+ * make it act twice); after 5 min they expire, so a lost event never wedges an owner.
+ */
+export class Expectations {
+  private readonly m = new Map<string, { add: number; del: number; at: number }>();
+  constructor(private readonly now: () => number) {}
+  expect(key: string, add: number, del: number): void { this.m.set(key, { add, del, at: this.now() }); }
+  observed(key: string, kind: 'add' | 'del'): void { const e = this.m.get(key); if (e) e[kind]--; }
+  satisfied(key: string): boolean {
+    const e = this.m.get(key);
+    return !e || (e.add <= 0 && e.del <= 0) || this.now() - e.at > expectationTimeoutMs;
+  }
+  forget(key: string): void { this.m.delete(key); }
+}
+
+export interface WatchControlledOptions<T extends ObjectLike> {
+  /** The owner kind whose controller references count (ReplicaSet, Job, DaemonSet…). */
+  kind: string;
+  controller: Controller;
+  expectations: Expectations;
+  /** The owner by key, from its informer. */
+  owner: (key: string) => ObjectLike | undefined;
+  /** An object without a controller reference: the owners that could adopt it. */
+  onOrphan?: (obj: T) => void;
+}
+
+/**
+ * Wires the informer of what an owner kind creates (pods) to its controller, as upstream's
+ * add/update/deletePod handlers: an object whose controller reference names a live owner of
+ * `kind` (same uid, so a recreated owner of the same name is not confused with the old one)
+ * enqueues that owner, and its creation or deletion counts toward the owner's expectations; an
+ * update that moves the controller reference enqueues the old owner too.
+ */
+export function watchControlled<T extends ObjectLike>(informer: { on(h: InformerHandlers<T>): unknown }, o: WatchControlledOptions<T>): void {
+  const handle = (obj: T, event?: 'add' | 'del') => {
+    const ref = controllerRef(obj);
+    if (!ref) { o.onOrphan?.(obj); return; }
+    if (ref.kind !== o.kind) return;
+    const key = `${obj.metadata?.namespace}/${ref.name}`;
+    if (o.owner(key)?.metadata?.uid !== ref.uid) return;
+    if (event) o.expectations.observed(key, event);
+    o.controller.enqueue(key);
+  };
+  informer.on({
+    add: obj => handle(obj, 'add'),
+    update: (old, obj) => { handle(obj); if (controllerRef(old)?.uid !== controllerRef(obj)?.uid) handle(old); },
+    delete: obj => handle(obj, 'del'),
+  });
 }
 
 /** Sorts objects the way upstream's ReplicaSet controller picks pods to delete (first = delete first). */

@@ -2,14 +2,13 @@
 // only sees packets the node accepts as local (LOCAL_IN) or sends itself (LOCAL_OUT), so every
 // ClusterIP, external IP and load-balancer IP must be a local address of the node.
 //
-// Design notes. Links and addresses go through kernel/rtnl (Rtnl) except the creation of the
-// dummy link itself, which Rtnl has no method for yet: it is one RTM_NEWLINK with
-// IFLA_LINKINFO{kind "dummy"} on an rtnetlink socket of the same namespace. The kernel loads
-// the dummy module on demand ("rtnl-link-dummy"); a kernel without it answers EOPNOTSUPP, reported
-// as such. Addresses are /32 host addresses; only addresses on our own device are ever removed.
+// Design notes. Links go through kernel/rtnl (Rtnl.addDummy; the kernel loads the dummy module
+// on demand, and a kernel without it answers EOPNOTSUPP, reported as such). Addresses are /32 host
+// addresses, added in bulk on one rtnetlink socket (below); only addresses on our own device are
+// ever removed.
 import { createRequire } from 'node:module';
 import { withNetnsSync } from '../netns.js';
-import { errnoName, ipv4ToBuf, kindLinkInfo } from '../rtnl/encode.js';
+import { errnoName, ipv4ToBuf } from '../rtnl/encode.js';
 import { RtnlError, withRtnl, type Rtnl } from '../rtnl/index.js';
 
 const require = createRequire(import.meta.url);
@@ -23,16 +22,7 @@ export async function ensureDummy(rtnl: Rtnl, name = IPVS_DEVICE): Promise<void>
   const have = await rtnl.getLink(name);
   if (have && have.kind !== 'dummy') throw new RtnlError('dummy ensure', `${name} (is ${have.kind ?? 'a device'})`, 'EEXIST', rtnl.netns);
   if (!have) {
-    const make = (): ReturnType<typeof createRtNetlink> => createRtNetlink();
-    const sock = rtnl.netns === undefined ? make() : withNetnsSync(rtnl.netns, make);
-    try {
-      await sock.newLink({}, { ifname: name, linkinfo: kindLinkInfo('dummy') }, { flags: NLM_F_CREATE | NLM_F_EXCL });
-    } catch (e) {
-      const errno = errnoName(e);
-      if (errno !== 'EEXIST') throw new RtnlError('dummy add', `${name}${errno === 'EOPNOTSUPP' ? ' (this kernel has no dummy links)' : ''}`, errno, rtnl.netns);
-    } finally {
-      sock.socket.close();
-    }
+    try { await rtnl.addDummy(name); } catch (e) { if (!(e instanceof RtnlError && e.errno === 'EEXIST')) throw e; }
   }
   // Upstream keeps kube-ipvs0 down: addresses on a down device are still local, and a down device
   // answers no ARP for them, so nothing outside the node learns the VIPs from this interface.

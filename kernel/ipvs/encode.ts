@@ -8,7 +8,9 @@
 // ip_vs_ctl.c), addresses are the 16 bytes of `union nf_inet_addr` with the IPv4 address first, as
 // ipvsadm/libipvs send them. Commands are written into one Buffer for many messages, so that a
 // whole sync goes to the kernel in a few sendmsg calls (see socket.ts for why that is safe).
-// IPv4 only, like the rest of the proxy.
+// IPv4 only, like the rest of the proxy. The bytes are written by ../netlink/writer.ts, the
+// writer the nf_tables encoder uses too.
+import { NetlinkWriter } from '../netlink/writer.js';
 
 export const IPVS_GENL_NAME = 'IPVS';
 export const IPVS_GENL_VERSION = 1;
@@ -28,7 +30,6 @@ export const IP_VS_SVC_F_HASHED = 0x2;
 export const IP_VS_CONN_F_MASQ = 0;
 
 const NLM_F_REQUEST = 0x1, NLM_F_ACK = 0x4, NLM_F_DUMP = 0x300;
-const NLA_F_NESTED = 0x8000;
 const AF_INET = 2;
 export const NLMSG_ERROR = 2, NLMSG_DONE = 3;
 
@@ -74,69 +75,27 @@ export function describeOp(o: IpvsOp): string {
   }
 }
 
-class Writer {
-  buf: Buffer;
-  pos = 0;
-  constructor(size = 4096) { this.buf = Buffer.alloc(size); }
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const b = Buffer.alloc(size);
-    this.buf.copy(b, 0, 0, this.pos);
-    this.buf = b;
-  }
-  msg(family: number, flags: number, seq: number, cmd: number): number {
-    this.ensure(20);
-    const s = this.pos;
-    this.buf.writeUInt32LE(0, s);
-    this.buf.writeUInt16LE(family, s + 4);
-    this.buf.writeUInt16LE(flags, s + 6);
-    this.buf.writeUInt32LE(seq >>> 0, s + 8);
-    this.buf.writeUInt32LE(0, s + 12);
-    this.buf[s + 16] = cmd;
-    this.buf[s + 17] = IPVS_GENL_VERSION;
-    this.buf.writeUInt16LE(0, s + 18);
-    this.pos += 20;
+/** The shared netlink writer plus IPVS's pieces: the genlmsghdr, addresses and flag pairs. */
+class Writer extends NetlinkWriter {
+  genlMsg(family: number, flags: number, seq: number, cmd: number): number {
+    const s = this.msg(family, flags, seq);
+    this.header4(cmd, IPVS_GENL_VERSION, 0, 0);
     return s;
   }
-  end(start: number): void { this.buf.writeUInt32LE(this.pos - start, start); }
-  nest(type: number): number {
-    this.ensure(4);
-    const s = this.pos;
-    this.buf.writeUInt16LE(type | NLA_F_NESTED, s + 2);
-    this.pos += 4;
-    return s;
-  }
-  endNest(s: number): void { this.buf.writeUInt16LE(this.pos - s, s); }
-  private hdr(type: number, len: number): number {
-    this.ensure(4 + len + 3);
-    this.buf.writeUInt16LE(4 + len, this.pos);
-    this.buf.writeUInt16LE(type, this.pos + 2);
-    const p = this.pos + 4;
-    this.pos += (4 + len + 3) & ~3;
-    return p;
-  }
-  // `hdr` may grow (replace) the buffer: take the offset first, then read `this.buf`.
-  u16(type: number, v: number): void { const p = this.hdr(type, 2); this.buf.writeUInt16LE(v, p); }
-  be16(type: number, v: number): void { const p = this.hdr(type, 2); this.buf.writeUInt16BE(v, p); }
-  u32(type: number, v: number): void { const p = this.hdr(type, 4); this.buf.writeUInt32LE(v >>> 0, p); }
-  be32(type: number, v: number): void { const p = this.hdr(type, 4); this.buf.writeUInt32BE(v >>> 0, p); }
-  addr(type: number, ip: string): void { const p = this.hdr(type, 16); writeIpv4(this.buf, p, ip); }
-  str(type: number, s: string): void {
-    const n = Buffer.byteLength(s);
-    const p = this.hdr(type, n + 1);
-    this.buf.write(s, p);
-    this.buf[p + n] = 0;
+  /** `union nf_inet_addr`: 16 bytes, the IPv4 address first, the rest zero. */
+  addr(type: number, ip: string): void {
+    const p = this.attr(type, 16);
+    writeIpv4(this.buf, p, ip);
+    for (let i = 4; i < 16; i++) this.buf[p + i] = 0;
   }
   flags(type: number, flags: number, mask: number): void {
-    const p = this.hdr(type, 8);
+    const p = this.attr(type, 8);
     this.buf.writeUInt32LE(flags >>> 0, p);
     this.buf.writeUInt32LE(mask >>> 0, p + 4);
   }
 }
 
-/** Writes an IPv4 address (16 bytes reserved, zero-filled by the Writer, first 4 used). */
+/** Writes the 4 bytes of an IPv4 address. */
 function writeIpv4(b: Buffer, p: number, ip: string): void {
   const parts = ip.split('.');
   if (parts.length !== 4 || parts.some((x) => !/^\d{1,3}$/.test(x) || Number(x) > 255)) throw new TypeError(`invalid IPv4 address "${ip}"`);
@@ -150,16 +109,16 @@ function checkPort(port: number, what: string): void {
 function serviceAttrs(w: Writer, s: VirtualServerKey, full?: VirtualServer): void {
   checkPort(s.port, 'virtual server');
   const n = w.nest(CMD_ATTR_SERVICE);
-  w.u16(SVC.AF, AF_INET);
-  w.u16(SVC.PROTOCOL, PROTO_NUM[s.protocol]);
+  w.u16le(SVC.AF, AF_INET);
+  w.u16le(SVC.PROTOCOL, PROTO_NUM[s.protocol]);
   w.addr(SVC.ADDR, s.address);
-  w.be16(SVC.PORT, s.port);
+  w.u16be(SVC.PORT, s.port);
   if (full) {
     // A "full entry" (what NEW/SET_SERVICE require): scheduler, flags with their mask, timeout, netmask.
     w.str(SVC.SCHED_NAME, full.scheduler);
     w.flags(SVC.FLAGS, full.flags & ~IP_VS_SVC_F_HASHED, 0xffffffff);
-    w.u32(SVC.TIMEOUT, full.timeout);
-    w.be32(SVC.NETMASK, 0xffffffff);
+    w.u32le(SVC.TIMEOUT, full.timeout);
+    w.u32be(SVC.NETMASK, 0xffffffff);
   }
   w.endNest(n);
 }
@@ -168,14 +127,14 @@ function destAttrs(w: Writer, d: RealServerKey, weight?: number): void {
   checkPort(d.port, 'real server');
   const n = w.nest(CMD_ATTR_DEST);
   w.addr(DEST.ADDR, d.address);
-  w.be16(DEST.PORT, d.port);
+  w.u16be(DEST.PORT, d.port);
   if (weight !== undefined) {
     // A full destination: forwarding method, weight and both thresholds (0: none).
-    w.u32(DEST.FWD_METHOD, IP_VS_CONN_F_MASQ);
-    w.u32(DEST.WEIGHT, weight);
-    w.u32(DEST.U_THRESH, 0);
-    w.u32(DEST.L_THRESH, 0);
-    w.u16(DEST.ADDR_FAMILY, AF_INET);
+    w.u32le(DEST.FWD_METHOD, IP_VS_CONN_F_MASQ);
+    w.u32le(DEST.WEIGHT, weight);
+    w.u32le(DEST.U_THRESH, 0);
+    w.u32le(DEST.L_THRESH, 0);
+    w.u16le(DEST.ADDR_FAMILY, AF_INET);
   }
   w.endNest(n);
 }
@@ -199,7 +158,7 @@ export function encodeOps(family: number, ops: readonly IpvsOp[], firstSeq: numb
   const w = new Writer(Math.max(4096, ops.length * 112));
   const ends: number[] = [];
   ops.forEach((o, i) => {
-    const m = w.msg(family, NLM_F_REQUEST | (ackEvery(i) ? NLM_F_ACK : 0), firstSeq + i, CMD_OF[o.op]);
+    const m = w.genlMsg(family, NLM_F_REQUEST | (ackEvery(i) ? NLM_F_ACK : 0), firstSeq + i, CMD_OF[o.op]);
     switch (o.op) {
       case 'addService': case 'updateService': serviceAttrs(w, o.service, o.service); break;
       case 'delService': serviceAttrs(w, o.service); break;
@@ -216,7 +175,7 @@ export function encodeOps(family: number, ops: readonly IpvsOp[], firstSeq: numb
 /** A dump request: every virtual server, or (with `service`) the real servers of one. */
 export function encodeDump(family: number, seq: number, service?: VirtualServerKey): Buffer {
   const w = new Writer(128);
-  const m = w.msg(family, NLM_F_REQUEST | NLM_F_DUMP, seq, service ? IPVS_CMD.GET_DEST : IPVS_CMD.GET_SERVICE);
+  const m = w.genlMsg(family, NLM_F_REQUEST | NLM_F_DUMP, seq, service ? IPVS_CMD.GET_DEST : IPVS_CMD.GET_SERVICE);
   if (service) serviceAttrs(w, service);
   w.end(m);
   return w.buf.subarray(0, w.pos);

@@ -73,3 +73,10 @@ test('an invalid address is refused with the value named', () => {
   expect(() => encodeBatch({ family: 'ip', table: 't', ops: [{ op: 'addElements', set: vmap, elements: [{ key: ['10.96.0.256', 6, 80], data: { code: 'accept' } }] }] }, 1))
     .toThrow('invalid IPv4 address "10.96.0.256"');
 });
+
+test('a set with a size declares it in NFTA_SET_DESC (the kernel then picks a fixed-size hash)', () => {
+  const enc = encodeBatch({ family: 'ip', table: 't', ops: [{ op: 'addSet', set: { ...vmap, size: 4096 } }, { op: 'addSet', set: vmap }] }, 1);
+  const [sized, unsized] = messages(enc.bytes).slice(1, 3).map((m) => attrs(m.body));
+  expect(attrs(sized!.get(9)!).get(1)!.readUInt32BE(0)).toBe(4096); // NFTA_SET_DESC → NFTA_SET_DESC_SIZE
+  expect(unsized!.has(9)).toBe(false);
+});

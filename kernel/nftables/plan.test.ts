@@ -112,3 +112,9 @@ test('a resync keeps dynamic sets and re-creates everything else in one transact
   expect(ops.indexOf('flushChain services')).toBeLessThan(ops.indexOf('delSet service-ips'));
   expect(ops.filter((o) => o === 'addSet affinity')).toHaveLength(1);
 });
+
+test('a set whose declared size changes re-creates the table (the size is a hard limit in the kernel)', () => {
+  const have = compile(model(1));
+  const bigger = { ...have, sets: have.sets.map((s) => (s.name === 'service-ips' ? { ...s, size: (s.size ?? 0) * 2 } : s)) };
+  expect(planRulesetChanges(have, bigger)).toEqual(planFullSync(bigger));
+});

@@ -202,14 +202,14 @@ export function planRulesetChanges(have: Ruleset | undefined, want: Ruleset): Op
 const keyText = (s: SetShape, e: SetElement): string => elementText({ name: s.name, key: s.key }, e);
 
 function shapeOf(s: NftSet | SetShape): SetShape {
-  const { name, key, data, typeText, shared, dynamic } = s;
-  return { name, key, ...(data !== undefined ? { data } : {}), ...(typeText !== undefined ? { typeText } : {}), ...(shared ? { shared } : {}), ...(dynamic ? { dynamic } : {}) };
+  const { name, key, data, typeText, shared, dynamic, size } = s;
+  return { name, key, ...(data !== undefined ? { data } : {}), ...(typeText !== undefined ? { typeText } : {}), ...(shared ? { shared } : {}), ...(dynamic ? { dynamic } : {}), ...(size !== undefined ? { size } : {}) };
 }
 function chainSpec(c: Chain): Chain {
   return { name: c.name, ...(c.base ? { base: c.base } : {}), rules: [] };
 }
 function sameShape(a: SetShape, b: SetShape): boolean {
-  return JSON.stringify([a.key, a.data ?? null, a.dynamic ?? false]) === JSON.stringify([b.key, b.data ?? null, b.dynamic ?? false]);
+  return JSON.stringify([a.key, a.data ?? null, a.dynamic ?? false, a.size ?? null]) === JSON.stringify([b.key, b.data ?? null, b.dynamic ?? false, b.size ?? null]);
 }
 function sameRules(a: Chain, b: Chain): boolean {
   return a.rules.length === b.rules.length && a.rules.every((r, i) => r.text === b.rules[i]!.text);

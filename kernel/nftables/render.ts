@@ -60,6 +60,7 @@ export function renderNft(rs: Ruleset): string {
     lines.push(`\t${s.data === undefined ? 'set' : 'map'} ${s.name} {`);
     lines.push(`\t\t${setTypeText(s)}`);
     if (s.dynamic) lines.push('\t\tflags dynamic,timeout');
+    if (s.size !== undefined) lines.push(`\t\tsize ${s.size}`);
     const els = allElements(s, rs.fragments);
     if (els.length) {
       lines.push('\t\telements = {');

@@ -59,6 +59,12 @@ export interface SetShape {
   readonly shared?: boolean;
   /** Filled from the packet path (`flags dynamic, timeout`): elements expire; the planner never diffs them. */
   readonly dynamic?: boolean;
+  /**
+   * The most elements the set may hold (NFTA_SET_DESC_SIZE). With it the kernel picks a fixed-size
+   * hash (`nft_hash`) over the resizable one, which costs a third less per element loaded; but the
+   * size is a hard limit, so the planner re-creates the table when it changes.
+   */
+  readonly size?: number;
 }
 export interface SetElement { readonly key: readonly FieldValue[]; readonly data?: readonly FieldValue[] | Verdict }
 export interface NftSet extends SetShape { readonly elements: readonly SetElement[] }
@@ -81,9 +87,10 @@ export interface Ruleset {
   /**
    * Optional: for shared sets, how many fragments contribute each element (by `sharedKey`, plan.ts),
    * kept by a compiler that tracks it anyway. Lets the planner decide whether an element another
-   * fragment still wants may be deleted without scanning every fragment of the set.
+   * fragment still wants may be deleted without scanning every fragment of the set. Only `get` is
+   * read, so a compiler may count lazily, when a plan first asks.
    */
-  readonly sharedRefs?: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  readonly sharedRefs?: { get(set: string): ReadonlyMap<string, number> | undefined };
 }
 
 /** One step of a transaction. Order matters: objects must exist before they are referenced. */

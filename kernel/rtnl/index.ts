@@ -228,6 +228,20 @@ export class Rtnl {
       this.sock.newLink({}, { ifname: s.name, linkinfo: kindLinkInfo('bridge'), ...this.common(s) }, { flags: NLM_F.CREATE | NLM_F.EXCL }));
   }
 
+  /**
+   * Creates a dummy link (IPVS mode's kube-ipvs0). The kernel loads the module on demand; one
+   * without dummy links answers EOPNOTSUPP, which the error says in words.
+   */
+  async addDummy(name: string): Promise<void> {
+    try {
+      await this.call('dummy add', name, () => this.sock.newLink({}, { ifname: name, linkinfo: kindLinkInfo('dummy') }, { flags: NLM_F.CREATE | NLM_F.EXCL }));
+    } catch (e) {
+      // errno 95 is named ENOTSUP or EOPNOTSUPP (the same number on Linux).
+      if (e instanceof RtnlError && (e.errno === 'EOPNOTSUPP' || e.errno === 'ENOTSUP')) throw new RtnlError('dummy add', `${name} (this kernel has no dummy links)`, e.errno, this.netns);
+      throw e;
+    }
+  }
+
   /** Creates the bridge unless a bridge of that name exists; EEXIST if the name is another kind. */
   async ensureBridge(s: BridgeSpec & { up?: boolean }): Promise<Link> {
     let l = await this.getLink(s.name);

@@ -1,10 +1,9 @@
 // Routed mode with BGP: a real BIRD 2 per node namespace in a full iBGP mesh, the routed applier
 // keeping only the blackhole, and pod blocks learned over BGP carrying pod-to-pod TCP.
 import { jest } from '@jest/globals';
-import type { Node } from 'kubernetes-types/core/v1.js';
 import type { NetKernel } from '../common/kernel.js';
 import { K8TS_ROUTE_PROTOCOL, rtnlKernel } from '../common/rtnl-kernel.js';
-import { createNetLab, type LabNode, type NetLab } from '../testlab.js';
+import { createNetLab, labNodeObject, within, type LabNode, type NetLab } from '../testlab.js';
 import { RoutedApplier } from './apply.js';
 import { BirdDaemon } from './bird.js';
 import { compileBirdConfig, DEFAULT_BGP_ASN } from './compile-bird.js';
@@ -17,25 +16,16 @@ let lab: NetLab;
 const kernels: NetKernel[] = [];
 const birds: BirdDaemon[] = [];
 
-const nodeObject = (n: LabNode): Node => ({ metadata: { name: n.name }, spec: { podCIDR: n.podCidr }, status: { addresses: [{ type: 'InternalIP', address: n.ip }] } });
 
 /** Syncs node i's routes and BIRD config against `nodes`. */
 async function syncNode(i: number, nodes: readonly LabNode[] = lab.nodes) {
   const n = lab.nodes[i]!;
-  const want = desiredRouted({ nodeName: n.name, nodeIP: n.ip, podCidr: n.podCidr, bgp: true }, nodes.map(nodeObject));
+  const want = desiredRouted({ nodeName: n.name, nodeIP: n.ip, podCidr: n.podCidr, bgp: true }, nodes.map((n) => labNodeObject(n)));
   const plan = await new RoutedApplier(kernels[i]!, K8TS_ROUTE_PROTOCOL).sync(want);
   await birds[i]!.configure(compileBirdConfig({ routerId: n.ip, asn: DEFAULT_BGP_ASN, podCidr: n.podCidr, clusterCidr: '10.244.0.0/16', peers: want.peers }));
   return plan;
 }
 
-async function within(budgetMs: number, what: string, check: () => Promise<boolean>): Promise<number> {
-  const t0 = performance.now();
-  for (;;) {
-    if (await check().catch(() => false)) return performance.now() - t0;
-    if (performance.now() - t0 > budgetMs) throw new Error(`${what}: not within ${budgetMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 const birdRoute = async (ns: string, dst: string): Promise<string> => (await lab.ip(ns, ['route', 'show', dst, 'proto', 'bird'])).trim();
 
 beforeAll(async () => {
@@ -56,7 +46,7 @@ afterAll(async () => {
   await lab?.destroy();
 });
 
-const pod = (i: number) => lab.nodes[i]!.pods[0]!;
+const pod = (i: number) => lab.pod(i);
 
 test('every node learns the other blocks over BGP and pods reach each other', async () => {
   for (let i = 0; i < 3; i++) await syncNode(i);

@@ -1,14 +1,12 @@
 // The routed (calico-like) mode for real: three node namespaces on one L2 underlay, the applier run
 // in each (not the whole agent), pods wired by hand as the CNI plugin's routed mode does (IP/32,
 // 169.254.1.1 gateway answered by proxy ARP, a /32 route on the host), and real TCP between them.
-import { createHash } from 'node:crypto';
 import { jest } from '@jest/globals';
-import type { Node } from 'kubernetes-types/core/v1.js';
 import { execInNetns } from '../../kernel/netns.js';
 import type { NetKernel } from '../common/kernel.js';
 import { MasqueradeApplier } from '../common/masq.js';
 import { K8TS_ROUTE_PROTOCOL, rtnlKernel } from '../common/rtnl-kernel.js';
-import { createNetLab, type LabNode, type NetLab } from '../testlab.js';
+import { createNetLab, labNodeObject, payloadDigest, type LabNode, type NetLab } from '../testlab.js';
 import { RoutedApplier } from './apply.js';
 import { desiredRouted } from './plan.js';
 
@@ -20,22 +18,13 @@ const kernels: NetKernel[] = [];
 const appliers: RoutedApplier[] = [];
 const masqs: MasqueradeApplier[] = [];
 
-const nodeObject = (n: LabNode): Node => ({
-  metadata: { name: n.name },
-  spec: { podCIDR: n.podCidr },
-  status: { addresses: [{ type: 'InternalIP', address: n.ip }] },
-});
 
 function syncNode(i: number, nodes: readonly LabNode[] = lab.nodes) {
   const n = lab.nodes[i]!;
-  return appliers[i]!.sync(desiredRouted({ nodeName: n.name, nodeIP: n.ip, podCidr: n.podCidr }, nodes.map(nodeObject)));
+  return appliers[i]!.sync(desiredRouted({ nodeName: n.name, nodeIP: n.ip, podCidr: n.podCidr }, nodes.map((n) => labNodeObject(n))));
 }
 
-const pattern = (size: number): string => {
-  const b = Buffer.alloc(size);
-  for (let i = 0; i < size; i++) b[i] = (i * 7) % 251;
-  return createHash('sha256').update(b).digest('hex');
-};
+const pattern = payloadDigest;
 const routes = async (ns: string): Promise<string[]> =>
   (JSON.parse(await lab.ip(ns, ['-j', 'route', 'show', 'proto', '107'])) as { type?: string; dst: string; gateway?: string; dev?: string }[])
     .map((r) => [r.type ?? '', r.dst, r.gateway ? `via ${r.gateway}` : '', r.dev ? `dev ${r.dev}` : ''].filter(Boolean).join(' '));
@@ -63,7 +52,7 @@ afterAll(async () => {
   await lab?.destroy();
 });
 
-const pod = (i: number) => lab.nodes[i]!.pods[0]!;
+const pod = (i: number) => lab.pod(i);
 
 test('our block is blackholed, the others are routed via their nodes, and the per-pod route stays', async () => {
   expect((await routes(lab.nodes[0]!.ns)).sort()).toEqual([

@@ -77,6 +77,16 @@ describe('VxlanApplier', () => {
     expect(k.calls).toContain('route 10.244.3.0/24');
   });
 
+  it('leaves offload alone on a kernel that does not need the workaround', async () => {
+    const k = new RecordingKernel();
+    let turnedOff = 0;
+    k.disableTxChecksumOffload = () => { turnedOff++; return Promise.resolve(); };
+    await new VxlanApplier(k, 107, () => {}, false).sync(desiredVxlan(self, []));
+    expect(turnedOff).toBe(0);
+    await new VxlanApplier(k, 107, () => {}, true).sync(desiredVxlan(self, []));
+    expect(turnedOff).toBe(1);
+  });
+
   it('does not fail the sync when offload cannot be turned off, but says so once', async () => {
     const k = new RecordingKernel();
     k.disableTxChecksumOffload = () => Promise.reject(new Error('ethtool: not found'));

@@ -6,10 +6,11 @@
 // the kernel never holds a route whose next hop it cannot resolve. Flannel rolls back the earlier
 // entries of a peer when a later one fails, because it only acts on events; we keep going with the
 // other peers, report every failure in one error, and the runner's retry re-plans from what the
-// kernel then holds, which already contains whatever did succeed. TX checksum offload is turned off
-// on every device we create (and once per process on an existing one): with it on, the kernel
-// leaves the inner checksum to hardware that a VXLAN device does not have when the packet was
-// NATed twice, and connections stall for 63 s (kubernetes#88986, flannel#1279).
+// kernel then holds, which already contains whatever did succeed. On kernels before 5.7 TX checksum
+// offload is turned off on every device we create (and once per process on an existing one): with
+// it on, those kernels leave the inner checksum to hardware that a VXLAN device does not have when
+// the packet was NATed twice, and connections stall for 63 s (kubernetes#88986, flannel#1279);
+// `disableTxChecksum` (vxlanNeedsChecksumWorkaround in ./plan.ts) says whether to.
 import { PartialSyncError, type NetKernel } from '../common/kernel.js';
 import { routeText } from '../common/plan-routes.js';
 import { planVxlan, type VxlanDesired, type VxlanPlan } from './plan.js';
@@ -19,7 +20,8 @@ export class VxlanApplier {
   private forwardingDone = false;
 
   /** `warn` hears about failures that do not stop the overlay (ethtool missing). */
-  constructor(private readonly kernel: NetKernel, private readonly protocol: number, private readonly warn: (msg: string) => void = () => {}) {}
+  constructor(private readonly kernel: NetKernel, private readonly protocol: number, private readonly warn: (msg: string) => void = () => {},
+    private readonly disableTxChecksum = true) {}
 
   /**
    * One sync; resolves with the plan it carried out. A device failure rejects at once; failed
@@ -52,7 +54,7 @@ export class VxlanApplier {
     } else if (d.action === 'update') {
       await k.setLink(name, { ...(d.mtu !== undefined ? { mtu: d.mtu } : {}), ...(d.mac !== undefined ? { mac: d.mac } : {}), ...(d.up ? { up: true } : {}) });
     }
-    if (!this.offloadDone) {
+    if (!this.offloadDone && this.disableTxChecksum) {
       // Not fatal: the overlay works without it, only double-NATed traffic risks the stall.
       try { await k.disableTxChecksumOffload(name); } catch (err) { this.warn(`could not turn off TX checksum offload on ${name}: ${String(err)}`); }
       this.offloadDone = true;

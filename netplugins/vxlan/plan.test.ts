@@ -2,7 +2,7 @@ import type { Node } from 'kubernetes-types/core/v1.js';
 import { ANNOTATIONS } from '../common/plan-nodes.js';
 import { routeText, type ObservedRoute } from '../common/plan-routes.js';
 import {
-  desiredVxlan, isNoopVxlanPlan, planDevice, planVxlan, vtepMacFor, vxlanAnnotations, vxlanIncompatibility,
+  desiredVxlan, isNoopVxlanPlan, planDevice, planVxlan, vtepMacFor, vxlanAnnotations, vxlanIncompatibility, vxlanNeedsChecksumWorkaround,
   VXLAN_DEVICE, type ObservedVxlanDevice, type VxlanObserved,
 } from './plan.js';
 
@@ -30,6 +30,13 @@ function applied(): VxlanObserved {
     routes: d.routes.map((r) => obsRoute(r)),
   };
 }
+
+describe('vxlanNeedsChecksumWorkaround', () => {
+  it('turns offload off before kernel 5.7 (and when the release cannot be read), not after', () => {
+    expect(['4.19.0-25-amd64', '5.4.0-150-generic', '5.6.19', 'weird'].map(vxlanNeedsChecksumWorkaround)).toEqual([true, true, true, true]);
+    expect(['5.7.0', '5.10.0-28-cloud-amd64', '6.1.0-18-amd64', '6.18.0'].map(vxlanNeedsChecksumWorkaround)).toEqual([false, false, false, false]);
+  });
+});
 
 describe('vtepMacFor', () => {
   it('is stable, unicast and locally administered, and differs between nodes', () => {

@@ -26,6 +26,21 @@ export const VXLAN_PORT = 8472;
 /** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14). */
 export const VXLAN_OVERHEAD = 50;
 
+/**
+ * Whether this kernel (`uname -r`, os.release()) needs TX checksum offload off on the VXLAN device:
+ * the double-NAT checksum bug (kubernetes#88986, flannel#1279, calico#3145) is a bug of kernels
+ * before 5.7, which is where calico turns offload off (felix#2811); flannel only documents the
+ * switch. Off costs here ~5× of cross-node throughput (bench/network.ts: 0.2–0.5 against 1.5–1.9
+ * Gbit/s on kernel 6.18), so newer kernels keep it on. A release we cannot read gets the
+ * workaround: a slow overlay beats 63 s stalls.
+ */
+export function vxlanNeedsChecksumWorkaround(release: string): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return true;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major < 5 || (major === 5 && minor < 7);
+}
+
 export interface VxlanDeviceSpec {
   readonly name: string;
   readonly vni: number;

@@ -173,3 +173,57 @@ test('diffIptablesAgainstKernel names missing, stale and resized chains and miss
   expect(diffIptablesAgainstKernel(want, drifted)).toEqual([`~ chain nat ${svc}: 6 rules in the kernel, 7 wanted`, '- chain nat KUBE-SEP-AAAAAAAAAAAAAAAA', '+ jump nat PREROUTING -> KUBE-SERVICES']);
   expect(diffIptablesAgainstKernel(want, new Map())[0]).toBe('+ chain filter KUBE-SERVICES (2 rules)');
 });
+
+describe('externalTrafficPolicy on a NodePort, followed rule by rule for one packet', () => {
+  const inCidr = (ip: string, cidr: string): boolean => {
+    const [net, bits] = cidr.split('/');
+    const n = (a: string) => a.split('.').reduce((x, o) => x * 256 + Number(o), 0);
+    const size = 2 ** (32 - Number(bits ?? 32));
+    return Math.floor(n(ip) / size) === Math.floor(n(net!) / size);
+  };
+  // The nat-table walk of a new connection: the masquerade mark it picks up and the DNAT it ends in.
+  // Matches understood: -s/! -s, -d, --dport, addrtype --src-type LOCAL; a statistic match is taken.
+  const walk = (rs: ReturnType<typeof compile>, pkt: { src: string; dport: number; local: boolean }) => {
+    const nat = new Map<string, string[]>();
+    for (const f of rs.fragments.values()) for (const [c, block] of f.chains) nat.set(c, block.split('\n').map((l) => l.replace(`-A ${c} `, '')));
+    nat.set('KUBE-NODEPORTS', [...rs.fragments.values()].flatMap((f) => f.shared.filter((s) => s.table === 'nat' && s.chain === 'KUBE-NODEPORTS').map((s) => s.rule)));
+    const matches = (r: string): boolean => {
+      const s = /(!?) ?-s (\S+)/.exec(r.replace(/--src-type/g, ''));
+      if (s && inCidr(pkt.src, s[2]!) === (s[1] === '!')) return false;
+      if (/-d \S+/.test(r)) return false; // addressed to the node, not a ClusterIP or endpoint
+      const dport = /--dport (\d+)/.exec(r);
+      if (dport && Number(dport[1]) !== pkt.dport) return false;
+      return !(r.includes('--src-type LOCAL') && !pkt.local);
+    };
+    let masq = false;
+    const run = (chain: string, depth = 0): string | undefined => {
+      for (const r of nat.get(chain) ?? []) {
+        if (!matches(r)) continue;
+        const dnat = /--to-destination (\S+)/.exec(r);
+        if (dnat) return dnat[1];
+        const target = /-j (\S+)$/.exec(r)?.[1];
+        if (target === 'KUBE-MARK-MASQ') { masq = true; continue; }
+        if (target && depth < 6) return run(target, depth + 1);
+      }
+      return undefined;
+    };
+    const to = run('KUBE-NODEPORTS');
+    return { to, masq };
+  };
+  const model = (policy: 'Local' | 'Cluster') => buildServiceModel(
+    [service('web', '10.96.0.10', { type: 'NodePort', externalTrafficPolicy: policy, ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }] })],
+    [slice('web', [endpoint('10.244.1.5', { ready: true }, 'n1'), endpoint('10.244.2.5', { ready: true }, 'n2')])],
+  );
+
+  test('Local: a client on another node reaches this node\'s endpoint and keeps its address', () => {
+    expect(walk(compile(model('Local')), { src: '172.30.1.12', dport: 30080, local: false })).toEqual({ to: '10.244.1.5:8080', masq: false });
+  });
+
+  test('Local: the node itself is masqueraded (upstream: LOCAL traffic may go to any endpoint)', () => {
+    expect(walk(compile(model('Local')), { src: '192.168.1.10', dport: 30080, local: true }).masq).toBe(true);
+  });
+
+  test('Cluster: a client from outside is masqueraded', () => {
+    expect(walk(compile(model('Cluster')), { src: '172.30.1.12', dport: 30080, local: false })).toMatchObject({ masq: true });
+  });
+});

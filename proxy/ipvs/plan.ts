@@ -9,7 +9,14 @@
 // last (the kernel removes their real servers with them). Only virtual servers we own are deleted:
 // those on an address of kube-ipvs0 or of this node (NodePorts), as upstream's cleanup does; any
 // other (an operator's, keepalived's) is left alone.
-import type { IpvsOp, RealServer, VirtualServer } from '../../kernel/ipvs/encode.js';
+//
+// Graceful termination, as upstream's (pkg/proxy/ipvs/graceful_termination.go): a TCP real server
+// that goes away is not deleted but set to weight 0, so the scheduler sends it nothing new while
+// its open connections finish; the applier deletes it once IPVS counts no connection to it (or
+// after a timeout). UDP and SCTP real servers are deleted at once, as upstream does (with
+// expire_nodest_conn=1 their flows are dropped on the next packet). A terminating real server that
+// is wanted again gets its weight back instead of being added (it still exists in the kernel).
+import type { IpvsOp, RealServer, RealServerKey, VirtualServer, VirtualServerKey } from '../../kernel/ipvs/encode.js';
 import { vsKey, type VirtualServerState } from './compile.js';
 
 export interface IpvsObserved {
@@ -24,7 +31,15 @@ export interface IpvsPlan {
   readonly ops: readonly IpvsOp[];
   /** Addresses to unbind after the IPVS ops. */
   readonly unbind: readonly string[];
+  /** Real servers set to weight 0 by this plan (or found at 0 and not wanted): to delete once drained. */
+  readonly terminate: readonly TerminatingDest[];
+  /** Terminating real servers wanted again (their weight restored): no longer to delete. */
+  readonly revive: readonly TerminatingDest[];
 }
+
+export interface TerminatingDest { readonly service: VirtualServerKey; readonly dest: RealServerKey }
+/** The key of a real server of a virtual server, as the terminating set holds it. */
+export const terminatingKey = (service: VirtualServerKey, dest: RealServerKey): string => `${vsKey(service)} ${dest.address}:${dest.port}`;
 
 const sameVs = (a: VirtualServer, b: VirtualServer): boolean => a.scheduler === b.scheduler && a.flags === b.flags && a.timeout === b.timeout;
 const destKey = (d: { address: string; port: number }): string => `${d.address}:${d.port}`;
@@ -34,6 +49,8 @@ export function planIpvs(
   have: IpvsObserved,
   /** Addresses whose virtual servers are ours to delete, besides those bound on kube-ipvs0. */
   ownedAddrs: readonly string[] = [],
+  /** Real servers at weight 0 waiting to drain (`terminatingKey`); they exist in the kernel even if `have` lacks them. */
+  terminating: ReadonlySet<string> = new Set(),
 ): IpvsPlan {
   const bound = new Set(have.boundAddrs);
   const wantBound = new Set(want.bindAddrs);
@@ -43,6 +60,8 @@ export function planIpvs(
 
   const ops: IpvsOp[] = [];
   const removals: IpvsOp[] = [];
+  const terminate: TerminatingDest[] = [];
+  const revive: TerminatingDest[] = [];
   for (const [key, w] of want.services) {
     const h = have.services.get(key);
     if (!h) {
@@ -51,23 +70,30 @@ export function planIpvs(
       continue;
     }
     if (!sameVs(w.vs, h.vs)) ops.push({ op: 'updateService', service: w.vs });
-    if (w.dests === h.dests) continue; // unchanged object from the incremental path
+    if (w.dests === h.dests) continue; // unchanged object from the incremental path (so nothing to revive either)
     const old = new Map<string, RealServer>();
     for (const d of h.dests) old.set(destKey(d), d);
     for (const d of w.dests) {
       const o = old.get(destKey(d));
-      if (!o) ops.push({ op: 'addDest', service: w.vs, dest: d });
+      const tk = terminating.has(terminatingKey(w.vs, d));
+      if (tk) revive.push({ service: w.vs, dest: d });
+      if (!o) ops.push({ op: tk ? 'updateDest' : 'addDest', service: w.vs, dest: d });
       else if (o.weight !== d.weight) ops.push({ op: 'updateDest', service: w.vs, dest: d });
       old.delete(destKey(d));
     }
-    for (const d of old.values()) removals.push({ op: 'delDest', service: w.vs, dest: { address: d.address, port: d.port } });
+    for (const d of old.values()) {
+      const dest = { address: d.address, port: d.port };
+      if (w.vs.protocol !== 'TCP') { removals.push({ op: 'delDest', service: w.vs, dest }); continue; }
+      if (d.weight !== 0) removals.push({ op: 'updateDest', service: w.vs, dest: { ...dest, weight: 0 } });
+      if (!terminating.has(terminatingKey(w.vs, d))) terminate.push({ service: w.vs, dest });
+    }
   }
   ops.push(...removals);
   for (const [key, h] of have.services) {
     if (want.services.has(key) || !owned.has(h.vs.address)) continue;
     ops.push({ op: 'delService', service: { address: h.vs.address, protocol: h.vs.protocol, port: h.vs.port } });
   }
-  return { bind, ops, unbind };
+  return { bind, ops, unbind, terminate, revive };
 }
 
 /** The observed state as a map (from the socket's dumps). */

@@ -3,7 +3,7 @@ import { planRulesetChanges } from '../../kernel/nftables/plan.js';
 import { renderNft } from '../../kernel/nftables/render.js';
 import { endpoint, service, slice } from '../fixtures.js';
 import { buildServiceModel, type ServicePortModel } from '../model.js';
-import { compileServices, IncrementalCompiler } from './compile.js';
+import { compileServices, IncrementalCompiler, setSize } from './compile.js';
 
 const golden = readFileSync(new URL('./testdata/golden.nft', import.meta.url), 'utf8');
 
@@ -149,4 +149,92 @@ test('compileServices sends ClientIP-affinity services through an affinity chain
   expect(rs.sets.find((s) => s.name === 'affinity')).toMatchObject({ dynamic: true, key: ['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'] });
   expect(rs.chains.some((c) => c.name === 'lb-2')).toBe(false);
   expect(rs.sets.some((s) => s.name === 'eps-2')).toBe(true);
+});
+
+describe('externalTrafficPolicy', () => {
+  // The rules an external packet runs through, from its service-ips element to the DNAT: what
+  // the kernel would do to a NodePort packet from another node.
+  const path = (rs: ReturnType<typeof compile>, addr: string, port: number): string[] => {
+    const el = elementsOf(rs, 'service-ips').find((e) => e.key[0] === addr && e.key[2] === port);
+    const out: string[] = [];
+    let chain = el?.data && typeof el.data === 'object' && 'chain' in el.data ? el.data.chain : undefined;
+    for (let hops = 0; chain !== undefined && hops < 5; hops++) {
+      const rules = rs.chains.find((c) => c.name === chain)?.rules ?? [];
+      out.push(`chain ${chain}`, ...rules.map((r) => r.text));
+      chain = rules.map((r) => /^goto (\S+)$/.exec(r.text)?.[1]).find((c) => c !== undefined);
+    }
+    return out;
+  };
+  const nodePortService = (policy: 'Local' | 'Cluster', extra: Record<string, unknown> = {}) => buildServiceModel(
+    [service('web', '10.96.0.10', { type: 'NodePort', externalTrafficPolicy: policy, ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }], ...extra })],
+    [slice('web', [endpoint('10.244.1.5', { ready: true }, 'n1'), endpoint('10.244.2.5', { ready: true }, 'n2')])],
+  );
+  const marks = (rules: readonly string[]) => rules.filter((r) => r.includes('meta mark set'));
+
+  test('Local: the NodePort reaches this node\'s endpoint with no masquerade mark (the client address is kept)', () => {
+    const rs = compile(nodePortService('Local'));
+    const p = path(rs, '192.168.1.10', 30080);
+    expect(p).toEqual(['chain local-1', 'dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @eps-1']);
+    expect(elementsOf(rs, 'eps-1').filter((e) => e.key[0] === '192.168.1.10')).toEqual([{ key: ['192.168.1.10', 6, 30080, 0], data: ['10.244.1.5', 8080] }]);
+    // The ClusterIP still spreads over every endpoint, masquerading clients from outside the pod network.
+    expect(marks(path(rs, '10.96.0.10', 80))).toEqual(['ip saddr != 10.244.0.0/16 meta mark set meta mark | 0x00004000']);
+  });
+
+  test('Cluster: the NodePort marks for masquerade and spreads over every endpoint', () => {
+    const rs = compile(nodePortService('Cluster'));
+    const p = path(rs, '192.168.1.10', 30080);
+    expect(p[0]).toBe('chain ext-2');
+    expect(marks(p)).toContain('meta mark set meta mark | 0x00004000');
+  });
+
+  test('Local with ClientIP affinity: remembered per client, still without masquerade', () => {
+    const rs = compile(nodePortService('Local', { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 30 } } }));
+    const p = path(rs, '192.168.1.10', 30080);
+    expect(p[0]).toBe('chain local-aff-1-30');
+    expect(marks(p)).toEqual([]);
+    expect(p.some((r) => r.includes('@affinity'))).toBe(true);
+    expect(rs.chains.some((c) => c.name === 'aff-1-30')).toBe(false);
+    expect(rs.sets.some((s) => s.name === 'affinity')).toBe(true);
+  });
+
+  test('Local with no endpoint on this node rejects the NodePort', () => {
+    const rs = compileServices({ services: nodePortService('Local'), nodeName: 'n3', nodeIPs: ['192.168.1.13'], clusterCIDR: '10.244.0.0/16' });
+    expect(elementsOf(rs, 'no-endpoint-services').map((e) => e.key)).toEqual([['192.168.1.13', 6, 30080]]);
+  });
+
+  test('the incremental compiler agrees when a service switches policy', () => {
+    const inc = new IncrementalCompiler();
+    const ctx = { nodeName: 'n1', nodeIPs: ['192.168.1.10'], serviceCIDR: '10.96.0.0/12', clusterCIDR: '10.244.0.0/16' };
+    const [cluster] = nodePortService('Cluster');
+    const [local] = nodePortService('Local');
+    inc.update(ctx, new Map([[cluster!.id, cluster]]));
+    const rs = inc.update(ctx, new Map([[local!.id, local]]));
+    const text = renderNft(rs);
+    expect(text).toContain('192.168.1.10 . tcp . 30080 : goto local-1');
+    expect(text).not.toContain('chain ext-2');
+    expect(text).toBe(renderNft(compile([{ ...local! }])));
+  });
+});
+
+test('set sizes are a power of two at least twice the elements, and change only when outgrown or far too big', () => {
+  expect(setSize(undefined, 0)).toBe(1024);
+  expect(setSize(undefined, 100_000)).toBe(262_144);
+  expect(setSize(1024, 512)).toBe(1024);
+  expect(setSize(1024, 1025)).toBe(4096);
+  expect(setSize(262_144, 131_072)).toBe(262_144); // below half: kept (no flapping at a boundary)
+  expect(setSize(262_144, 16_384)).toBe(262_144);
+  expect(setSize(262_144, 16_383)).toBe(32_768);
+});
+
+test('the incremental compiler sizes every set but the dynamic one, and keeps the size while the elements fit', () => {
+  const inc = new IncrementalCompiler();
+  const ctx = { nodeName: 'n1', nodeIPs: [] };
+  const two = buildServiceModel([service('a', '10.96.0.1'), service('b', '10.96.0.2', { sessionAffinity: 'ClientIP' })], [slice('a', [endpoint('10.128.0.1')]), slice('b', [endpoint('10.128.0.2')])]);
+  const rs = inc.update(ctx, new Map(two.map((s) => [s.id, s])));
+  expect(rs.sets.filter((s) => !s.dynamic).every((s) => s.size === 1024)).toBe(true);
+  expect(rs.sets.find((s) => s.dynamic)?.size).toBeUndefined();
+  const many = buildServiceModel(Array.from({ length: 1100 }, (_, i) => service(`m${i}`, `10.96.${1 + (i >> 8)}.${i & 255}`)), []);
+  const grown = inc.update(ctx, new Map(many.map((s) => [s.id, s])));
+  expect(grown.sets.find((s) => s.name === 'no-endpoint-services')?.size).toBe(4096); // 1 100 > 1 024: outgrown
+  expect(grown.sets.find((s) => s.name === 'service-ips')?.size).toBe(1024);
 });

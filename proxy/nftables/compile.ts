@@ -33,6 +33,10 @@
 //                   (N, T) in use, one map for all services (the service is part of the key).
 //   ext-aff-N-T     external traffic (NodePort, external/LB IPs) of an affinity service: mark for
 //                   masquerade, goto aff-N-T.
+//   local-N, local-aff-N-T   external traffic of an externalTrafficPolicy=Local service: as lb-N /
+//                   aff-N-T over this node's endpoints only, and never marked for masquerade — the
+//                   endpoint must see the client's address (upstream's ESIPP), and since it runs on
+//                   this node its replies come back through this node's conntrack without SNAT.
 // Not yet: IPv6, SCTP.
 import { PROTO_NUM, R, cidrMatch, hex, le32, setMarkBits } from '../../kernel/nftables/match.js';
 import { sharedKey } from '../../kernel/nftables/plan.js';
@@ -174,22 +178,29 @@ const HAIRPIN = 'hairpin';
 const CLUSTER_IPS = 'cluster-ips';
 const lbChain = (n: number): string => `lb-${n}`;
 const extChain = (n: number): string => `ext-${n}`;
+const localChain = (n: number): string => `local-${n}`;
+/** Packs (endpoint count, Local policy) into one number for the external chain counters. */
+const extKey = (n: number, local: boolean): number => n * 2 + (local ? 1 : 0);
 const epsMap = (n: number): string => `eps-${n}`;
 const AFFINITY = 'affinity';
 const AFF_SHIFT = 2 ** 20;
 const affChain = (n: number, t: number): string => `aff-${n}-${t}`;
 const extAffChain = (n: number, t: number): string => `ext-aff-${n}-${t}`;
-/** Packs (timeout, endpoint count, external) into one number for the chain counters. */
-const affKey = (t: number, n: number, external: boolean): number => (t * AFF_SHIFT + n) * 2 + (external ? 1 : 0);
-const affOf = (k: number): { t: number; n: number; external: boolean } => {
-  const external = k % 2 === 1;
-  const rest = (k - (external ? 1 : 0)) / 2;
-  return { t: Math.floor(rest / AFF_SHIFT), n: rest % AFF_SHIFT, external };
+const localAffChain = (n: number, t: number): string => `local-aff-${n}-${t}`;
+/** Which traffic an affinity chain serves: ClusterIP, external, external with a Local policy. */
+type AffKind = 0 | 1 | 2;
+/** Packs (timeout, endpoint count, kind) into one number for the chain counters. */
+const affKey = (t: number, n: number, kind: AffKind): number => (t * AFF_SHIFT + n) * 3 + kind;
+const affOf = (k: number): { t: number; n: number; kind: AffKind } => {
+  const kind = (k % 3) as AffKind;
+  const rest = (k - kind) / 3;
+  return { t: Math.floor(rest / AFF_SHIFT), n: rest % AFF_SHIFT, kind };
 };
 
 interface CompiledFragment {
   readonly fragment: Fragment;
   readonly lb: readonly number[];
+  /** External chains used, as `extKey` numbers. */
   readonly ext: readonly number[];
   /** ClientIP-affinity chains used, as `affKey` numbers. */
   readonly aff: readonly number[];
@@ -214,6 +225,8 @@ interface Memo {
   lbCount: Map<number, number>;
   extCount: Map<number, number>;
   affCount: Map<number, number>;
+  /** Elements per set name (shared ones counted once per contributor). */
+  elCount: Map<string, number>;
 }
 let memo: Memo | undefined;
 let generation = 0;
@@ -228,12 +241,32 @@ function accept(m: Memo, c: Compiled): void {
   for (const n of c.frag.lb) bump(m.lbCount, n, 1);
   for (const n of c.frag.ext) bump(m.extCount, n, 1);
   for (const n of c.frag.aff) bump(m.affCount, n, 1);
+  countElements(m.elCount, c.frag.fragment, 1);
 }
 function release(m: Memo, c: Compiled): void {
   for (const k of c.frag.keys) if (m.owner.get(k) === c) m.owner.delete(k);
   for (const n of c.frag.lb) bump(m.lbCount, n, -1);
   for (const n of c.frag.ext) bump(m.extCount, n, -1);
   for (const n of c.frag.aff) bump(m.affCount, n, -1);
+  countElements(m.elCount, c.frag.fragment, -1);
+}
+function countElements(m: Map<string, number>, f: Fragment, d: number): void {
+  for (const name in f.elements) bump(m, name, d * f.elements[name]!.length);
+}
+
+const MIN_SET_SIZE = 1024;
+/**
+ * The size a set is declared with (`Ruleset` sets' `size`): a power of two at least twice its
+ * elements, so the kernel's fixed-size hash keeps a low load. The size is a hard limit and a new
+ * one re-creates the table (one full sync), so it only changes when the elements outgrow it or
+ * fall below a sixteenth of it: a cluster growing from nothing to 100 000 endpoints pays ~8 such
+ * syncs, and none flaps on a boundary.
+ */
+export function setSize(prev: number | undefined, count: number): number {
+  if (prev !== undefined && count <= prev && count * 16 >= prev) return prev;
+  let size = MIN_SET_SIZE;
+  while (size < count * 2) size *= 2;
+  return size;
 }
 
 function compiledFor(sp: ServicePortModel, state: ProxyState, ctx: string): Compiled {
@@ -247,7 +280,7 @@ function compiledFor(sp: ServicePortModel, state: ProxyState, ctx: string): Comp
 
 /** From scratch: earlier services win conflicts. */
 function compileAll(state: ProxyState, ctx: string, order: readonly Compiled[]): Memo {
-  const m: Memo = { ctx, gen: ++generation, accepted: [], owner: new Map(), lbCount: new Map(), extCount: new Map(), affCount: new Map() };
+  const m: Memo = { ctx, gen: ++generation, accepted: [], owner: new Map(), lbCount: new Map(), extCount: new Map(), affCount: new Map(), elCount: new Map() };
   for (const c of order) {
     if (c.acceptedGen === m.gen || c.frag.keys.some((k) => m.owner.has(k))) continue; // duplicate or conflict
     accept(m, c);
@@ -287,20 +320,23 @@ export function compileServices(state: ProxyState): Ruleset {
     m = compileAll(state, ctx, order);
   }
   memo = m;
-  return assemble(state, m.accepted.map((c) => c.frag.fragment), m.lbCount, m.extCount, m.affCount);
+  return assemble(state, m.accepted.map((c) => c.frag.fragment), m.lbCount, m.extCount, m.affCount, m.elCount, new Map()); // sizes from the counts alone: stateless
 }
 
 /** The table around the fragments: sets, one lb/ext chain per endpoint count in use, base chains. */
-function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragment[], lbCount: ReadonlyMap<number, number>, extCount: ReadonlyMap<number, number>, affCount: ReadonlyMap<number, number>, sharedRefs?: ReadonlyMap<string, ReadonlyMap<string, number>>): Ruleset {
-  const extSizes = new Set(extCount.keys());
+function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragment[], lbCount: ReadonlyMap<number, number>, extCount: ReadonlyMap<number, number>, affCount: ReadonlyMap<number, number>, elCount: ReadonlyMap<string, number>, sizes: Map<string, number>, sharedRefs?: Ruleset['sharedRefs']): Ruleset {
+  const extKeys = [...extCount.keys()].sort((a, b) => a - b);
+  const ext = extKeys.filter((k) => k % 2 === 0).map((k) => k / 2);
+  const local = extKeys.filter((k) => k % 2 === 1).map((k) => (k - 1) / 2);
   const affKeys = [...affCount.keys()].sort((a, b) => a - b).map(affOf);
-  const extAff = affKeys.filter((a) => a.external);
-  const aff = [...new Map(affKeys.map((a) => [`${a.n}-${a.t}`, { n: a.n, t: a.t }])).values()];
-  const lbSizes = new Set([...lbCount.keys(), ...extSizes]);
+  const extAff = affKeys.filter((a) => a.kind === 1);
+  const localAff = affKeys.filter((a) => a.kind === 2);
+  // ext-aff-N-T goes on to aff-N-T; local-aff-N-T needs none.
+  const aff = [...new Map(affKeys.filter((a) => a.kind !== 2).map((a) => [`${a.n}-${a.t}`, { n: a.n, t: a.t }])).values()];
+  const lbSizes = new Set([...lbCount.keys(), ...ext]);
   const lb = [...lbSizes].sort((a, b) => a - b);
-  // Affinity chains read the same endpoint maps, without needing an lb-N chain.
-  const epsSizes = [...new Set([...lbSizes, ...aff.map((a) => a.n)])].sort((a, b) => a - b);
-  const ext = [...extSizes].sort((a, b) => a - b);
+  // Affinity and local chains read the same endpoint maps, without needing an lb-N chain.
+  const epsSizes = [...new Set([...lbSizes, ...local, ...affKeys.map((a) => a.n)])].sort((a, b) => a - b);
 
   const dispatchShape = { key: ['ipv4_addr', 'inet_proto', 'inet_service'], data: 'verdict' } as const;
   const sets: NftSet[] = [
@@ -308,7 +344,7 @@ function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragm
     { name: NO_ENDPOINTS, ...dispatchShape, elements: [] },
     { name: HAIRPIN, key: ['ipv4_addr', 'ipv4_addr'], shared: true, elements: [] },
     { name: CLUSTER_IPS, key: ['ipv4_addr'], shared: true, elements: [] },
-    ...(aff.length ? [{ name: AFFINITY, key: ['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'], data: ['ipv4_addr', 'inet_service'], dynamic: true, elements: [] } as NftSet] : []),
+    ...(affKeys.length ? [{ name: AFFINITY, key: ['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'], data: ['ipv4_addr', 'inet_service'], dynamic: true, elements: [] } as NftSet] : []),
     ...epsSizes.map((n): NftSet => ({
       name: epsMap(n),
       key: ['ipv4_addr', 'inet_proto', 'inet_service', 'mark'],
@@ -342,8 +378,19 @@ function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragm
     ...ext.map((n): Chain => ({ name: extChain(n), rules: [rules.setMarkBits(MASQUERADE_MARK), rules.goto(lbChain(n))] })),
     ...aff.map(({ n, t }): Chain => ({ name: affChain(n, t), rules: [...masqueradeOutside, rules.affinityHit(AFFINITY, t), rules.affinityNew(n, epsMap(n), AFFINITY, t)] })),
     ...extAff.map(({ n, t }): Chain => ({ name: extAffChain(n, t), rules: [rules.setMarkBits(MASQUERADE_MARK), rules.goto(affChain(n, t))] })),
+    ...local.map((n): Chain => ({ name: localChain(n), rules: [rules.loadBalance(n, epsMap(n))] })),
+    ...localAff.map(({ n, t }): Chain => ({ name: localAffChain(n, t), rules: [rules.affinityHit(AFFINITY, t), rules.affinityNew(n, epsMap(n), AFFINITY, t)] })),
   ];
-  return { family: 'ip', table: TABLE, chains, sets, fragments, ...(sharedRefs ? { sharedRefs } : {}) };
+  // Sizes for every set the packet path does not fill; sets that went away forget theirs.
+  const names = new Set(sets.map((x) => x.name));
+  for (const name of sizes.keys()) if (!names.has(name)) sizes.delete(name);
+  const sized = sets.map((x): NftSet => {
+    if (x.dynamic) return x;
+    const size = setSize(sizes.get(x.name), elCount.get(x.name) ?? 0);
+    sizes.set(x.name, size);
+    return { ...x, size };
+  });
+  return { family: 'ip', table: TABLE, chains, sets: sized, fragments, ...(sharedRefs ? { sharedRefs } : {}) };
 }
 
 function compileServicePort(sp: ServicePortModel, state: Omit<ProxyState, 'services'>): CompiledFragment {
@@ -363,13 +410,15 @@ function compileServicePort(sp: ServicePortModel, state: Omit<ProxyState, 'servi
       return;
     }
     const t = sp.affinityTimeoutSeconds;
+    // externalTrafficPolicy=Local: `eps` are this node's endpoints, reached without masquerade.
+    const local = external && sp.externalTrafficLocal;
     if (t !== undefined && n < AFF_SHIFT) {
       // ClientIP affinity: the chain remembers each client's endpoint in the affinity map.
-      aff.add(affKey(t, n, external));
-      push(SERVICE_IPS, { key: [addr, proto, port], data: { code: 'goto', chain: external ? extAffChain(n, t) : affChain(n, t) } });
+      aff.add(affKey(t, n, local ? 2 : external ? 1 : 0));
+      push(SERVICE_IPS, { key: [addr, proto, port], data: { code: 'goto', chain: local ? localAffChain(n, t) : external ? extAffChain(n, t) : affChain(n, t) } });
     } else {
-      (external ? ext : lb).add(n);
-      push(SERVICE_IPS, { key: [addr, proto, port], data: { code: 'goto', chain: external ? extChain(n) : lbChain(n) } });
+      if (external) ext.add(extKey(n, local)); else lb.add(n);
+      push(SERVICE_IPS, { key: [addr, proto, port], data: { code: 'goto', chain: local ? localChain(n) : external ? extChain(n) : lbChain(n) } });
     }
     eps.forEach((e, i) => push(epsMap(n), { key: [addr, proto, port, i], data: [e.ip, e.port] }));
   };
@@ -408,8 +457,18 @@ export class IncrementalCompiler {
   private readonly lbCount = new Map<number, number>();
   private readonly extCount = new Map<number, number>();
   private readonly affCount = new Map<number, number>();
+  private readonly elCount = new Map<string, number>();
+  private readonly sizes = new Map<string, number>();
   /** Contributors per element of the shared sets, so the planner need not scan them all. */
   private readonly refs = new Map<string, Map<string, number>>([[HAIRPIN, new Map()], [CLUSTER_IPS, new Map()]]);
+  /**
+   * Whether `refs` counts the accepted entries. A from-scratch resolution leaves them uncounted:
+   * at 10 000 × 10 counting is ~100 000 key strings, which a full sync (the start-up one above all)
+   * never reads. They are counted when a plan first asks, or by `settle` when the caller is idle.
+   */
+  private refsCounted = true;
+  /** What the rulesets hand the planner: the counts, counted first if they are not yet. */
+  private readonly sharedRefs: NonNullable<Ruleset['sharedRefs']> = { get: (set) => { this.settle(); return this.refs.get(set); } };
   private rejected = 0;
 
   /** Number of service ports programmed (not shut out by a conflict). */
@@ -442,10 +501,18 @@ export class IncrementalCompiler {
     }
     const fragments: Fragment[] = [];
     for (const e of this.entries.values()) if (e.accepted) fragments.push(e.frag.fragment);
-    return assemble(this.ctx!, fragments, this.lbCount, this.extCount, this.affCount, this.refs);
+    return assemble(this.ctx!, fragments, this.lbCount, this.extCount, this.affCount, this.elCount, this.sizes, this.sharedRefs);
+  }
+
+  /** Does the bookkeeping a from-scratch resolution deferred (cheap when there is none): call it when idle. */
+  settle(): void {
+    if (this.refsCounted) return;
+    this.refsCounted = true;
+    for (const e of this.entries.values()) if (e.accepted) this.count(e, 1);
   }
 
   private count(e: Entry, d: number): void {
+    if (!this.refsCounted) return;
     for (const [set, m] of this.refs) {
       const els = e.frag.fragment.elements[set];
       if (els) for (const el of els) bump(m, sharedKey(el.key), d);
@@ -458,6 +525,7 @@ export class IncrementalCompiler {
     for (const n of e.frag.lb) bump(this.lbCount, n, 1);
     for (const n of e.frag.ext) bump(this.extCount, n, 1);
     for (const n of e.frag.aff) bump(this.affCount, n, 1);
+    countElements(this.elCount, e.frag.fragment, 1);
     this.count(e, 1);
   }
   private release(e: Entry): void {
@@ -466,6 +534,7 @@ export class IncrementalCompiler {
     for (const n of e.frag.lb) bump(this.lbCount, n, -1);
     for (const n of e.frag.ext) bump(this.extCount, n, -1);
     for (const n of e.frag.aff) bump(this.affCount, n, -1);
+    countElements(this.elCount, e.frag.fragment, -1);
     this.count(e, -1);
   }
 
@@ -475,7 +544,9 @@ export class IncrementalCompiler {
     this.lbCount.clear();
     this.extCount.clear();
     this.affCount.clear();
+    this.elCount.clear();
     for (const m of this.refs.values()) m.clear();
+    this.refsCounted = false;
     this.rejected = 0;
     const sorted = [...this.entries.values()].sort((a, b) => (a.sp.id < b.sp.id ? -1 : a.sp.id > b.sp.id ? 1 : 0));
     for (const e of sorted) {

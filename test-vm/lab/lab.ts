@@ -142,6 +142,8 @@ export interface UpOptions {
   /** Load the test image (docker.io/k8ts/busybox:test) on every node (default true). */
   loadTestImage?: boolean;
   timeoutMs?: number;
+  /** More flags for node 1's `k8ts server` (tests: short node-monitor grace periods and the like). */
+  serverArgs?: string[];
 }
 
 async function ip(netns: string, lines: string[]): Promise<void> {
@@ -158,12 +160,15 @@ async function buildUnderlay(p: LabPlan): Promise<void> {
   await ip(p.switchNetns, ['link set lo up', `link add ${p.bridge} type bridge`, `addr add ${p.gateway}/24 dev ${p.bridge}`, `link set ${p.bridge} up`]);
   // The gateway routes to whatever a test cables to the switch as "the outside world".
   await sysctlIn(p.switchNetns, ['net.ipv4.ip_forward=1']);
-  await Promise.all(p.nodes_.map(async n => {
-    await run('ip', ['netns', 'add', n.netns]);
-    await ip(p.switchNetns, [`link add ${n.switchPort} type veth peer name eth0 netns ${n.netns}`, `link set ${n.switchPort} master ${p.bridge}`, `link set ${n.switchPort} up`]);
-    await ip(n.netns, ['link set lo up', `addr add ${n.ip}/24 dev eth0`, 'link set eth0 up', `route add default via ${p.gateway}`]);
-    await sysctlIn(n.netns, ['net.ipv4.ip_forward=1']);
-  }));
+  await Promise.all(p.nodes_.map(n => cableNode(p, n)));
+}
+
+/** A node's namespace, cabled to the switch. */
+async function cableNode(p: LabPlan, n: NodePlan): Promise<void> {
+  await run('ip', ['netns', 'add', n.netns]);
+  await ip(p.switchNetns, [`link add ${n.switchPort} type veth peer name eth0 netns ${n.netns}`, `link set ${n.switchPort} master ${p.bridge}`, `link set ${n.switchPort} up`]);
+  await ip(n.netns, ['link set lo up', `addr add ${n.ip}/24 dev eth0`, 'link set eth0 up', `route add default via ${p.gateway}`]);
+  await sysctlIn(n.netns, ['net.ipv4.ip_forward=1']);
 }
 
 /** A socket listening on 127.0.0.1 in this (the root) namespace, for the forwarder to inherit. */
@@ -209,12 +214,13 @@ export async function labUp(o: UpOptions, out: Out): Promise<LabState> {
     // Node 1: the server, with its own agent and proxy.
     const n1 = p.nodes_[0]!;
     for (const n of p.nodes_) mkdirSync(n.dir, { recursive: true });
-    st.procs.push(spawnDetached('server', n1.netns, [k8tsBin, ...serverArgs(p)], n1.log));
+    st.procs.push(spawnDetached('server', n1.netns, [k8tsBin, ...serverArgs(p), ...(o.serverArgs ?? [])], n1.log));
     saveState(st);
     const adminKubeconfig = join(p.serverDataDir, 'kubeconfig.yaml');
     await waitFor('the server', () => {
       if (!isAlive(st.procs[0]!)) throw new LabError(`the server exited; see ${n1.log}:\n${readFileSync(n1.log, 'utf8').split('\n').slice(-20).join('\n')}`);
-      return existsSync(adminKubeconfig) ? true : undefined;
+      // The server writes it in place (not renamed into place): an empty file may be seen first.
+      return existsSync(adminKubeconfig) && readFileSync(adminKubeconfig, 'utf8').includes('client-key-data') ? true : undefined;
     }, timeoutMs, n1.log);
     out(`server ready on ${n1.name} (${Date.now() - t0} ms)`);
 
@@ -336,6 +342,58 @@ export async function labExec(name: string, node: string, argv: string[]): Promi
     child.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1)));
     child.once('error', () => resolve(127));
   });
+}
+
+// ───────────────────────────── add, stop a node ─────────────────────────────
+
+/**
+ * A node joining a running lab (what a new machine running `k8ts agent` does): the next node of
+ * the layout, cabled, with its agent and proxy; resolves once it is Ready with the test image.
+ * The state file records it first, so `down` removes it like the others.
+ */
+export async function labAddNode(name: string, out: Out, o: { loadTestImage?: boolean; timeoutMs?: number } = {}): Promise<NodePlan> {
+  const t0 = Date.now();
+  const st = mustRead(name);
+  if (!st.kubeconfig) throw new LabError(`lab "${name}" is not up`);
+  const p = planLab({ name: st.plan.name, nodes: st.plan.nodes_.length + 1, network: st.plan.network, proxy: st.plan.proxy, cni: st.plan.cni, index: st.plan.index });
+  const n = p.nodes_[p.nodes_.length - 1]!;
+  st.plan = p;
+  saveState(st);
+  const timeoutMs = o.timeoutMs ?? 120_000;
+  mkdirSync(n.dir, { recursive: true });
+  await cableNode(p, n);
+  st.procs.push(spawnDetached(`agent ${n.name}`, n.netns, [k8tsBin, ...agentArgs(p, n)], n.log));
+  st.procs.push(spawnDetached(`proxy ${n.name}`, n.netns, [k8tsBin, ...proxyArgs(p, n, join(p.dir, 'kubeconfig-internal.yaml'))], n.proxyLog));
+  saveState(st);
+  if (o.loadTestImage !== false) {
+    const sock = join(defaultRunDir(n.agentDataDir), 'containerd.sock');
+    await waitFor(`containerd on ${n.name}`, () => (existsSync(sock) ? true : undefined), timeoutMs, n.log);
+    await importWithRetry(new CtrRuntime({ address: sock, namespace: 'k8ts' }), await ensureBusyboxImage(testImageArchive).then(() => testImageArchive));
+  }
+  const { client, transport } = clientFromKubeconfig(st.kubeconfig, { userAgent: 'k8ts-lab' });
+  try {
+    await waitFor(`${n.name} Ready`, async () => {
+      for (const pr of st.procs.slice(-2)) if (!isAlive(pr)) throw new LabError(`${pr.what} exited; see ${n.log}`);
+      const node = await client.get<Node>(resources.nodes, undefined, n.name).catch(() => undefined);
+      return node && nodeReady(node) ? true : undefined;
+    }, timeoutMs, n.log);
+  } finally {
+    transport.close();
+  }
+  out(`${n.name} joined lab "${name}" (${Date.now() - t0} ms)`);
+  return n;
+}
+
+/**
+ * A node's agent and proxy killed, as if the machine went away: its kubelet stops renewing the
+ * Lease. Its containers stay (nothing stops them, as on a partitioned machine); `down` removes them.
+ */
+export function labStopNode(name: string, node: string): NodePlan {
+  const st = mustRead(name);
+  const n = findNode(st.plan, node);
+  if (n.role === 'server') throw new LabError(`${n.name} runs the server: stop an agent node`);
+  for (const pr of st.procs) if (pr.what === `agent ${n.name}` || pr.what === `proxy ${n.name}`) signal(pr, 'SIGKILL');
+  return n;
 }
 
 // ───────────────────────────── down ─────────────────────────────

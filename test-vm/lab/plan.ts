@@ -134,7 +134,8 @@ export function agentArgs(p: LabPlan, n: NodePlan): string[] {
   return ['agent', '--server', p.serverURL, '--token-file', `${p.serverDataDir}/token`, '--server-ca', `${p.serverDataDir}/tls/ca.crt`,
     '--node-name', n.name, '--node-ip', n.ip, '--data-dir', n.agentDataDir, '--network', p.network, '--cluster-cidr', clusterCIDR,
     '--cluster-dns', clusterDNS, '--cni-conf-dir', n.cniConfDir, '--cni-bin-dir', p.cniBinDirs, '--pod-log-dir', n.podLogDir, '--netns-prefix', n.netnsPrefix,
-    '--log-format', 'json'];
+    // The lab runs each node's proxy as its own `k8ts proxy` process (proxyArgs).
+    '--disable-kube-proxy', '--log-format', 'json'];
 }
 
 /** `k8ts proxy` on node `n` (≥ 2; the server runs node 1's proxy itself). */

@@ -9,6 +9,12 @@ kubectl=${K8TS_KUBECTL:-k8ts-kubectl}
 image=${K8TS_TEST_IMAGE:-docker.io/k8ts/busybox:test}
 k() { "$kubectl" "$@"; }
 fail() { echo "cluster-checks: FAIL: $*" >&2; exit 1; }
+# An HTTP GET from a pod, answered with the body's last line (the serving pod's node). With nc, not
+# wget: the image's static busybox wget segfaults in the qemu test VM (exit 139, also outside any
+# container), while nc and httpd work.
+get() { k exec "$1" -- sh -c "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 $2 $3" | tail -1; }
+# On a failed request: whether exec itself works in that pod, to tell the network from the tooling.
+why() { k exec "$1" -- sh -c 'echo "cluster-checks: exec in $(hostname) works"' >&2 || echo "cluster-checks: exec in $1 fails too" >&2; }
 
 echo "cluster-checks: waiting for $want nodes Ready"
 for _ in $(seq 300); do
@@ -48,9 +54,9 @@ vip=$(k get service k8ts-check -o jsonpath='{.spec.clusterIP}')
 
 for pod in $(k get pods -l app=k8ts-check -o jsonpath='{.items[*].metadata.name}'); do
   for ip in $ips; do
-    k exec "$pod" -- wget -qO- -T 5 "http://$ip:8080/" >/dev/null || fail "$pod cannot reach pod $ip"
+    [ -n "$(get "$pod" "$ip" 8080)" ] || { why "$pod"; fail "$pod cannot reach pod $ip"; }
   done
-  seen=$(for _ in $(seq 12); do k exec "$pod" -- wget -qO- -T 5 "http://$vip/"; done | sort -u | wc -l)
+  seen=$(for _ in $(seq 12); do get "$pod" "$vip" 80 || true; done | sort -u | wc -l)
   [ "$seen" -ge 2 ] || fail "$pod reached only $seen backend(s) through the ClusterIP $vip"
   echo "cluster-checks: $pod reaches every pod and $seen backends through $vip"
 done

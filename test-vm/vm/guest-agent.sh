@@ -8,7 +8,7 @@ n=${name#k8ts-agent}
 
 check join-token until_file join-token 900
 t0=$(up)
-if bash /mnt/src/install.sh --server "https://$server:6443" --token-file /mnt/run/join-token -- --node-ip "${ip%/*}" 2>&1; then
+if bash /mnt/src/install.sh --server "https://$server:6443" --token-file /mnt/run/join-token -- --node-ip "${ip%/*}" $modes 2>&1; then
   ok "install.sh($(since "$t0")s)"
 else
   fail install.sh; finish
@@ -16,7 +16,20 @@ fi
 check unit-active until_ok 'systemctl is-active --quiet k8ts-agent' 120
 settings=$(systemctl show k8ts-agent -p KillMode -p Delegate -p Restart -p LimitNOFILE | sort | tr '\n' ' ')
 check unit-settings [ "$settings" = "Delegate=yes KillMode=process LimitNOFILE=1048576 Restart=always " ]
+check config-modes sh -c "grep -q '^network: $(arg network)' /etc/k8ts/config.yaml && grep -q '^proxy-mode: $(arg proxy)' /etc/k8ts/config.yaml"
 check image-import until_ok '/opt/k8ts/bin/k8ts images import /mnt/run/busybox.tar' 300
+touch "/mnt/run/image-agent$n"
+# The agent runs this node's kube-proxy and network in its own process (k3s' model): its rules are
+# here, in the mode config.yaml chose.
+case "$(arg proxy)" in
+  ipvs) check agent-proxy-rules until_ok 'ipvsadm -Ln | grep -q "^TCP  10.43.0.1:443"' 120 ;;
+  iptables) check agent-proxy-rules until_ok 'iptables-save -t nat | grep -q "^:KUBE-SERVICES"' 120 ;;
+  *) check agent-proxy-rules until_ok 'nft list table ip k8ts-proxy >/dev/null' 120 ;;
+esac
+# The operator's view of the same (k8ts status: unit, config modes, node Ready from the API, rules).
+check k8ts-status until_ok "/usr/local/bin/k8ts status >/tmp/status.txt 2>&1; grep -q 'k8ts-agent.service active' /tmp/status.txt && grep -q 'proxy $(arg proxy)' /tmp/status.txt && grep -q 'Ready=True' /tmp/status.txt" 120
+cat /tmp/status.txt
+[ "$(arg network)" != vxlan ] || check agent-vxlan-device until_ok 'ip -d link show k8ts.1 | grep -q "vxlan id 1"' 120
 
 # The server VM schedules a pod here; its container must outlive a restart of k8ts-agent.
 check pod-scheduled until_file "pod-ready-agent$n" 900
@@ -34,4 +47,7 @@ if /usr/local/bin/k8ts-uninstall.sh 2>&1; then ok "uninstall($(since "$t0")s)"; 
 check gone-files sh -c 'for p in /opt/k8ts /etc/k8ts /etc/systemd/system/k8ts-agent.service /var/lib/k8ts /var/log/pods; do [ ! -e "$p" ] || { echo "left: $p"; exit 1; }; done'
 check gone-container sh -c "[ ! -d /proc/$before ] && ! pgrep -f '[c]ontainerd' >/dev/null"
 check gone-netns sh -c '[ -z "$(ip netns list | grep ^k8ts)" ]'
+check gone-links sh -c '! ip -o link show | grep -q ": k8ts"'
+check gone-nft sh -c '! nft list tables | grep -q k8ts'
+check gone-ipvs sh -c '[ -z "$(ipvsadm -Sn 2>/dev/null)" ]'
 finish

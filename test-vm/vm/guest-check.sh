@@ -4,6 +4,9 @@
 # with install.sh as a user would, and checks what only a real systemd and a full kernel show:
 #   - the kernel has IPVS and dummy links (modprobe, lsmod, ipvsadm, a dummy link);
 #   - k8ts-server.service is active and its node Ready (kubectl);
+#   - with agent VMs (vmtest.agents=N): they join, pods on every node reach each other and a
+#     ClusterIP Service from every node (cluster-checks.sh: the agents' own kube-proxy), and
+#     `systemctl restart k8ts-agent` does not restart their pods;
 #   - `systemctl restart k8ts-server` keeps a pod's container running (KillMode=process), and
 #     systemd restarts the service when k8ts dies (Restart=always);
 #   - `k8ts uninstall` leaves no unit, file, container, rule, interface or namespace behind.
@@ -13,11 +16,13 @@ kubectl="/mnt/run/kubectl --kubeconfig /var/lib/k8ts/kubeconfig.yaml"
 
 # Install as a user would: install.sh from the working copy (the Debian packages are in the image).
 t0=$(up)
-if bash /mnt/src/install.sh 2>&1; then ok "install.sh($(since "$t0")s)"; else fail install.sh; finish; fi
+# The modes the run chose (vmtest.network, vmtest.proxy) go to config.yaml as a user's flags would.
+if bash /mnt/src/install.sh -- $modes 2>&1; then ok "install.sh($(since "$t0")s)"; else fail install.sh; finish; fi
 check unit-active until_ok 'systemctl is-active --quiet k8ts-server' 120
 settings=$(systemctl show k8ts-server -p KillMode -p Delegate -p Restart -p LimitNOFILE | sort | tr '\n' ' ')
 echo "vmcheck: unit settings: $settings"
 check unit-settings [ "$settings" = "Delegate=yes KillMode=process LimitNOFILE=1048576 Restart=always " ]
+check config-modes sh -c "grep -q '^network: $(arg network)' /etc/k8ts/config.yaml && grep -q '^proxy-mode: $(arg proxy)' /etc/k8ts/config.yaml"
 check sysctl-ip_forward sh -c '[ "$(cat /proc/sys/net/ipv4/ip_forward)" = 1 ] && [ "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables)" = 1 ]'
 check modules-loaded sh -c 'lsmod | grep -q "^br_netfilter " && lsmod | grep -q "^vxlan "'
 check kubeconfig until_ok 'test -f /var/lib/k8ts/kubeconfig.yaml' 120
@@ -31,6 +36,15 @@ if [ "$agents" -gt 0 ]; then
   cp /var/lib/k8ts/token /mnt/run/join-token
   check agents-joined until_ok "[ \$($kubectl get nodes --no-headers | grep -c ' Ready ') -ge $((agents + 1)) ]" 900
   $kubectl get nodes -o wide
+  for n in $(seq "$agents"); do check "agent$n-image" until_file "image-agent$n" 600; done
+  # The Vagrantfile's last step, across the VMs: pod to pod, and a ClusterIP Service from a pod on
+  # every node (on an agent, through that agent's own kube-proxy).
+  t0=$(up)
+  if KUBECONFIG=/var/lib/k8ts/kubeconfig.yaml K8TS_KUBECTL=/mnt/run/kubectl K8TS_TEST_IMAGE="$image" bash /mnt/src/test-vm/vm/cluster-checks.sh $((agents + 1)) 2>&1; then
+    ok "cluster-checks($(since "$t0")s)"
+  else
+    fail cluster-checks
+  fi
   for n in $(seq "$agents"); do
     $kubectl run "sleeper-agent$n" --image="$image" --image-pull-policy=Never --restart=Never \
       --overrides="{\"spec\":{\"nodeName\":\"k8ts-agent$n\"}}" --command -- sleep 1000001 >/dev/null

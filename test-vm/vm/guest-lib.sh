@@ -15,6 +15,10 @@ until_ok() { cmd=$1; limit=$2; i=0; while [ "$i" -lt "$limit" ]; do sh -c "$cmd"
 
 ip=$(arg ip) gw=$(arg gw) name=$(arg name) agents=$(arg agents)
 name=${name:-k8ts-vm} agents=${agents:-0}
+# The flags for config.yaml that choose the network and proxy modes (install.sh -- FLAGS).
+modes="${modes:-}"
+[ -z "$(arg network)" ] || modes="$modes --network $(arg network)"
+[ -z "$(arg proxy)" ] || modes="$modes --proxy-mode $(arg proxy)"
 image=$(cat /mnt/run/image-name)
 # The node name is the hostname: one per VM.
 hostname "$name"

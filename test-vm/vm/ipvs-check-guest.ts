@@ -5,11 +5,20 @@
 //      compileIpvs + IpvsApplier; 40 real TCP connections to the VIP must reach both endpoints
 //      (rr: 20/20); ipvsadm -Ln (an independent reader) must show both real servers;
 //   2. a port of the VIP that no service has must be refused (filter table);
-//   3. one endpoint removed (incremental sync): every connection goes to the other one;
-//   4. cleanup leaves no virtual server, no kube-ipvs0 and no table.
+//   3. one endpoint removed (incremental sync): every connection goes to the other one; the
+//      removed real server stays at weight 0 while IPVS still counts connections to it (graceful
+//      termination), and is deleted after the timeout — or at once on a service it had none on;
+//   4. another scheduler (lc) replaces rr in place;
+//   5. UDP: a second Service (10.96.0.20:53/UDP) balances datagrams over both endpoints' UDP
+//      servers; removing an endpoint deletes its real server at once (no graceful termination);
+//   6. SCTP: a Service's virtual and real servers are programmed and a removed one goes at once
+//      (no SCTP traffic: Node has no SCTP sockets);
+//   7. cleanup leaves no virtual server, no kube-ipvs0 and no table.
 // With `--bench N[,N…]` it then loads N services × 10 endpoints from scratch through the applier
 // and through `ipvsadm --restore` (the anchor), one after the other in this same VM.
 // Output: lines `ipvscheck: <step> ok|FAIL <ms> [detail]`, for ipvs-check.sh to collect.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { createServer, connect, type Server } from 'node:net';
 import { execa } from 'execa';
 import type { Service } from 'kubernetes-types/core/v1.js';
@@ -104,6 +113,67 @@ async function spread(n: number, opts: { from?: string; bySource?: boolean; vip?
 const model = (eps: string[], affinity = false): ReturnType<typeof buildServiceModel> =>
   buildServiceModel([service('web', '10.96.0.10', affinity ? { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } } : {})], [slice('web', eps.map((ip) => endpoint(ip)))]);
 
+/** `web` with its endpoints plus more Services: `idle` (TCP 10.96.0.11:80, never sent traffic) and `dns` (UDP 10.96.0.20:53 → :5353). */
+function modelWith(web: string[], more: { idle?: string[]; dns?: string[]; sctp?: string[] }): ReturnType<typeof buildServiceModel> {
+  const services = [service('web', '10.96.0.10')];
+  const slices = [slice('web', web.map((ip) => endpoint(ip)))];
+  if (more.idle) { services.push(service('idle', '10.96.0.11')); slices.push(slice('idle', more.idle.map((ip) => endpoint(ip)))); }
+  if (more.dns) {
+    services.push(service('dns', '10.96.0.20', { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }));
+    slices.push({ ...slice('dns', more.dns.map((ip) => endpoint(ip))), ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }] });
+  }
+  if (more.sctp) {
+    services.push(service('assoc', '10.96.0.30', { ports: [{ name: 'sctp', port: 9999, protocol: 'SCTP' }] }));
+    slices.push({ ...slice('assoc', more.sctp.map((ip) => endpoint(ip))), ports: [{ name: 'sctp', port: 9999, protocol: 'SCTP' }] });
+  }
+  return buildServiceModel(services, slices);
+}
+
+/** The weight of a real server of a virtual server in `ipvsadm -Ln` (undefined: not there). */
+function weightOf(list: string, vs: string, rs: string): number | undefined {
+  const block = list.split(/\n(?=(?:TCP|UDP|SCTP)\s)/).find((b) => /^(TCP|UDP|SCTP)\s/.test(b) && b.split(/\s+/)[1] === vs);
+  const line = block?.split('\n').find((l) => l.includes(`-> ${rs} `));
+  return line === undefined ? undefined : Number(line.trim().split(/\s+/)[3]);
+}
+
+/**
+ * A UDP server in each endpoint's namespace answering `<ns> <client address>`: a child node under
+ * `ip netns exec`, since a datagram socket is bound asynchronously (it cannot be made while this
+ * thread is switched into the namespace, as the TCP servers are).
+ */
+async function startUdpServers(): Promise<ChildProcess[]> {
+  const code = "const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send(process.argv[1]+' '+r.address,r.port,r.address));s.bind(5353,()=>console.log('ready'))";
+  const procs: ChildProcess[] = [];
+  for (const e of EPS) {
+    const p = spawn('ip', ['netns', 'exec', e.ns, process.execPath, '-e', code, e.ns], { stdio: ['ignore', 'pipe', 'inherit'] });
+    procs.push(p);
+    await new Promise<void>((resolve, reject) => {
+      p.stdout!.once('data', () => resolve());
+      p.once('exit', (c) => reject(new Error(`UDP server in ${e.ns} exited (${c})`)));
+    });
+  }
+  return procs;
+}
+
+/** One datagram to the VIP from a fresh socket (a new source port: a new IPVS connection); the answer. */
+function askUdp(host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    const timer = setTimeout(() => { s.close(); reject(new Error('no UDP answer within 3 s')); }, 3000);
+    s.on('message', (m) => { clearTimeout(timer); s.close(); resolve(String(m)); });
+    s.on('error', (e) => { clearTimeout(timer); s.close(); reject(e); });
+    s.send('q', port, host);
+  });
+}
+async function spreadUdp(n: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (let i = 0; i < n; i++) {
+    const who = (await askUdp('10.96.0.20', 53)).split(' ')[0]!;
+    out[who] = (out[who] ?? 0) + 1;
+  }
+  return out;
+}
+
 async function ipvsadm(args: string[], input?: string): Promise<string> {
   return (await execa('ipvsadm', args, input === undefined ? {} : { input })).stdout;
 }
@@ -129,9 +199,41 @@ async function functional(): Promise<void> {
     await timed('sync-no-affinity', () => applier!.sync(compileIpvs({ ...CTX, services: model(EPS.map((e) => e.ip)) })), (r) => (r.ops === 1 ? true : `ops ${r.ops}`));
     await timed('stray-port-refused', () => ask('10.96.0.10', 81).then(() => 'answered', (e: NodeJS.ErrnoException) => e.code ?? String(e)), (code) => (code === 'ECONNREFUSED' ? true : code));
     await timed('sync-remove-endpoint', () => applier!.sync(compileIpvs({ ...CTX, services: model([EPS[0]!.ip]) })), (r) => (r.ops === 1 && !r.full ? true : `ops ${r.ops} full ${r.full}`));
-    await timed('ipvsadm-shows-1', () => ipvsadm(['-Ln']), (out) => (out.includes(`${EPS[0]!.ip}:8080`) && !out.includes(`${EPS[1]!.ip}:8080`) ? true : out.replace(/\n/g, ' | ')));
+    // Graceful termination: the removed real server stays, at weight 0, while IPVS counts
+    // connections to it (the closed ones linger in TIME_WAIT for 2 minutes).
+    await timed('graceful-weight-0', () => ipvsadm(['-Ln']), (out) => (weightOf(out, '10.96.0.10:80', `${EPS[0]!.ip}:8080`) === 1 && weightOf(out, '10.96.0.10:80', `${EPS[1]!.ip}:8080`) === 0 ? true : out.replace(/\n/g, ' | ')));
     await timed('traffic-one-endpoint', () => spread(20), (c) => (c['k8ts-t-ep1'] === 20 ? true : JSON.stringify(c)));
+    await timed('graceful-waits-for-connections', async () => [await applier!.sync(compileIpvs({ ...CTX, services: model([EPS[0]!.ip]) })), await ipvsadm(['-Ln'])] as const,
+      ([r, out]) => (r.reaped === 0 && weightOf(out, '10.96.0.10:80', `${EPS[1]!.ip}:8080`) === 0 && applier!.terminatingCount === 1 ? true : `reaped ${r.reaped} | ${out.replace(/\n/g, ' | ')}`));
+    await timed('graceful-timeout-deletes', async () => [await applier!.sync(compileIpvs({ ...CTX, services: model([EPS[0]!.ip]) }), { gracefulTimeoutMs: 0 }), await ipvsadm(['-Ln'])] as const,
+      ([r, out]) => (r.reaped === 1 && weightOf(out, '10.96.0.10:80', `${EPS[1]!.ip}:8080`) === undefined && applier!.terminatingCount === 0 ? true : `reaped ${r.reaped} | ${out.replace(/\n/g, ' | ')}`));
     await timed('full-resync-is-noop', () => applier!.sync(compileIpvs({ ...CTX, services: model([EPS[0]!.ip]) }), { full: true }), (r) => (r.ops === 0 ? true : `ops ${r.ops}`));
+    // A real server nobody connected to is deleted by the next sync (nothing to drain).
+    await timed('sync-idle-service', () => applier!.sync(compileIpvs({ ...CTX, services: modelWith([EPS[0]!.ip], { idle: EPS.map((e) => e.ip) }) })), (r) => (r.ops === 3 ? true : `ops ${r.ops}`));
+    await timed('sync-idle-remove-endpoint', () => applier!.sync(compileIpvs({ ...CTX, services: modelWith([EPS[0]!.ip], { idle: [EPS[0]!.ip] }) })), (r) => (r.ops === 1 && applier!.terminatingCount === 1 ? true : `ops ${r.ops} terminating ${applier!.terminatingCount}`));
+    await timed('graceful-drained-deletes', async () => [await applier!.sync(compileIpvs({ ...CTX, services: modelWith([EPS[0]!.ip], { idle: [EPS[0]!.ip] }) })), await ipvsadm(['-Ln'])] as const,
+      ([r, out]) => (r.reaped === 1 && weightOf(out, '10.96.0.11:80', `${EPS[1]!.ip}:8080`) === undefined && weightOf(out, '10.96.0.11:80', `${EPS[0]!.ip}:8080`) === 1 ? true : `reaped ${r.reaped} | ${out.replace(/\n/g, ' | ')}`));
+    // --ipvs-scheduler: another scheduler replaces rr on the existing virtual servers (one update each).
+    await timed('scheduler-lc', async () => [await applier!.sync(compileIpvs({ ...CTX, services: modelWith([EPS[0]!.ip], { idle: [EPS[0]!.ip] }) }, { scheduler: 'lc' })), await ipvsadm(['-Ln']), await spread(4)] as const,
+      ([r, out, c]) => (r.ops === 2 && out.includes('10.96.0.10:80 lc') && out.includes('10.96.0.11:80 lc') && c['k8ts-t-ep1'] === 4 ? true : `ops ${r.ops} ${JSON.stringify(c)} | ${out.replace(/\n/g, ' | ')}`));
+    // UDP.
+    const udp = await timed('udp-servers', startUdpServers);
+    try {
+      await timed('sync-udp-service', () => applier!.sync(compileIpvs({ ...CTX, services: modelWith([EPS[0]!.ip], { dns: EPS.map((e) => e.ip) }) })), (r) => (r.ops >= 3 ? true : `ops ${r.ops}`));
+      await timed('udp-balanced', () => spreadUdp(10), (c) => (c['k8ts-t-ep1'] === 5 && c['k8ts-t-ep2'] === 5 ? true : JSON.stringify(c)));
+      await timed('udp-remove-endpoint-at-once', async () => [await applier!.sync(compileIpvs({ ...CTX, services: modelWith([EPS[0]!.ip], { dns: [EPS[0]!.ip] }) })), await ipvsadm(['-Ln'])] as const,
+        ([r, out]) => (r.ops === 1 && weightOf(out, '10.96.0.20:53', `${EPS[1]!.ip}:5353`) === undefined && applier!.terminatingCount === 0 ? true : `ops ${r.ops} | ${out.replace(/\n/g, ' | ')}`));
+      await timed('udp-one-endpoint', () => spreadUdp(6), (c) => (c['k8ts-t-ep1'] === 6 ? true : JSON.stringify(c)));
+    } finally {
+      for (const p of udp ?? []) p.kill();
+    }
+    // SCTP: programmed as the others (IPVS's SCTP support is built into this kernel's ip_vs), and
+    // like UDP without graceful termination. No SCTP traffic: Node has no SCTP sockets and the
+    // image no SCTP client.
+    await timed('sync-sctp-service', () => applier!.sync(compileIpvs({ ...CTX, services: modelWith([EPS[0]!.ip], { sctp: EPS.map((e) => e.ip) }) })), (r) => (r.ops >= 3 ? true : `ops ${r.ops}`));
+    await timed('ipvsadm-shows-sctp', () => ipvsadm(['-Ln']), (out) => (/^SCTP\s+10\.96\.0\.30:9999 rr/m.test(out) && EPS.every((e) => weightOf(out, '10.96.0.30:9999', `${e.ip}:9999`) === 1) ? true : out.replace(/\n/g, ' | ')));
+    await timed('sctp-remove-endpoint-at-once', async () => [await applier!.sync(compileIpvs({ ...CTX, services: modelWith([EPS[0]!.ip], { sctp: [EPS[0]!.ip] }) })), await ipvsadm(['-Ln'])] as const,
+      ([r, out]) => (r.ops === 1 && weightOf(out, '10.96.0.30:9999', `${EPS[1]!.ip}:9999`) === undefined && applier!.terminatingCount === 0 ? true : `ops ${r.ops} | ${out.replace(/\n/g, ' | ')}`));
     await timed('cleanup', () => applier!.cleanup());
     await timed('cleanup-left-nothing', async (): Promise<[string, number | undefined, string]> => [await ipvsadm(['-Sn']), (await execa('ip', ['link', 'show', 'kube-ipvs0'], { reject: false })).exitCode, (await execa('nft', ['list', 'tables'])).stdout],
       ([rules, linkRc, tables]) => (rules.trim() === '' && linkRc !== 0 && !tables.includes('k8ts-ipvs') ? true : `${rules} link:${linkRc} ${tables}`));
@@ -164,7 +266,7 @@ async function daemonPhase(): Promise<void> {
     const c = clientFromKubeconfig(server.kubeconfig, { userAgent: 'ipvs-check' });
     transport = c.transport;
     const client = c.client;
-    daemon = new ProxyDaemon({ client, mode: 'ipvs', nodeName: 'vm', clusterCIDR: CTX.clusterCIDR, minSyncMs: 0 });
+    daemon = new ProxyDaemon({ client, mode: 'ipvs', ipvsScheduler: 'wrr', nodeName: 'vm', clusterCIDR: CTX.clusterCIDR, minSyncMs: 0 });
     await timed('daemon-start', () => daemon!.start());
     const vip = '10.43.0.50';
     const eps = (ips: string[]): EndpointSlice => ({ ...slice('web', ips.map((ip) => endpoint(ip))), metadata: { namespace: 'default', name: 'web-1', labels: { 'kubernetes.io/service-name': 'web' } } });
@@ -173,6 +275,7 @@ async function daemonPhase(): Promise<void> {
     await client.create(resources.endpointslices, 'default', { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', ...eps(EPS.map((e) => e.ip)) });
     await timed('api-create-to-traffic', () => until(async () => Object.keys(await spread(2, { vip })).length === 2, 60_000));
     report('api-create-to-traffic-latency', true, performance.now() - t0, 'from the Service write to both endpoints answering');
+    await timed('daemon-scheduler-wrr', () => ipvsadm(['-Ln']), (out) => (out.includes(`${vip}:80 wrr`) ? true : out.replace(/\n/g, ' | ')));
     const cur = await client.get<EndpointSlice>(resources.endpointslices, 'default', 'web-1');
     const t1 = performance.now();
     await client.update(resources.endpointslices, { ...cur, endpoints: [endpoint(EPS[0]!.ip)] });

@@ -15,8 +15,8 @@ here=$(dirname "$(readlink -f "$0")")
 repo=$(readlink -f "$here/../..")
 bench=${1:-}
 timeout_s=${K8TS_VM_TIMEOUT:-600}
-mem=${K8TS_VM_MEM:-2048}
-cpu=${K8TS_VM_CPU:-Nehalem} # not `max`: see README.md (qemu 7.2 TCG AVX bugs)
+# shellcheck source=host-lib.sh
+. "$here/host-lib.sh" # the qemu launch shared with run-check.sh (K8TS_VM_CPU, K8TS_VM_MEM)
 [ "$(id -u)" = 0 ] || { echo "ipvs-check.sh: run as root" >&2; exit 1; }
 [ -f "$repo/dist/test-vm/vm/ipvs-check-guest.js" ] || { echo "ipvs-check.sh: build first (npx tsc -p tsconfig.json)" >&2; exit 1; }
 
@@ -35,28 +35,15 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$work/run"
 qemu-img create -q -f qcow2 -b "$image/base.img" -F raw "$work/vm.qcow2"
-for share in src run; do
-  dir=$([ "$share" = src ] && echo "$repo" || echo "$work/run")
-  cache=$([ "$share" = src ] && echo always || echo none)
-  /usr/lib/qemu/virtiofsd --socket-path="$work/$share.sock" -o source="$dir" -o sandbox=chroot -o cache="$cache" >"$work/virtiofsd-$share.log" 2>&1 &
-  pids+=($!)
-done
-for share in src run; do for _ in $(seq 100); do [ -S "$work/$share.sock" ] && break; sleep 0.05; done; done
+vm_shares "$work" "" "$repo" "$work/run"
 
 cmdline="console=ttyS0 root=/dev/nvme0n1 rw rootfstype=ext4 panic=-1 quiet vmtest.script=test-vm/vm/ipvs-check-guest.sh"
 [ -z "$bench" ] || cmdline+=" vmtest.bench=$bench"
 [ "${K8TS_VM_ITEST:-0}" != 1 ] || cmdline+=" vmtest.itest=1"
 t_boot=$(elapsed)
 set +e
-timeout "$timeout_s" qemu-system-x86_64 \
-  -machine q35,accel=tcg,memory-backend=mem -cpu "$cpu" -smp 2 -m "$mem" -nographic -no-reboot \
-  -object memory-backend-memfd,id=mem,size="${mem}M",share=on \
-  -kernel "$image/vmlinuz" -append "$cmdline" \
-  -drive file="$work/vm.qcow2",if=none,id=d0,format=qcow2,cache=unsafe -device nvme,drive=d0,serial=root0 \
-  -nic none \
-  -chardev socket,id=vfs0,path="$work/src.sock" -device vhost-user-fs-pci,chardev=vfs0,tag=src \
-  -chardev socket,id=vfs1,path="$work/run.sock" -device vhost-user-fs-pci,chardev=vfs1,tag=run \
-  </dev/null >"$work/console.log" 2>&1
+vm_qemu_cmd "$image" "$work/vm.qcow2" "$cmdline" "$work" ""
+timeout "$timeout_s" "${qemu[@]}" -nic none </dev/null >"$work/console.log" 2>&1
 status=$?
 set -e
 t_done=$(elapsed)

@@ -6,6 +6,8 @@
 #
 #   sudo test-vm/vm/run-check.sh            # prints the guest's console and a timing summary
 #   K8TS_VM_AGENTS=1 (agent VMs joining it) K8TS_VM_TIMEOUT=1500 K8TS_VM_MEM=2048 K8TS_VM_KEEP=1 (keep the run folder) …
+#   K8TS_VM_NETWORK=vxlan|routed|bridge-local K8TS_VM_PROXY=nftables|iptables|ipvs: the modes every
+#   node is installed with (install.sh -- --network … --proxy-mode …; default vxlan and nftables)
 #
 # Needs: npm run build done, qemu-system-x86, qemu-utils, debootstrap (scripts/setup.sh), root.
 # Exit code: the guest check's (0 = every check passed), 124 on timeout, 1 on a harness failure.
@@ -13,11 +15,10 @@ set -euo pipefail
 here=$(dirname "$(readlink -f "$0")")
 repo=$(readlink -f "$here/../..")
 timeout_s=${K8TS_VM_TIMEOUT:-1500}
-mem=${K8TS_VM_MEM:-2048}
-# Not `-cpu max`: qemu 7.2's TCG emulation of AVX/AVX2 is wrong enough that glibc's string
-# functions return garbage in the guest (mount paths read back as "xxx", udevd and half the mount
-# units fail). Nehalem (x86-64-v2, no AVX) runs systemd, Node and the kernel cleanly.
-cpu=${K8TS_VM_CPU:-Nehalem}
+network=${K8TS_VM_NETWORK:-vxlan}
+proxy=${K8TS_VM_PROXY:-nftables}
+# shellcheck source=host-lib.sh
+. "$here/host-lib.sh"
 # Agent VMs joining the server VM (each another 2 vCPUs of TCG: slow on a small machine).
 agents=${K8TS_VM_AGENTS:-0}
 kubectl=${K8TS_KUBECTL:-/usr/lib/google-cloud-sdk/bin/kubectl.1.32}
@@ -64,18 +65,7 @@ for i in $(seq 0 $((vms - 1))); do
   ip -n "$ns" link set "tap$i" master br0
   ip -n "$ns" link set "tap$i" up
   # Shares: the working copy and the run folder (one virtiofsd per VM and share).
-  for share in src run; do
-    dir=$([ "$share" = src ] && echo "$repo" || echo "$work/run")
-    # The working copy is only read while the VMs run: let the guest cache it (install.sh copies ~10k files).
-    cache=$([ "$share" = src ] && echo always || echo none)
-    /usr/lib/qemu/virtiofsd --socket-path="$work/$share$i.sock" -o source="$dir" -o sandbox=chroot -o cache="$cache" >"$work/virtiofsd-$share$i.log" 2>&1 &
-    pids+=($!)
-  done
-done
-for i in $(seq 0 $((vms - 1))); do
-  for share in src run; do
-    for _ in $(seq 100); do [ -S "$work/$share$i.sock" ] && break; sleep 0.05; done
-  done
+  vm_shares "$work" "$i" "$repo" "$work/run"
 done
 t_setup=$(elapsed)
 
@@ -85,15 +75,11 @@ boot() {
   local cmdline="console=ttyS0 root=/dev/nvme0n1 rw rootfstype=ext4 panic=-1 net.ifnames=0 quiet"
   cmdline+=" vmtest.script=test-vm/vm/$script vmtest.name=$name vmtest.agents=$agents"
   cmdline+=" vmtest.ip=10.99.0.$((2 + i))/24 vmtest.gw=10.99.0.1 vmtest.server=10.99.0.2"
+  cmdline+=" vmtest.network=$network vmtest.proxy=$proxy"
+  vm_qemu_cmd "$image" "$work/vm$i.qcow2" "$cmdline" "$work" "$i"
   # exec: the pid the harness holds is timeout's, which passes a SIGTERM on to qemu.
-  exec timeout "$timeout_s" ip netns exec "$ns" qemu-system-x86_64 \
-    -machine q35,accel=tcg,memory-backend=mem -cpu "$cpu" -smp 2 -m "$mem" -nographic -no-reboot \
-    -object memory-backend-memfd,id=mem,size="${mem}M",share=on \
-    -kernel "$image/vmlinuz" -append "$cmdline" \
-    -drive file="$work/vm$i.qcow2",if=none,id=d0,format=qcow2,cache=unsafe -device nvme,drive=d0,serial=root0 \
+  exec timeout "$timeout_s" ip netns exec "$ns" "${qemu[@]}" \
     -netdev tap,id=n0,ifname="tap$i",script=no,downscript=no -device virtio-net-pci,netdev=n0,mac="52:54:00:99:00:$(printf %02x $((2 + i)))" \
-    -chardev socket,id=vfs0,path="$work/src$i.sock" -device vhost-user-fs-pci,chardev=vfs0,tag=src \
-    -chardev socket,id=vfs1,path="$work/run$i.sock" -device vhost-user-fs-pci,chardev=vfs1,tag=run \
     </dev/null >"$work/console-$name.log" 2>&1
 }
 qemus=()

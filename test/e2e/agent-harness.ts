@@ -8,11 +8,14 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { createServer as createHttp2Server, type Http2Server } from 'node:http2';
 import { execa } from 'execa';
+import { decodeHealthCheckRequest, encodeHealthCheckResponse, frame, healthCheckPath, unframe } from '../../agent/grpc-health.js';
+import { withNetnsSync } from '../../kernel/netns.js';
 import { CtrRuntime } from '../../agent/ctr.js';
 import { defaultRunDir } from '../../agent/cli.js';
-import { ensureBusyboxImage, testImageName } from '../images/build-busybox-image.js';
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import { buildBusyboxImage, ensureBusyboxImage, testImageName } from '../images/build-busybox-image.js';
+import type { Pod, PodStatus } from 'kubernetes-types/core/v1.js';
 import { eventually, repoRoot, type TestServer } from './harness.js';
 
 export const agentMain = join(repoRoot, 'dist/agent/main.js');
@@ -84,6 +87,15 @@ export class TestAgent {
     const archive = join(tmpdir(), 'k8ts-busybox-test-image.tar');
     await ensureBusyboxImage(archive);
     const r = await execa(process.execPath, [agentMain, 'images', 'import', archive, '--data-dir', this.dataDir], { reject: false });
+    if (r.exitCode !== 0) throw new Error(`image import failed: ${r.stderr}`);
+  }
+
+  /** Builds the test image under another name with `user` as its USER, and imports it. */
+  async importImageWithUser(name: string, user: string): Promise<void> {
+    const archive = join(this.dataDir, `image-${name.replace(/[^\w.-]/g, '_')}.tar`);
+    await buildBusyboxImage(archive, { name, user });
+    const r = await execa(process.execPath, [agentMain, 'images', 'import', archive, '--data-dir', this.dataDir], { reject: false });
+    rmSync(archive, { force: true });
     if (r.exitCode !== 0) throw new Error(`image import failed: ${r.stderr}`);
   }
 
@@ -172,4 +184,58 @@ export async function stopNodeWithAgent(server: TestServer, agent: TestAgent | u
   } finally {
     await server.stop();
   }
+}
+
+/** The pod helpers every agent e2e file uses, bound to one server and the node of an agent. */
+export function podHelpers(server: TestServer, nodeName: () => string, defaults: { terminationGracePeriodSeconds?: number } = {}) {
+  const grace = defaults.terminationGracePeriodSeconds ?? 1;
+  async function getPod(name: string): Promise<Pod | undefined> {
+    const r = await server.request('GET', `/api/v1/namespaces/default/pods/${name}`);
+    return r.status === 200 ? r.body as Pod : undefined;
+  }
+  async function createPod(name: string, spec: Record<string, unknown>): Promise<Pod> {
+    const r = await server.request('POST', '/api/v1/namespaces/default/pods', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName: nodeName(), terminationGracePeriodSeconds: grace, ...spec },
+    });
+    if (r.status !== 201) throw new Error(`creating pod ${name}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body as Pod;
+  }
+  function waitStatus(name: string, pred: (s: PodStatus) => boolean, timeoutMs?: number): Promise<Pod> {
+    return eventually(`pod ${name}`, async () => {
+      const p = await getPod(name);
+      return p?.status && pred(p.status) ? p : undefined;
+    }, timeoutMs);
+  }
+  return { getPod, createPod, waitStatus };
+}
+
+/**
+ * A gRPC health server (grpc.health.v1.Health/Check over h2c) listening on `port` inside the
+ * network namespace `netns`, answering from `statuses` (service → ServingStatus number); an
+ * unknown service gets NOT_FOUND and any other method UNIMPLEMENTED, as grpc-go's health server.
+ * The listening socket is created with the thread in the namespace (a listen without a host
+ * binds synchronously), so it serves there.
+ */
+export function startGrpcHealthServer(netns: string, port: number, statuses: Map<string, number>): Promise<Http2Server> {
+  const server = createHttp2Server();
+  server.on('stream', (stream, headers) => {
+    stream.on('error', () => undefined);
+    const trailersOnly = (code: number, message: string) => stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'grpc-status': String(code), 'grpc-message': encodeURIComponent(message) }, { endStream: true });
+    if (headers[':path'] !== healthCheckPath) { stream.resume(); trailersOnly(12, `unknown service ${String(headers[':path'])}`); return; }
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => {
+      const service = decodeHealthCheckRequest(unframe(Buffer.concat(chunks)));
+      const st = statuses.get(service);
+      if (st === undefined) { trailersOnly(5, 'unknown service'); return; }
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(frame(encodeHealthCheckResponse(st)));
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.once('listening', () => resolve(server));
+    withNetnsSync(netns, () => server.listen(port));
+  });
 }

@@ -3,17 +3,17 @@
 // persistentVolumeClaim volumes resolved through the bound PersistentVolume to a node path, and
 // hostPorts through the reference CNI `portmap` plugin (its rules live in the test's node
 // network namespace, where the agent runs its CNI plugins), and securityContext user and groups.
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import YAML from 'yaml';
 import { execa } from 'execa';
-import type { Node, Pod, PodStatus } from 'kubernetes-types/core/v1.js';
+import type { Node } from 'kubernetes-types/core/v1.js';
 import type { Summary } from '../../agent/stats.js';
 import { eventually, TestServer } from './harness.js';
-import { startNodeWithAgent, stopNodeWithAgent, type TestAgent, testImageName } from './agent-harness.js';
+import { podHelpers, startNodeWithAgent, stopNodeWithAgent, type TestAgent, testImageName } from './agent-harness.js';
 
 jest.setTimeout(120_000);
 
@@ -21,30 +21,12 @@ const server = new TestServer();
 let agent: TestAgent;
 const scratch = mkdtempSync(join(tmpdir(), 'k8ts-agent-node-'));
 
-async function getPod(name: string): Promise<Pod | undefined> {
-  const r = await server.request('GET', `/api/v1/namespaces/default/pods/${name}`);
-  return r.status === 200 ? r.body as Pod : undefined;
-}
-
 async function create(path: string, body: Record<string, unknown>): Promise<void> {
   const r = await server.request('POST', path, body);
   if (r.status !== 201) throw new Error(`creating ${path}: ${r.status} ${JSON.stringify(r.body)}`);
 }
 
-async function createPod(name: string, spec: Record<string, unknown>): Promise<Pod> {
-  const r = await server.request('POST', '/api/v1/namespaces/default/pods', {
-    apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName: agent.nodeName, terminationGracePeriodSeconds: 1, ...spec },
-  });
-  if (r.status !== 201) throw new Error(`creating pod ${name}: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body as Pod;
-}
-
-function waitStatus(name: string, pred: (s: PodStatus) => boolean, timeoutMs?: number): Promise<Pod> {
-  return eventually(`pod ${name}`, async () => {
-    const p = await getPod(name);
-    return p?.status && pred(p.status) ? p : undefined;
-  }, timeoutMs);
-}
+const { getPod, createPod, waitStatus } = podHelpers(server, () => agent.nodeName);
 
 const sh = (script: string) => ({ image: testImageName, command: ['sh', '-c', script] });
 
@@ -107,7 +89,73 @@ describe('/stats/summary', () => {
     expect(stats.node.nodeName).toBe(agent.nodeName);
     expect(stats.node.cpu!.usageCoreNanoSeconds!).toBeGreaterThan(spin.cpu!.usageCoreNanoSeconds!);
     expect(stats.node.memory!.workingSetBytes!).toBeGreaterThan(hold.memory!.workingSetBytes!);
+    // CPU shares from the limit (no request): 250m → 256, as upstream's MilliCPUToShares; no CPU
+    // resources → the default weight. (cgroup v1 layout: cpu/<containerd namespace>/<id>.)
+    const cpuDir = '/sys/fs/cgroup/cpu/k8ts';
+    if (existsSync(cpuDir)) {
+      const shares = readdirSync(cpuDir).filter(d => d.startsWith(pod.metadata!.uid!)).map(d => Number(readFileSync(join(cpuDir, d, 'cpu.shares'), 'utf8'))).sort((a, b) => a - b);
+      expect(shares).toEqual([256, 1024]);
+    }
     await server.request('DELETE', '/api/v1/namespaces/default/pods/busy?gracePeriodSeconds=0');
+  });
+
+  it('reports pod network counters, container rootfs and log usage, and node filesystems', async () => {
+    const gw = agent.podCIDR.replace(/\.0\/24$/, '.1');
+    const pod = await createPod('io', {
+      containers: [{ name: 'w', ...sh(`head -c 2097152 /dev/urandom > /big; ping -c 3 -W 1 ${gw} >/dev/null 2>&1; i=0; while [ $i -lt 500 ]; do echo "log line $i padded to make the log file grow"; i=$((i+1)); done; echo done; sleep 3600`) }],
+    });
+    await eventually('the container to have written', async () => (agent.containerLog('default', 'io', pod.metadata!.uid!, 'w').includes('done') ? true : undefined), 60_000);
+    const stats = await eventually('network, rootfs and logs for pod io', async () => {
+      // Straight from the kubelet; the apiserver's nodes/proxy route to it is tested below.
+      const r = await kubeletGet('/stats/summary');
+      if (r.status !== 200) throw new Error(`${r.status} ${r.body}`);
+      const s = JSON.parse(r.body) as Summary;
+      const p = s.pods.find(x => x.podRef.name === 'io');
+      const c = p?.containers.find(x => x.name === 'w');
+      return (c?.rootfs?.usedBytes ?? 0) >= 2 * 2 ** 20 && (c?.logs?.usedBytes ?? 0) > 0 && (p?.network?.txBytes ?? 0) > 0 ? s : undefined;
+    }, 60_000);
+    const p = stats.pods.find(x => x.podRef.name === 'io')!;
+    const c = p.containers.find(x => x.name === 'w')!;
+    // Upstream's names: network carries eth0 inline and the interface list.
+    expect(p.network).toMatchObject({ name: 'eth0', time: expect.any(String), interfaces: [expect.objectContaining({ name: 'eth0' })] });
+    expect(p.network!.rxBytes).toBeGreaterThan(0);
+    // 2 MiB written into the container's own layer (and nothing like the image's size, which is shared).
+    expect(c.rootfs!.usedBytes!).toBeLessThan(3 * 2 ** 20);
+    expect(c.rootfs!.capacityBytes!).toBeGreaterThan(c.rootfs!.usedBytes!);
+    expect(c.logs!.usedBytes!).toBeGreaterThanOrEqual(4096);
+    expect(p['ephemeral-storage']!.usedBytes).toBe(c.rootfs!.usedBytes! + c.logs!.usedBytes!);
+    expect(stats.node.fs).toMatchObject({ capacityBytes: expect.any(Number), availableBytes: expect.any(Number), usedBytes: expect.any(Number), inodes: expect.any(Number) });
+    expect(stats.node.runtime?.imageFs?.usedBytes ?? 0).toBeGreaterThan(100_000); // the imported test image's blobs
+    expect(stats.node.network?.interfaces).toBeDefined();
+    await server.request('DELETE', '/api/v1/namespaces/default/pods/io?gracePeriodSeconds=0');
+  });
+
+  it('is reachable through the apiserver: kubectl get --raw /api/v1/nodes/N/proxy/stats/summary', async () => {
+    const r = await server.kubectl(['get', '--raw', `/api/v1/nodes/${agent.nodeName}/proxy/stats/summary`]);
+    expect(r.stderr).toBe('');
+    const s = JSON.parse(r.stdout) as Summary;
+    expect(s.node.nodeName).toBe(agent.nodeName);
+    expect(Array.isArray(s.pods)).toBe(true);
+    // The kubelet's own paths pass through too.
+    expect(await server.kubectl(['get', '--raw', `/api/v1/nodes/${agent.nodeName}/proxy/healthz`])).toMatchObject({ exitCode: 0, stdout: 'ok' });
+    // An unknown node is upstream's NotFound, as kubectl prints it.
+    const missing = await server.kubectl(['get', '--raw', '/api/v1/nodes/no-such-node/proxy/stats/summary']);
+    expect(missing.exitCode).not.toBe(0);
+    expect(missing.stderr).toContain('Error from server (NotFound): nodes "no-such-node" not found');
+    // A node without an address, or whose kubelet does not answer: 503 ServiceUnavailable.
+    await create('/api/v1/nodes', { metadata: { name: 'no-address' } });
+    await create('/api/v1/nodes', { metadata: { name: 'no-kubelet' }, status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: 1 } } } });
+    try {
+      for (const n of ['no-address', 'no-kubelet']) {
+        const down = await server.kubectl(['get', '--raw', `/api/v1/nodes/${n}/proxy/stats/summary`]);
+        expect(down.stderr).toContain('Error from server (ServiceUnavailable)');
+      }
+    } finally {
+      for (const n of ['no-address', 'no-kubelet']) await server.request('DELETE', `/api/v1/nodes/${n}`);
+    }
+    // Discovery lists the subresource as upstream does.
+    const api = JSON.parse((await server.kubectl(['get', '--raw', '/api/v1'])).stdout) as { resources: { name: string; kind: string; verbs: string[] }[] };
+    expect(api.resources.find(x => x.name === 'nodes/proxy')).toMatchObject({ kind: 'NodeProxyOptions', verbs: expect.arrayContaining(['get', 'create']) });
   });
 
   it('refuses callers without a client certificate', async () => {
@@ -155,14 +203,21 @@ describe('persistentVolumeClaim volumes', () => {
     expect(agent.containerLog('default', 'reader', reader.metadata!.uid!, 'r')).toBe('persisted\n');
   });
 
-  it('a claim that does not exist keeps the container waiting with CreateContainerConfigError', async () => {
+  it('a claim that does not exist keeps the container in ContainerCreating with the FailedMount message', async () => {
     await createPod('no-claim', {
       containers: [{ name: 'c', ...sh('sleep 3600'), volumeMounts: [{ name: 'd', mountPath: '/data' }] }],
       volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'missing' } }],
     });
-    const p = await waitStatus('no-claim', s => s.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError');
-    expect(p.status!.containerStatuses![0]!.state!.waiting!.message).toBe('persistentvolumeclaim "missing" not found');
+    const p = await waitStatus('no-claim', s => s.containerStatuses?.[0]?.state?.waiting?.message !== undefined);
+    expect(p.status!.containerStatuses![0]!.state!.waiting).toEqual({ reason: 'ContainerCreating', message: 'MountVolume.SetUp failed for volume "d" : persistentvolumeclaim "missing" not found' });
+    expect(p.status!.phase).toBe('Pending');
     expect(existsSync(join(scratch, 'missing'))).toBe(false);
+    // A configMap volume without its ConfigMap: the same, and neither blocks a healthy pod.
+    await createPod('no-cm', { containers: [{ name: 'c', ...sh('sleep 3600'), volumeMounts: [{ name: 'cfg', mountPath: '/cfg' }] }], volumes: [{ name: 'cfg', configMap: { name: 'absent' } }] });
+    await createPod('healthy-next', { containers: [{ name: 'c', ...sh('sleep 3600') }] });
+    const cm = await waitStatus('no-cm', s => s.containerStatuses?.[0]?.state?.waiting?.message !== undefined);
+    expect(cm.status!.containerStatuses![0]!.state!.waiting).toEqual({ reason: 'ContainerCreating', message: 'MountVolume.SetUp failed for volume "cfg" : configmap "absent" not found' });
+    await waitStatus('healthy-next', s => s.phase === 'Running');
   });
 });
 
@@ -190,18 +245,52 @@ describe('hostPort', () => {
 describe('securityContext', () => {
   it('runs the container process, and exec probes, with runAsUser, runAsGroup and the supplemental groups', async () => {
     const pod = await createPod('run-as', {
-      securityContext: { runAsUser: 1000, runAsGroup: 3000, supplementalGroups: [4000] },
+      securityContext: { runAsUser: 1000, runAsGroup: 3000, supplementalGroups: [4000], fsGroup: 5000 },
       containers: [{
         name: 'c', ...sh('id -u; id -g; id -G; touch /root-owned 2>/dev/null && echo writable || echo denied; sleep 3600'),
-        // Ready only if the probe runs as the container's user too.
-        readinessProbe: { exec: { command: ['sh', '-c', '[ "$(id -u):$(id -g)" = 1000:3000 ]'] }, periodSeconds: 1 },
+        // Ready only if the probe runs as the container's user, with its supplemental groups, too.
+        readinessProbe: { exec: { command: ['sh', '-c', '[ "$(id -u):$(id -g)" = 1000:3000 ] && id -G | grep -qw 4000 && id -G | grep -qw 5000'] }, periodSeconds: 1 },
       }],
     });
     await waitStatus('run-as', s => s.containerStatuses?.[0]?.ready === true);
     const lines = agent.containerLog('default', 'run-as', pod.metadata!.uid!, 'c').trim().split('\n');
     expect(lines.slice(0, 2)).toEqual(['1000', '3000']);
-    expect(lines[2]!.split(' ')).toEqual(expect.arrayContaining(['3000', '4000']));
+    expect(lines[2]!.split(' ').sort()).toEqual(['3000', '4000', '5000']);
     expect(lines[3]).toBe('denied');
+    // kubectl exec: the same identity, supplemental groups (and fsGroup) included.
+    // (busybox's `id` lists getgroups() after `groups=`: the supplemental groups, not the primary gid.)
+    const id = await server.kubectl(['exec', 'run-as', '--', 'id']);
+    expect(id.stdout.trim()).toMatch(/^uid=1000 gid=3000 groups=/);
+    expect(id.stdout.trim().replace(/^.*groups=/, '').split(',').map(g => g.replace(/\(.*\)/, '')).sort()).toEqual(['4000', '5000']);
+    expect((await server.kubectl(['exec', 'run-as', '--', 'id', '-G'])).stdout.trim().split(' ').sort()).toEqual(['3000', '4000', '5000']);
+  });
+
+  it('supplementalGroups alone: the root process and kubectl exec both carry the groups', async () => {
+    await createPod('groups-only', { securityContext: { supplementalGroups: [4100] }, containers: [{ name: 'c', ...sh('sleep 3600') }] });
+    await waitStatus('groups-only', s => s.phase === 'Running');
+    const id = await server.kubectl(['exec', 'groups-only', '--', 'id', '-G']);
+    expect(id.stdout.trim().split(' ')).toEqual(expect.arrayContaining(['0', '4100']));
+  });
+
+  it('runAsNonRoot against the image\'s user: root (no USER) and a named user are refused, a numeric one runs', async () => {
+    // (USER 0 and 0:gid are the unit test's: each image variant costs a build and an import here.)
+    await agent.importImageWithUser('docker.io/k8ts/busybox:user-1000', '1000:1000');
+    await agent.importImageWithUser('docker.io/k8ts/busybox:user-nobody', 'nobody');
+    const nonRoot = (image: string) => ({ securityContext: { runAsNonRoot: true }, containers: [{ name: 'c', image, imagePullPolicy: 'Never', command: ['sh', '-c', 'id -u; sleep 3600'] }] });
+    const a = await createPod('nr-default', nonRoot(testImageName));
+    await createPod('nr-named', nonRoot('docker.io/k8ts/busybox:user-nobody'));
+    const ok = await createPod('nr-1000', nonRoot('docker.io/k8ts/busybox:user-1000'));
+    const waiting = (name: string) => waitStatus(name, s => s.containerStatuses?.[0]?.state?.waiting?.reason === 'CreateContainerConfigError');
+    expect((await waiting('nr-default')).status!.containerStatuses![0]!.state!.waiting!.message)
+      .toBe(`container has runAsNonRoot and image will run as root (pod: "nr-default_default(${a.metadata!.uid})", container: c)`);
+    expect((await waiting('nr-named')).status!.containerStatuses![0]!.state!.waiting!.message)
+      .toMatch(/^container has runAsNonRoot and image has non-numeric user \(nobody\), cannot verify user is non-root/);
+    await waitStatus('nr-1000', s => s.phase === 'Running');
+    await eventually('the container to print its uid', async () => (agent.containerLog('default', 'nr-1000', ok.metadata!.uid!, 'c').trim() === '1000' ? true : undefined));
+    // The refused pods stay waiting (no container was ever created): still no restart, still Pending.
+    const d = (await getPod('nr-default'))!;
+    expect(d.status!.phase).toBe('Pending');
+    expect(d.status!.containerStatuses![0]!.restartCount).toBe(0);
   });
 
   it('refuses runAsNonRoot with runAsUser 0 with upstream\'s CreateContainerConfigError', async () => {

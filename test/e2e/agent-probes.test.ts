@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
-import type { Pod, PodStatus } from 'kubernetes-types/core/v1.js';
+import type { PodStatus } from 'kubernetes-types/core/v1.js';
 import { eventually, TestServer } from './harness.js';
-import { startNodeWithAgent, stopNodeWithAgent, type TestAgent, testImageName } from './agent-harness.js';
+import { podHelpers, startGrpcHealthServer, startNodeWithAgent, stopNodeWithAgent, type TestAgent, testImageName } from './agent-harness.js';
 
 jest.setTimeout(120_000);
 
@@ -19,25 +19,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'k8ts-probes-'));
 const nodeResolv = join(scratch, 'node-resolv.conf');
 writeFileSync(nodeResolv, 'nameserver 192.0.2.53\nsearch node.example\noptions timeout:2\n');
 
-async function getPod(name: string): Promise<Pod | undefined> {
-  const r = await server.request('GET', `/api/v1/namespaces/default/pods/${name}`);
-  return r.status === 200 ? r.body as Pod : undefined;
-}
-
-async function createPod(name: string, spec: Record<string, unknown>): Promise<Pod> {
-  const r = await server.request('POST', '/api/v1/namespaces/default/pods', {
-    apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName: agent.nodeName, terminationGracePeriodSeconds: 1, ...spec },
-  });
-  if (r.status !== 201) throw new Error(`creating pod ${name}: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body as Pod;
-}
-
-function waitStatus(name: string, pred: (s: PodStatus) => boolean, timeoutMs?: number): Promise<Pod> {
-  return eventually(`pod ${name}`, async () => {
-    const p = await getPod(name);
-    return p?.status && pred(p.status) ? p : undefined;
-  }, timeoutMs);
-}
+const { getPod, createPod, waitStatus } = podHelpers(server, () => agent.nodeName);
 
 const sh = (script: string) => ({ image: testImageName, command: ['sh', '-c', script] });
 const cond = (s: PodStatus, type: string) => s.conditions?.find(c => c.type === type)?.status;
@@ -101,6 +83,37 @@ describe('probes', () => {
     expect(started.status!.containerStatuses![0]!.restartCount).toBe(0);
     await new Promise(r => setTimeout(r, 2500));
     expect((await getPod('startup-tcp'))!.status!.containerStatuses![0]!.restartCount).toBe(0);
+  });
+
+  it('grpc probes speak grpc.health.v1 to a real health server in the pod: readiness follows its status, liveness restarts', async () => {
+    const created = await createPod('grpc', {
+      containers: [{
+        name: 'app', ...sh('sleep 3600'),
+        readinessProbe: { grpc: { port: 9555 }, periodSeconds: 1 },
+        livenessProbe: { grpc: { port: 9555, service: 'live' }, initialDelaySeconds: 4, periodSeconds: 1, failureThreshold: 2 },
+      }],
+    });
+    // The health server runs in the test process, listening inside the pod's network namespace.
+    const netns = `${agent.netnsPrefix}${created.metadata!.uid!}`;
+    await eventually('the pod network namespace', async () => (existsSync(`/run/netns/${netns}`) ? true : undefined));
+    const statuses = new Map([['', 2], ['live', 1]]);
+    const health = await startGrpcHealthServer(netns, 9555, statuses);
+    try {
+      const running = await waitStatus('grpc', s => s.phase === 'Running');
+      expect(running.status!.containerStatuses![0]!.ready).toBe(false);
+      statuses.set('', 1);
+      const ready = await waitStatus('grpc', s => s.containerStatuses?.[0]?.ready === true && cond(s, 'Ready') === 'True');
+      expect(ready.status!.containerStatuses![0]!.restartCount).toBe(0);
+      statuses.set('', 2);
+      await waitStatus('grpc', s => s.containerStatuses?.[0]?.ready === false && cond(s, 'Ready') === 'False');
+      statuses.set('live', 2);
+      const restarted = await waitStatus('grpc', s => (s.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 60_000);
+      expect(restarted.status!.containerStatuses![0]!.lastState?.terminated).toBeDefined();
+      expect(agent.logs).toMatch(/Container app failed liveness probe, will be restarted/);
+      expect(agent.logs).toMatch(/service unhealthy \(responded with \\?"NOT_SERVING\\?"\)/);
+    } finally {
+      await new Promise(r => health.close(r));
+    }
   });
 
   it('a startup probe that never succeeds kills the container; restartPolicy Never leaves the pod Failed', async () => {

@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { jest } from '@jest/globals';
 import { execa } from 'execa';
-import type { Pod, PodStatus } from 'kubernetes-types/core/v1.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
 import { dial } from '../../agent/probe-net.js';
 import { eventually, TestServer } from './harness.js';
-import { TestAgent, testImageName } from './agent-harness.js';
+import { podHelpers, TestAgent, testImageName } from './agent-harness.js';
 
 jest.setTimeout(120_000);
 
@@ -29,11 +29,6 @@ let forwarder: Server | undefined;
 let connections = 0;
 let registryHost = '';
 
-async function getPod(name: string): Promise<Pod | undefined> {
-  const r = await server.request('GET', `/api/v1/namespaces/default/pods/${name}`);
-  return r.status === 200 ? r.body as Pod : undefined;
-}
-
 async function createPod(name: string, image: string, imagePullPolicy: string): Promise<Pod> {
   const r = await server.request('POST', '/api/v1/namespaces/default/pods', {
     apiVersion: 'v1', kind: 'Pod', metadata: { name },
@@ -43,12 +38,7 @@ async function createPod(name: string, image: string, imagePullPolicy: string): 
   return r.body as Pod;
 }
 
-function waitStatus(name: string, pred: (s: PodStatus) => boolean, timeoutMs?: number): Promise<Pod> {
-  return eventually(`pod ${name}`, async () => {
-    const p = await getPod(name);
-    return p?.status && pred(p.status) ? p : undefined;
-  }, timeoutMs);
-}
+const { waitStatus } = podHelpers(server, () => agent!.nodeName);
 
 function ctr(...args: string[]) {
   return execa('ctr', ['--address', agent!.socket, '--namespace', 'k8ts', ...args]);

@@ -5,35 +5,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
-import type { Pod, PodStatus } from 'kubernetes-types/core/v1.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
 import { eventually, TestServer } from './harness.js';
-import { startNodeWithAgent, stopNodeWithAgent, type TestAgent, testImageName } from './agent-harness.js';
+import { podHelpers, startNodeWithAgent, stopNodeWithAgent, type TestAgent, testImageName } from './agent-harness.js';
 
 jest.setTimeout(120_000);
 
 const server = new TestServer();
 let agent: TestAgent;
 
-
-async function getPod(name: string): Promise<Pod | undefined> {
-  const r = await server.request('GET', `/api/v1/namespaces/default/pods/${name}`);
-  return r.status === 200 ? r.body as Pod : undefined;
-}
-
-async function createPod(name: string, spec: Record<string, unknown>): Promise<Pod> {
-  const r = await server.request('POST', '/api/v1/namespaces/default/pods', {
-    apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName: agent.nodeName, terminationGracePeriodSeconds: 2, ...spec },
-  });
-  if (r.status !== 201) throw new Error(`creating pod ${name}: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body as Pod;
-}
-
-function waitStatus(name: string, pred: (s: PodStatus) => boolean, timeoutMs?: number): Promise<Pod> {
-  return eventually(`pod ${name}`, async () => {
-    const p = await getPod(name);
-    return p?.status && pred(p.status) ? p : undefined;
-  }, timeoutMs);
-}
+const { getPod, createPod, waitStatus } = podHelpers(server, () => agent.nodeName, { terminationGracePeriodSeconds: 2 });
 
 async function deletePod(name: string, uid: string): Promise<void> {
   await server.request('DELETE', `/api/v1/namespaces/default/pods/${name}`);
@@ -134,13 +115,14 @@ describe('the agent', () => {
     await deletePod('nocmd', pod.metadata!.uid!);
   });
 
-  it('passes env from literals, ConfigMap and Secret keys and the downward API, and mounts configMap/secret volumes', async () => {
+  it('passes env from literals, ConfigMap and Secret keys and the downward API, and mounts configMap, secret and downwardAPI volumes', async () => {
     await server.request('POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { color: 'blue', 'app.conf': 'x=1' } });
     await server.request('POST', '/api/v1/namespaces/default/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'sec' }, data: { password: Buffer.from('hunter2').toString('base64') } });
     const pod = await createPod('envs', {
       restartPolicy: 'Never',
       containers: [{
-        name: 'c', ...sh('echo "L=$LIT C=$COLOR S=$PASS N=$NAME X=$EXPANDED"; cat /etc/cfg/app.conf; echo; cat /etc/sec/password; echo; pwd'),
+        name: 'c', ...sh('echo "L=$LIT C=$COLOR S=$PASS N=$NAME X=$EXPANDED M=$MEM"; cat /etc/cfg/app.conf; echo; cat /etc/sec/password; echo; pwd; echo "D=$(cat /etc/pod/name)/$(cat /etc/pod/cpu)"'),
+        resources: { limits: { memory: '64Mi', cpu: '500m' } },
         workingDir: '/tmp',
         env: [
           { name: 'LIT', value: 'literal' },
@@ -148,14 +130,21 @@ describe('the agent', () => {
           { name: 'PASS', valueFrom: { secretKeyRef: { name: 'sec', key: 'password' } } },
           { name: 'NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
           { name: 'EXPANDED', value: '$(LIT)-$(COLOR)' },
+          { name: 'MEM', valueFrom: { resourceFieldRef: { resource: 'limits.memory', divisor: '1Mi' } } },
         ],
-        volumeMounts: [{ name: 'cfg', mountPath: '/etc/cfg' }, { name: 'sec', mountPath: '/etc/sec' }],
+        volumeMounts: [{ name: 'cfg', mountPath: '/etc/cfg' }, { name: 'sec', mountPath: '/etc/sec' }, { name: 'pod', mountPath: '/etc/pod' }],
       }],
-      volumes: [{ name: 'cfg', configMap: { name: 'cfg' } }, { name: 'sec', secret: { secretName: 'sec' } }],
+      volumes: [{ name: 'cfg', configMap: { name: 'cfg' } }, { name: 'sec', secret: { secretName: 'sec' } }, {
+        name: 'pod', downwardAPI: { items: [
+          { path: 'name', fieldRef: { fieldPath: 'metadata.name' } },
+          { path: 'cpu', resourceFieldRef: { containerName: 'c', resource: 'limits.cpu', divisor: '1m' } },
+        ] },
+      }],
     });
     await waitStatus('envs', s => s.phase === 'Succeeded');
     const log = agent.containerLog('default', 'envs', pod.metadata!.uid!, 'c');
-    expect(log).toContain('L=literal C=blue S=hunter2 N=envs X=literal-blue');
+    expect(log).toContain('L=literal C=blue S=hunter2 N=envs X=literal-blue M=64');
+    expect(log).toContain('D=envs/500');
     expect(log).toContain('x=1');
     expect(log).toContain('hunter2\n/tmp');
     await deletePod('envs', pod.metadata!.uid!);

@@ -113,13 +113,16 @@ describe('install.sh for an agent', () => {
   const root = join(work, 'agent-root');
 
   test('writes the agent unit, the token file and a config the agent reads back', async () => {
-    const r = await installSh(['--root', root, '--server', 'https://10.0.0.1:6443', '--token', 'K10abc::server:def', '--', '--node-ip', '10.0.0.2', '--node-labels', 'zone=a']);
+    const r = await installSh(['--root', root, '--server', 'https://10.0.0.1:6443', '--token', 'K10abc::server:def', '--', '--node-ip', '10.0.0.2', '--node-labels', 'zone=a',
+      '--network', 'vxlan', '--proxy-mode', 'ipvs']);
     expect(r.exitCode).toBe(0);
     expect(existsSync(join(root, 'etc/systemd/system/k8ts-agent.service'))).toBe(true);
     expect(existsSync(join(root, 'etc/systemd/system/k8ts-server.service'))).toBe(false);
     expect(statSync(join(root, 'etc/k8ts/token')).mode & 0o777).toBe(0o600);
     const opts = parseAgentArgs(loadConfigArgs(['--config', join(root, 'etc/k8ts/config.yaml'), '--node-ip', '10.0.0.3'], {}));
     expect(opts).toMatchObject({ server: 'https://10.0.0.1:6443', token: 'K10abc::server:def', nodeIP: '10.0.0.3', nodeLabels: { zone: 'a' }, dataDir: join(root, 'var/lib/k8ts/agent') });
+    // The network and proxy modes are config.yaml settings; the agent runs that kube-proxy itself.
+    expect(opts).toMatchObject({ network: 'vxlan', proxy: { mode: 'ipvs' } });
     const verify = await execa('systemd-analyze', ['verify', join(root, 'etc/systemd/system/k8ts-agent.service')], { reject: false, all: true });
     expect(verify.all).toBe('');
   });

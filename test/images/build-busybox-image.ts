@@ -40,7 +40,8 @@ function sha256(data: Buffer | string): string {
 const tarFlags = ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--format=posix', '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime'];
 
 /** Writes the archive to `out` (an OCI layout in a tar) and returns the image name it carries. */
-export async function buildBusyboxImage(out: string, opts: { name?: string; busybox?: string } = {}): Promise<string> {
+/** `user`: the image config's USER (`uid[:gid]` or a name), for runAsNonRoot tests; none by default. */
+export async function buildBusyboxImage(out: string, opts: { name?: string; busybox?: string; user?: string } = {}): Promise<string> {
   const name = opts.name ?? testImageName;
   const busybox = opts.busybox ?? busyboxPath;
   if (!existsSync(busybox)) throw new Error(`busybox not found at "${busybox}": install Debian's busybox-static`);
@@ -76,7 +77,7 @@ export async function buildBusyboxImage(out: string, opts: { name?: string; busy
 
     const config = Buffer.from(JSON.stringify({
       architecture: 'amd64', os: 'linux', created: '1970-01-01T00:00:00Z',
-      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'], WorkingDir: '/' },
+      config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['sh'], WorkingDir: '/', ...(opts.user !== undefined ? { User: opts.user } : {}) },
       rootfs: { type: 'layers', diff_ids: [`sha256:${layerDigest}`] },
       history: [{ created: '1970-01-01T00:00:00Z', created_by: 'k8ts test/images/build-busybox-image.ts' }],
     }));
