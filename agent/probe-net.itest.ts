@@ -6,7 +6,7 @@ import type { Http2Server } from 'node:http2';
 import { jest } from '@jest/globals';
 import { createNetns, deleteNetns, execInNetns, withNetnsSync } from '../kernel/netns.js';
 import { startGrpcHealthServer } from '../test/e2e/agent-harness.js';
-import { grpcCheck } from './probe-net.js';
+import { grpcCheck, httpGet } from './probe-net.js';
 
 jest.setTimeout(60_000);
 
@@ -54,5 +54,18 @@ describe('grpcCheck', () => {
   it('is not reachable from outside the namespace (the socket was made inside it)', async () => {
     const r = await grpcCheck({ host: '127.0.0.1', port: 9555, service: '' }, 500);
     expect(r.ok).toBe(false);
+  });
+});
+
+describe('httpGet', () => {
+  it('reads a response whose header lines end in a bare LF, as Go\'s client (upstream\'s prober) does', async () => {
+    // What busybox httpd sends for a CGI script that prints "Content-Type: text/plain\n\n".
+    const lf = createServer(sock => { sock.once('data', () => sock.end('HTTP/1.0 200 OK\r\nContent-Type: text/plain\n\nok\n')); });
+    await new Promise<void>(r => { lf.once('listening', r); withNetnsSync(ns, () => lf.listen(9558)); });
+    try {
+      expect(await httpGet({ host: '127.0.0.1', port: 9558, netns: ns, path: '/', scheme: 'HTTP', headers: [] }, 1000)).toEqual({ status: 200, body: 'ok\n' });
+    } finally {
+      lf.close();
+    }
   });
 });

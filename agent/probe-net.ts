@@ -65,6 +65,9 @@ export function httpGet(t: HttpTarget, timeoutMs: number): Promise<{ status?: nu
     for (const [k, v] of t.headers) headers[k] = v;
     const req = httpRequest({
       host: t.host, port: t.port, path: t.path, method: 'GET', headers,
+      // Go's HTTP client, which upstream's prober uses, accepts header lines ended by a bare LF
+      // (busybox httpd passes CGI headers through as written); Node's strict parser rejects them.
+      insecureHTTPParser: true,
       // No agent: Node then dials with createConnection. TLS runs over our own socket; upstream
       // does not verify probe certificates either.
       createConnection: () => (t.scheme === 'HTTPS' ? tlsConnect({ socket: dial(t), rejectUnauthorized: false }) : dial(t)),

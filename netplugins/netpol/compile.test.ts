@@ -63,6 +63,24 @@ describe('compileNetworkPolicies', () => {
     expect(text).toMatch(/meta l4proto udp th dport 53-54 jump b-/);
   });
 
+  it('SCTP ports match protocol 132, numbered, as a range and named', () => {
+    // This kernel has no SCTP sockets (CONFIG_IP_SCTP unset), so SCTP is proven here and by
+    // loading the rules, not with traffic.
+    const { ruleset, problems } = compileNetworkPolicies(state({
+      pods: [pod('prod', 'sig', '10.42.0.9', { app: 'sig' }, [{ name: 'diameter', containerPort: 3868, protocol: 'SCTP' }])],
+      policies: [policy('prod', 'sctp', { podSelector: {}, ingress: [{ ports: [{ protocol: 'SCTP', port: 9000, endPort: 9010 }, { protocol: 'SCTP', port: 'diameter' }] }] })],
+    }));
+    expect(problems).toEqual([]);
+    expect(renderNft(ruleset)).toMatch(/meta l4proto sctp th dport 9000-9010 /);
+    expect(setOf(ruleset, 'n-')!.elements).toEqual([{ key: ['10.42.0.9', 132, 3868] }]);
+    // A TCP port of the same name does not stand in for the SCTP one.
+    const tcpOnly = compileNetworkPolicies(state({
+      pods: [pod('prod', 'sig', '10.42.0.9', {}, [{ name: 'diameter', containerPort: 3868 }])],
+      policies: [policy('prod', 'sctp', { podSelector: {}, ingress: [{ ports: [{ protocol: 'SCTP', port: 'diameter' }] }] })],
+    }));
+    expect(tcpOnly.problems).toHaveLength(1);
+  });
+
   it('egress rules and policyTypes defaulting as upstream', () => {
     expect(policyTypes(policy('a', 'b', { podSelector: {} }))).toEqual({ ingress: true, egress: false });
     expect(policyTypes(policy('a', 'b', { podSelector: {}, egress: [{}] }))).toEqual({ ingress: true, egress: true });

@@ -22,7 +22,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { jest } from '@jest/globals';
 import { execa } from 'execa';
-import type { Event, Node, Pod } from 'kubernetes-types/core/v1.js';
+import type { Event, Node, Pod, Service } from 'kubernetes-types/core/v1.js';
 import type { NetworkPolicy } from 'kubernetes-types/networking/v1.js';
 import { clientFromKubeconfig, type HttpsTransport } from '../../api/client/https.js';
 import { isNotFound } from '../../api/client/rest.js';
@@ -135,6 +135,8 @@ describe.each((process.env.K8TS_NETPOL_E2E_MODES?.split(',') ?? ['vxlan', 'route
   let rootTablesBefore = '';
   let nodeNetns: string[] = [];
   let podCIDRs: string[] = [];
+  let nodeIPs: string[] = [];
+  let nodeNames: string[] = [];
   const pods: LabPod[] = [];
   const probers = new Map<string, Prober>();
   const applied: NetworkPolicy[] = [];
@@ -196,10 +198,12 @@ describe.each((process.env.K8TS_NETPOL_E2E_MODES?.split(',') ?? ['vxlan', 'route
     const up = await execa(k8tsBin, ['lab', 'up', '--name', name, '--nodes', '3', '--network', mode], { reject: false, timeout: 180_000 });
     labUp = true;
     if (up.exitCode !== 0) throw new Error(`lab up failed (${up.exitCode}):\n${up.stdout}\n${up.stderr}`);
-    const state = JSON.parse(readFileSync(`/var/lib/k8ts-lab/${name}/lab.json`, 'utf8')) as { kubeconfig: string; plan: { nodes_: { name: string; netns: string; netnsPrefix: string }[] } };
+    const state = JSON.parse(readFileSync(`/var/lib/k8ts-lab/${name}/lab.json`, 'utf8')) as { kubeconfig: string; plan: { nodes_: { name: string; netns: string; netnsPrefix: string; ip: string }[] } };
     ({ client, transport } = clientFromKubeconfig(state.kubeconfig, { userAgent: 'k8ts-netpol-e2e' }));
     const nodes = state.plan.nodes_;
     nodeNetns = nodes.map(n => n.netns);
+    nodeIPs = nodes.map(n => n.ip);
+    nodeNames = nodes.map(n => n.name);
     const nodeObjs = (await client.list<Node>(resources.nodes, undefined)).items;
     podCIDRs = nodes.map(n => nodeObjs.find(o => o.metadata?.name === n.name)?.spec?.podCIDR ?? '');
 
@@ -322,6 +326,104 @@ describe.each((process.env.K8TS_NETPOL_E2E_MODES?.split(',') ?? ['vxlan', 'route
       policy('z', 'cidr-eg', { podSelector: { matchLabels: { pod: 'c' } }, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/8', except: [podCIDRs[0]!] } }] }] }),
     ]);
     await expectGridToMatchModel('ipBlock in y and z');
+  });
+
+  it('host-network pods are neither policed nor peers, and the node\'s own traffic (kubelet probes) reaches policed pods', async () => {
+    // Nothing in x or y may send or receive…
+    await setPolicies(['x', 'y'].map(ns => policy(ns, 'deny-all', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] })));
+    await expectGridToMatchModel('default-deny all in x and y');
+    const extra: string[] = [];
+    try {
+      // …except what upstream keeps open: a node reaching its own pods (same node: x/a on node 1,
+      // y/b on node 2), which is how kubelet probes arrive.
+      for (const [i, key] of [[0, 'x/a'], [1, 'y/b']] as const) {
+        const fromNode = new Prober(nodeNetns[i]!);
+        try { expect({ key, reached: await fromNode.grid([[pod(key).ip, 80, 'TCP']]) }).toEqual({ key, reached: [true] }); } finally { fromNode.kill(); }
+      }
+      // A pod created under the deny-all turns Ready through its HTTP readiness probe.
+      await client.create<Pod>(resources.pods, 'x', {
+        metadata: { name: 'probed', namespace: 'x', labels: { pod: 'probed' } },
+        spec: {
+          nodeName: nodeNames[0]!, terminationGracePeriodSeconds: 0,
+          containers: [{ name: 'main', image: testImageName, imagePullPolicy: 'IfNotPresent', command: ['httpd', '-f', '-p', '80', '-h', '/var/www'], readinessProbe: { httpGet: { path: '/cgi-bin/hostname', port: 80 }, periodSeconds: 1 } }],
+        },
+      });
+      extra.push('probed');
+      await eventually('x/probed Ready through its probe under deny-all', async () => {
+        const p = await client.get<Pod>(resources.pods, 'x', 'probed');
+        return p.status?.conditions?.find(c => c.type === 'Ready')?.status === 'True' ? true : undefined;
+      }, 60_000);
+      // A host-network pod in x serves on node 2's address and calls out, although x denies all:
+      // it is the node's traffic, not a pod's that policies select.
+      await client.create<Pod>(resources.pods, 'x', {
+        metadata: { name: 'hostnet', namespace: 'x', labels: { pod: 'hostnet' } },
+        spec: {
+          nodeName: nodeNames[1]!, hostNetwork: true, terminationGracePeriodSeconds: 0,
+          containers: [{ name: 'main', image: testImageName, imagePullPolicy: 'IfNotPresent', command: ['httpd', '-f', '-p', '18080', '-h', '/var/www'] }],
+        },
+      });
+      extra.push('hostnet');
+      await eventually('x/hostnet running', async () => ((await client.get<Pod>(resources.pods, 'x', 'hostnet')).status?.phase === 'Running' ? true : undefined), 60_000);
+      // From an unpoliced pod on another node (z/a, node 1): reached. From x/a, whose egress is denied: not.
+      await eventually('z/a reaches the host-network pod', async () => ((await probers.get('z/a')!.grid([[nodeIPs[1]!, 18080, 'TCP']]))[0] === true ? true : undefined), 15_000);
+      expect(await probers.get('x/a')!.grid([[nodeIPs[1]!, 18080, 'TCP']])).toEqual([false]);
+      // Its own calls out are not policed (x/hostnet → z/c on node 3 works). y/c's ingress still is:
+      // from another node the call arrives as node 2's traffic, a peer no policy of y admits (only
+      // a node's traffic to its own pods is exempt, as upstream).
+      const out = await transport!.exec('x', 'hostnet', 'main', ['timeout', '3', 'wget', '-qO-', `http://${pod('z/c').ip}:80/cgi-bin/hostname`]);
+      expect({ exit: out.exitCode, out: out.stdout.trim() }).toEqual({ exit: 0, out: 'c' });
+      const denied = await transport!.exec('x', 'hostnet', 'main', ['timeout', '3', 'wget', '-qO-', `http://${pod('y/c').ip}:80/cgi-bin/hostname`]);
+      expect(denied.exitCode).not.toBe(0);
+    } finally {
+      for (const name of extra) await client.delete(resources.pods, 'x', name).catch(() => undefined);
+    }
+    await setPolicies([]);
+  });
+
+  it('applies after Service DNAT: a ClusterIP does not bypass a policy, on the same node or across nodes', async () => {
+    await setPolicies([]);
+    const svc = await client.create<Service>(resources.services, 'x', {
+      metadata: { name: 'web-c', namespace: 'x' },
+      spec: { selector: { pod: 'c' }, ports: [{ name: 'http', port: 8080, targetPort: 80, protocol: 'TCP' }] },
+    });
+    const vip = svc.spec!.clusterIP!;
+    try {
+      const via = async (client: string): Promise<boolean> => (await probers.get(client)!.grid([[vip, 8080, 'TCP']]))[0] === true;
+      // z/c shares node 3 with x/c; z/b is on node 2: the DNAT happens on the client's node.
+      await eventually('the Service reaches x/c', async () => ((await via('z/c')) && (await via('z/b')) ? true : undefined), 20_000);
+      await setPolicies([policy('x', 'c-from-y', { podSelector: { matchLabels: { pod: 'c' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'y' } } }] }] })]);
+      await expectGridToMatchModel('x/c from namespace y only');
+      expect({ sameNode: await via('z/c'), otherNode: await via('z/b') }).toEqual({ sameNode: false, otherNode: false });
+      expect({ sameNode: await via('y/c'), otherNode: await via('y/a') }).toEqual({ sameNode: true, otherNode: true });
+    } finally {
+      await client.delete(resources.services, 'x', 'web-c').catch(() => undefined);
+    }
+    await setPolicies([]);
+  });
+
+  it('follows namespace and pod label changes while the policy stays', async () => {
+    const reaches = async (from: string, to: string): Promise<boolean> => (await probers.get(from)!.grid([[pod(to).ip, 80, 'TCP']]))[0] === true;
+    const until = (what: string, from: string, to: string, want: boolean) =>
+      eventually(what, async () => ((await reaches(from, to)) === want ? true : undefined), 5_000);
+    await setPolicies([
+      policy('x', 'a-from-blue', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'blue' } } }] }] }),
+      policy('y', 'b-from-clients', { podSelector: { matchLabels: { pod: 'b' } }, ingress: [{ from: [{ podSelector: { matchLabels: { role: 'client' } } }] }] }),
+    ]);
+    await until('z/b denied to x/a', 'z/b', 'x/a', false);
+    await until('y/a denied to y/b', 'y/a', 'y/b', false);
+    try {
+      await client.patch(resources.namespaces, undefined, 'z', 'merge', { metadata: { labels: { team: 'blue' } } });
+      await until('z/b admitted to x/a once z is blue', 'z/b', 'x/a', true);
+      await client.patch(resources.pods, 'y', 'a', 'merge', { metadata: { labels: { role: 'client' } } });
+      await until('y/a admitted to y/b once it is a client', 'y/a', 'y/b', true);
+      expect(await reaches('y/c', 'y/b')).toBe(false);
+    } finally {
+      await client.patch(resources.namespaces, undefined, 'z', 'merge', { metadata: { labels: { team: null } } });
+      await client.patch(resources.pods, 'y', 'a', 'merge', { metadata: { labels: { role: null } } });
+    }
+    await until('z/b denied again once the label is gone', 'z/b', 'x/a', false);
+    await until('y/a denied again once the label is gone', 'y/a', 'y/b', false);
+    await setPolicies([]);
   });
 
   it('a policy that cannot be compiled is reported in an Event and never breaks the others', async () => {
