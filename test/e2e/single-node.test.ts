@@ -7,13 +7,14 @@
 // folders) and the test's network namespace, so nothing on the host changes; everything it made
 // is removed afterwards, also on failure.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { execa } from 'execa';
 import { ensureBusyboxImage, testImageName } from '../images/build-busybox-image.js';
 import { freePort, k8tsBin, kubectlPath } from './harness.js';
+import { defaultRunDir } from '../../agent/cli.js';
 
 jest.setTimeout(240_000);
 
@@ -24,7 +25,6 @@ const script = join(dataDir, 'run-server.sh');
 const createdDirs: string[] = [];
 let server: ChildProcess | undefined;
 // The agent keeps containerd's state in /run/k8ts-<hash of its data dir>: what appears is ours.
-const runDirsBefore = new Set(existsSync('/run') ? readdirSync('/run').filter(d => d.startsWith('k8ts-')) : []);
 let output = '';
 
 // Scrape and autoscale every 2 s (upstream: 15 s) and stabilise downscales over 10 s (5 min), so
@@ -86,7 +86,8 @@ afterAll(async () => {
       });
     }
     await execa('ip', ['netns', 'del', netns], { reject: false });
-    for (const d of readdirSync('/run').filter(x => x.startsWith('k8ts-') && !runDirsBefore.has(x))) rmSync(join('/run', d), { recursive: true, force: true });
+    // Only this server's own run folder: other clusters (a lab, another test) may be running.
+    rmSync(defaultRunDir(join(dataDir, 'agent')), { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(cacheDir, { recursive: true, force: true });
     for (const dir of createdDirs.reverse()) { try { rmdirSync(dir); } catch { /* not empty: leave it */ } }
