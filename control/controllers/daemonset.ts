@@ -25,13 +25,13 @@ import type { Affinity, Node, Pod, PodTemplateSpec, Taint, Toleration } from 'ku
 import type { KubeObject } from '../../api/object.js';
 import { fromMetaLabelSelector, labelsMatch } from '../../api/selectors.js';
 import { isAlreadyExists, isNotFound } from '../../api/client/rest.js';
-import { keyOf, resources } from '../../api/client/types.js';
+import { resources } from '../../api/client/types.js';
 import type { Informer } from '../../api/client/informer.js';
 import { termMatches, tolerates } from '../scheduler/plugins.js';
 import type { ControllerContext } from './context.js';
 import { computeHash, scaledValue } from './deployment.js';
 import { isPodAvailable, isPodReady, msUntilAvailable, podFromTemplate } from './pods.js';
-import { Controller, Expectations, byCreation, controllerRef, newControllerRef, watchControlled } from './runtime.js';
+import { Controller, Expectations, byCreation, controllerRef, newControllerRef, watchControlled, watchOwners } from './runtime.js';
 
 export const revisionHashLabel = 'controller-revision-hash';
 export const templateGenerationLabel = 'pod-template-generation';
@@ -251,11 +251,7 @@ export class DaemonSetController {
     this.revisions = ctx.informers.for<ControllerRevision>(resources.controllerrevisions);
     this.expectations = new Expectations(() => ctx.clock.now());
     this.controller = new Controller({ name: 'DaemonSet', workers: ctx.workers ?? 2, clock: ctx.clock, logger: ctx.logger, resyncMs: 30_000, resyncKeys: () => this.daemonsets.keys() }, key => this.sync(key));
-    this.daemonsets.on({
-      add: d => this.controller.enqueueObject(d),
-      update: (_, d) => this.controller.enqueueObject(d),
-      delete: d => this.expectations.forget(keyOf(d)),
-    });
+    watchOwners(this.daemonsets, this.controller, this.expectations);
     watchControlled(this.pods, { kind: 'DaemonSet', controller: this.controller, expectations: this.expectations, owner: key => this.daemonsets.get(key) });
     // Any node change may change where daemons run.
     const all = () => { for (const k of this.daemonsets.keys()) this.controller.enqueue(k); };

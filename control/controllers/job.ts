@@ -20,11 +20,11 @@ import type { Job, JobCondition, JobStatus } from 'kubernetes-types/batch/v1.js'
 import type { Container, Pod } from 'kubernetes-types/core/v1.js';
 import type { KubeObject } from '../../api/object.js';
 import { isNotFound } from '../../api/client/rest.js';
-import { keyOf, resources } from '../../api/client/types.js';
+import { resources } from '../../api/client/types.js';
 import type { Informer } from '../../api/client/informer.js';
 import { rfc3339, type ControllerContext } from './context.js';
 import { deletionOrder, isPodActive, isPodReady, podFromTemplate } from './pods.js';
-import { Controller, Expectations, newControllerRef, watchControlled } from './runtime.js';
+import { Controller, Expectations, newControllerRef, watchControlled, watchOwners } from './runtime.js';
 
 export const completionIndexAnnotation = 'batch.kubernetes.io/job-completion-index';
 export const jobNameLabel = 'batch.kubernetes.io/job-name';
@@ -266,11 +266,7 @@ export class JobController {
     this.pods = ctx.informers.for<Pod>(resources.pods);
     this.expectations = new Expectations(() => ctx.clock.now());
     this.controller = new Controller({ name: 'Job', workers: ctx.workers ?? 4, clock: ctx.clock, logger: ctx.logger, resyncMs: 30_000, resyncKeys: () => this.jobs.keys() }, key => this.sync(key));
-    this.jobs.on({
-      add: j => this.controller.enqueueObject(j),
-      update: (_, j) => this.controller.enqueueObject(j),
-      delete: j => { this.expectations.forget(keyOf(j)); },
-    });
+    watchOwners(this.jobs, this.controller, this.expectations);
     watchControlled(this.pods, { kind: 'Job', controller: this.controller, expectations: this.expectations, owner: key => this.jobs.get(key) });
   }
 

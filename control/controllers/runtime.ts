@@ -268,6 +268,18 @@ export function watchControlled<T extends ObjectLike>(informer: { on(h: Informer
   });
 }
 
+/**
+ * The owner side of `watchControlled`: an owner added or changed is synced; a deleted one's
+ * expectations are dropped (its key syncs no more).
+ */
+export function watchOwners<T extends ObjectLike>(informer: { on(h: InformerHandlers<T>): unknown }, controller: { enqueueObject(o: T): void }, expectations: { forget(key: string): void }): void {
+  informer.on({
+    add: obj => controller.enqueueObject(obj),
+    update: (_, obj) => controller.enqueueObject(obj),
+    delete: obj => expectations.forget(keyOf(obj)),
+  });
+}
+
 /** Sorts objects the way upstream's ReplicaSet controller picks pods to delete (first = delete first). */
 export function byCreation<T extends ObjectLike>(a: T, b: T): number {
   const ta = a.metadata?.creationTimestamp ?? '';
