@@ -155,10 +155,18 @@ async function startUdpServers(): Promise<ChildProcess[]> {
   return procs;
 }
 
-/** One datagram to the VIP from a fresh socket (a new source port: a new IPVS connection); the answer. */
+/**
+ * Source ports for askUdp, each used once. A kernel-chosen ephemeral port can repeat after the
+ * previous socket closed, and IPVS then finds the old UDP connection and answers from the same real
+ * server, which skews round-robin counts (seen once in CI: 6/4).
+ */
+let nextUdpSourcePort = 41000;
+
+/** One datagram to the VIP from a fresh socket on a never-used source port (a new IPVS connection); the answer. */
 function askUdp(host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const s = createSocket('udp4');
+    s.bind(nextUdpSourcePort++);
     const timer = setTimeout(() => { s.close(); reject(new Error('no UDP answer within 3 s')); }, 3000);
     s.on('message', (m) => { clearTimeout(timer); s.close(); resolve(String(m)); });
     s.on('error', (e) => { clearTimeout(timer); s.close(); reject(e); });
