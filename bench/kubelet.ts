@@ -12,7 +12,8 @@
 // - Anchors: upstream's pod start-up SLO is p99 ≤ 5 s; k3s documents ~275 MB for its agent.
 //
 // Usage: npm run build && node dist/bench/kubelet.js [--pods 100] [--rate 5] [--shapes paced,burst]
-//   [--parallel-starts N] [--node-flags '--max-semi-space-size=1'] [--out FILE]
+//   [--parallel-starts N] [--node-flags=--max-semi-space-size=1] [--out FILE]
+//   (without --node-flags the agent runs with the V8 flags bin/k8ts gives it)
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
@@ -38,6 +39,17 @@ function pidsOf(pattern: RegExp): number[] {
     try { if (pattern.test(readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' '))) out.push(Number(d)); } catch { /* gone */ }
   }
   return out;
+}
+
+/**
+ * The V8 flags `bin/k8ts agent` (and so the installed service) runs the agent with. The RSS goal is
+ * about the agent as users run it, so the bench takes them from the launcher, its one source.
+ */
+function agentNodeFlags(): string[] {
+  const launcher = readFileSync(join(repoRoot, 'bin/k8ts'), 'utf8');
+  const line = /^\s*agent\) exec "\$node" (.*) "\$here/m.exec(launcher)?.[1];
+  if (line === undefined) throw new Error('bin/k8ts: no agent launch line found');
+  return line.split(' ').filter((f) => f.startsWith('--') && f !== '--enable-source-maps');
 }
 
 function percentile(xs: number[], p: number): number {
@@ -155,7 +167,7 @@ const server = new TestServer();
 let agent: TestAgent | undefined;
 try {
   await server.start();
-  agent = new TestAgent(server, ['--relist-period', '10s', ...(values['parallel-starts'] ? ['--parallel-starts', values['parallel-starts']] : [])], values['agent-log-level'] ?? 'info', values['node-flags']?.split(' ').filter(Boolean) ?? []);
+  agent = new TestAgent(server, ['--relist-period', '10s', ...(values['parallel-starts'] ? ['--parallel-starts', values['parallel-starts']] : [])], values['agent-log-level'] ?? 'info', values['node-flags']?.split(' ').filter(Boolean) ?? agentNodeFlags());
   await agent.start();
   agent.stopLogCapture();
   await agent.importImage();
@@ -169,7 +181,7 @@ try {
   const idleRss = Math.round(rssKiB(agent.pid) / 1024);
   const phases: Phase[] = [];
   for (const shape of SHAPES) phases.push(await runPhase(shape, server, agent, http));
-  const result = { date: new Date().toISOString(), pods: PODS, parallelStarts: Number(values['parallel-starts'] ?? 4), agentNodeFlags: values['node-flags'] ?? '', ratePerSec: RATE, agentIdleRssMiB: idleRss, phases, goals: { p99Ms: 1000, agentRssMiB: 100 }, anchors: { upstreamPodStartupSloP99Ms: 5000, k3sAgentRssMiB: 275 } };
+  const result = { date: new Date().toISOString(), pods: PODS, parallelStarts: Number(values['parallel-starts'] ?? 4), agentNodeFlags: values['node-flags'] ?? agentNodeFlags().join(' '), ratePerSec: RATE, agentIdleRssMiB: idleRss, phases, goals: { p99Ms: 1000, agentRssMiB: 100 }, anchors: { upstreamPodStartupSloP99Ms: 5000, k3sAgentRssMiB: 275 } };
   console.log(JSON.stringify(result, null, 2));
   const dir = join(repoRoot, 'bench/results');
   mkdirSync(dir, { recursive: true });
