@@ -277,12 +277,10 @@ describe('applyPatch: handing a field over to a controller (the documented repli
 });
 
 describe('applyPatch: long lists', () => {
-  it('applies and prunes a container with thousands of env vars quickly', () => {
+  it('applies and prunes a container with thousands of env vars', () => {
     const env = Array.from({ length: 3000 }, (_, i) => ({ name: `V${i}`, value: String(i) }));
-    const started = Date.now();
     const first = apply(undefined, config({ containers: [{ name: 'c', image: 'i', env }] }));
     const out = apply(first, config({ containers: [{ name: 'c', image: 'i', env: env.slice(1) }] }), 'kubectl', false, T1);
-    expect(Date.now() - started).toBeLessThan(3000);
     expect(out.spec.template.spec.containers[0]!.env).toHaveLength(2999);
   });
 });
