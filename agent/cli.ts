@@ -19,10 +19,20 @@ import { ContainerdSupervisor } from './containerd.js';
 import { CtrRuntime } from './ctr.js';
 import { Kubelet, type Logger } from './kubelet.js';
 import { gatherFacts, NodeRegistrar } from './node.js';
+import { defaultEvictionHard, hardEvictionReservation, parseEvictionHard, type Threshold } from './eviction.js';
+import { PressureMonitor } from './eviction-signals.js';
+import { parseDurationMs } from '../cli/server-flags.js';
 import { KubeletApi } from './kubelet-api.js';
 import { ensureLogWriter } from './logs-writer.js';
 import { execOutputOption } from './exec.js';
 import { discoverCA, HttpsTransport } from '../api/client/https.js';
+import { ApiEventRecorder } from '../api/client/events.js';
+import { LocalPathCleaner } from './localpath-cleaner.js';
+import { kubeletComponent } from './kubelet-events.js';
+import { Registry } from 'prom-client';
+import { KubeletMetrics, NetpluginMetrics } from './metrics.js';
+import { ProxyMetrics } from '../proxy/metrics.js';
+import { DEFAULT_METRICS_BIND_ADDRESS, parseBindAddress, serveMetrics } from '../proxy/metrics-server.js';
 
 export interface AgentOptions {
   server: string;
@@ -76,6 +86,15 @@ export interface AgentOptions {
   resolvConf?: string;
   /** Registries pulled from over plain HTTP (`--insecure-registry host[:port],...`). */
   insecureRegistries?: string[];
+  /** `--eviction-hard` (default: upstream's, `defaultEvictionHard`): the thresholds of the pressure conditions. */
+  evictionHard?: Threshold[];
+  /** `--eviction-pressure-transition-period` (default 5m). */
+  evictionPressureTransitionMs?: number;
+  /**
+   * Where the node network's metrics (the in-process kube-proxy's and the netplugins') are served
+   * over plain HTTP: kube-proxy's --metrics-bind-address, default 127.0.0.1:10249; port 0: not served.
+   */
+  proxyMetricsBindAddress?: string;
   log?: Logger;
 }
 
@@ -93,6 +112,8 @@ export interface RunningAgent {
   client: ClusterClient;
   containerd?: ContainerdSupervisor;
   runtime: CtrRuntime;
+  /** The node network's metrics registry (a kube-proxy run beside the agent registers there too). */
+  networkMetrics: Registry;
   /** Stops the agent; containers keep running unless `removeAll`. */
   stop(opts?: { removeAll?: boolean }): Promise<void>;
 }
@@ -145,9 +166,13 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     // The kubelet API reads the kubelet through a late-bound view: it must listen before the Node
     // is registered (the Node advertises its port), and the kubelet starts after registration.
     const ref: { kubelet?: Kubelet } = {};
+    const kubeletRegistry = new Registry();
+    const kubeletMetrics = new KubeletMetrics(kubeletRegistry, o.nodeName, () => ref.kubelet?.runningCounts() ?? { pods: 0, containers: 0 });
     const api = new KubeletApi({
+      metrics: kubeletRegistry,
       kubelet: {
         pod: (ns, name) => ref.kubelet?.pod(ns, name),
+        pods: () => ref.kubelet?.pods() ?? [],
         recordsOf: uid => ref.kubelet?.recordsOf(uid) ?? [],
         containerLogDir: (pod, c) => ref.kubelet!.containerLogDir(pod, c),
         statsSummary: () => ref.kubelet?.statsSummary(),
@@ -169,10 +194,34 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     const logWriter = ensureLogWriter(o.dataDir);
     if (!logWriter) log.warn({}, 'no /usr/bin/perl: container logs are written raw, not in the CRI format');
 
-    const facts = { ...await gatherFacts({ hostname: hostname(), internalIP: hostIP, dataDir: o.dataDir, runtimeVersion, maxPods: o.maxPods ?? 110 }), kubeletPort };
+    const gathered = await gatherFacts({ hostname: hostname(), internalIP: hostIP, dataDir: o.dataDir, runtimeVersion, maxPods: o.maxPods ?? 110 });
+    const thresholds = o.evictionHard ?? parseEvictionHard(defaultEvictionHard);
+    const facts = { ...gathered, kubeletPort, evictionReserve: hardEvictionReservation(thresholds, gathered.memoryBytes, gathered.ephemeralStorageBytes) };
+    // MemoryPressure, DiskPressure and PIDPressure from the eviction signals (agent/eviction.ts).
+    const pressure = new PressureMonitor(
+      { memoryCapacityBytes: gathered.memoryBytes, nodeFsPath: o.dataDir, ...(containerd ? { imageFsPath: containerd.root } : {}) },
+      thresholds, o.evictionPressureTransitionMs);
     // With an overlay or routed network the network plugin owns NetworkUnavailable (as flannel does).
     const reportsNetwork = o.network === undefined || o.network === 'bridge-local' || o.network === 'none';
-    const registrar = new NodeRegistrar(client, { name: o.nodeName, labels: o.nodeLabels ?? {}, taints: o.taints ?? [], reportsNetwork }, facts, log);
+    // The node network's metrics, before the network and the proxy start reporting. As upstream's
+    // kube-proxy, a port that cannot be bound is logged, never fatal (several agents on one host).
+    const networkMetrics = new Registry();
+    const netpluginMetrics = new NetpluginMetrics(networkMetrics);
+    const metricsBind = parseBindAddress(o.proxyMetricsBindAddress ?? DEFAULT_METRICS_BIND_ADDRESS);
+    if (metricsBind.port !== 0) {
+      try {
+        const ms = await serveMetrics(networkMetrics, metricsBind.host, metricsBind.port);
+        cleanups.push(() => ms.close());
+      } catch (err) {
+        log.warn({ address: o.proxyMetricsBindAddress ?? DEFAULT_METRICS_BIND_ADDRESS, err: String(err) }, 'the node network metrics server did not start');
+      }
+    }
+
+    // The kubelet's Events (source kubelet, host = the node), written in the background; a queue
+    // as client-go's (1000 there) absorbs bursts, and what is left is flushed briefly on stop.
+    const recorder = new ApiEventRecorder(client, kubeletComponent, 4, undefined, { host: o.nodeName, maxQueued: 500 });
+    cleanups.push(() => Promise.race([recorder.flush(), new Promise<void>(r => setTimeout(r, 2000).unref())]));
+    const registrar = new NodeRegistrar(client, { name: o.nodeName, labels: o.nodeLabels ?? {}, taints: o.taints ?? [], reportsNetwork, pressure: () => pressure.observe(), recorder }, facts, log);
     await registrar.register();
     registrar.start();
     cleanups.push(async () => registrar.stop());
@@ -183,6 +232,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       confDir: o.cniConfDir ?? '/etc/cni/net.d', binDirs: o.cniBinDirs ?? ['/opt/cni/bin', '/usr/lib/cni'],
       bridge: o.cniBridge ?? 'k8ts0', clusterCIDR: o.clusterCIDR ?? '10.42.0.0/16', ipamDataDir: join(o.dataDir, 'cni-ipam'),
       ...(o.podCIDR ? { podCIDR: o.podCIDR } : {}), ...(o.cniNetns ? { netns: o.cniNetns } : {}),
+      onSynced: ms => netpluginMetrics.synced(o.network ?? 'bridge-local', ms),
     });
     cleanups.push(() => network.stop());
 
@@ -193,6 +243,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
         const { NetworkPolicyDaemon } = await import('../netplugins/netpol/daemon.js');
         const netpol = new NetworkPolicyDaemon({
           client, ...(o.cniNetns ? { netns: o.cniNetns } : {}),
+          onSynced: info => netpluginMetrics.synced('netpol', info.ms),
           log: (level, msg, fields = {}) => log[level === 'error' ? 'warn' : level](fields, msg),
         });
         await netpol.start();
@@ -208,7 +259,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     if (o.proxy) {
       const { ProxyDaemon } = await import('../proxy/daemon.js');
       const proxy = new ProxyDaemon({
-        client, nodeName: o.nodeName, clusterCIDR: o.clusterCIDR ?? '10.42.0.0/16',
+        client, nodeName: o.nodeName, clusterCIDR: o.clusterCIDR ?? '10.42.0.0/16', metrics: new ProxyMetrics(networkMetrics),
         ...(o.proxy.mode ? { mode: o.proxy.mode } : {}),
         ...(o.proxy.ipvsScheduler ? { ipvsScheduler: o.proxy.ipvsScheduler } : {}),
         ...(o.proxy.serviceCIDR ? { serviceCIDR: o.proxy.serviceCIDR } : {}),
@@ -243,13 +294,19 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       ...(o.clusterDomain ? { clusterDomain: o.clusterDomain } : {}),
       ...(o.resolvConf ? { resolvConf: o.resolvConf } : {}),
       ...(o.insecureRegistries ? { insecureRegistries: o.insecureRegistries } : {}),
+      metrics: kubeletMetrics,
+      recorder,
     });
     await kubelet.start();
     ref.kubelet = kubelet;
     cleanups.push(() => kubelet.stop());
+    // The local-path provisioner deletes a released volume's PV; the folder on this node is ours.
+    const localPath = new LocalPathCleaner({ client, nodeName: o.nodeName, stateFile: join(o.dataDir, 'local-path-volumes.json'), log });
+    await localPath.start();
+    cleanups.push(() => localPath.stop());
     log.info({ node: o.nodeName, containerd: address, runtimeVersion }, 'k8ts agent is ready');
     return {
-      kubelet, client, runtime, ...(containerd ? { containerd } : {}),
+      kubelet, client, runtime, ...(containerd ? { containerd } : {}), networkMetrics,
       async stop(opts = {}) {
         if (opts.removeAll) await kubelet.removeAll();
         await undo();
@@ -292,6 +349,12 @@ function parseDuration(s: string): number {
   return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
 }
 
+function parseTransitionPeriod(s: string): number {
+  const ms = parseDurationMs(s);
+  if (ms === undefined) throw new Error(`invalid --eviction-pressure-transition-period "${s}": expected a duration such as 5m or 30s`);
+  return ms;
+}
+
 export const agentUsage = `Usage: k8ts agent --server URL (--token T | --token-file F) [flags]
 
   --server URL                       the apiserver (https://HOST:6443)
@@ -315,6 +378,8 @@ export const agentUsage = `Usage: k8ts agent --server URL (--token T | --token-f
                                      (default), iptables or ipvs
   --ipvs-scheduler NAME              ipvs mode: rr (default), wrr, lc, sh, …
   --service-cidr CIDR                the Service network (the proxy drops traffic to its unused addresses)
+  --proxy-metrics-bind-address H:P   the node network's metrics (kube-proxy's and the netplugins',
+                                     plain HTTP; default 127.0.0.1:10249; port 0: none)
   --disable-kube-proxy               no kube-proxy in this agent (run \`k8ts proxy\` yourself, or none)
   --disable-network-policy           no NetworkPolicy enforcement on this node
   --cni-bridge NAME                  the pods' bridge (default k8ts0)
@@ -328,6 +393,14 @@ export const agentUsage = `Usage: k8ts agent --server URL (--token T | --token-f
   --cluster-domain DOMAIN            default cluster.local
   --resolv-conf FILE                 the resolver configuration pods inherit (default /etc/resolv.conf)
   --insecure-registry HOST[:PORT],... registries to pull from over plain HTTP
+  --eviction-hard SIGNAL<VALUE,...   thresholds of the MemoryPressure, DiskPressure and PIDPressure
+                                     conditions (default ${defaultEvictionHard});
+                                     signals: memory.available, nodefs.available, nodefs.inodesFree,
+                                     imagefs.available, imagefs.inodesFree, pid.available; values:
+                                     quantities or percentages of the capacity. Pods are not evicted.
+  --eviction-pressure-transition-period DURATION
+                                     how long a pressure condition stays True after its last
+                                     crossing (default 5m)
   --log-format text|json
 `;
 
@@ -347,11 +420,12 @@ export function parseAgentArgs(argv: string[]): AgentOptions & { logFormat: 'tex
       'data-dir': { type: 'string' }, 'run-dir': { type: 'string' }, 'container-runtime-endpoint': { type: 'string' }, 'containerd-namespace': { type: 'string' },
       'cni-conf-dir': { type: 'string' }, 'cni-bin-dir': { type: 'string' }, 'cni-netns': { type: 'string' }, 'cni-bridge': { type: 'string' }, 'pod-cidr': { type: 'string' },
       network: { type: 'string' }, 'cluster-cidr': { type: 'string' },
-      'proxy-mode': { type: 'string' }, 'ipvs-scheduler': { type: 'string' }, 'service-cidr': { type: 'string' },
+      'proxy-mode': { type: 'string' }, 'ipvs-scheduler': { type: 'string' }, 'proxy-metrics-bind-address': { type: 'string' }, 'service-cidr': { type: 'string' },
       'disable-kube-proxy': { type: 'boolean' }, 'disable-network-policy': { type: 'boolean' },
       'pod-log-dir': { type: 'string' }, 'kubelet-port': { type: 'string' }, 'kubelet-address': { type: 'string' }, 'max-pods': { type: 'string' }, 'crash-loop-backoff': { type: 'string' }, 'relist-period': { type: 'string' },
       'netns-prefix': { type: 'string' }, 'log-format': { type: 'string' }, 'parallel-starts': { type: 'string' },
       'cluster-dns': { type: 'string' }, 'cluster-domain': { type: 'string' }, 'resolv-conf': { type: 'string' }, 'insecure-registry': { type: 'string' },
+      'eviction-hard': { type: 'string' }, 'eviction-pressure-transition-period': { type: 'string' },
     },
   });
   if (!values.server) throw new Error('--server is required');
@@ -361,6 +435,10 @@ export function parseAgentArgs(argv: string[]): AgentOptions & { logFormat: 'tex
   const proxyMode = values['proxy-mode'];
   if (proxyMode !== undefined && !(PROXY_MODES as readonly string[]).includes(proxyMode)) throw new Error(`invalid value "${proxyMode}" for --proxy-mode: want one of ${PROXY_MODES.join(', ')}`);
   if (values['ipvs-scheduler'] !== undefined && proxyMode !== 'ipvs') throw new Error('--ipvs-scheduler needs --proxy-mode ipvs');
+  const proxyMetricsBindAddress = values['proxy-metrics-bind-address'];
+  if (proxyMetricsBindAddress !== undefined) {
+    try { parseBindAddress(proxyMetricsBindAddress); } catch (err) { throw new Error(`--proxy-metrics-bind-address: ${(err as Error).message}`); }
+  }
   const serviceCIDR = values['service-cidr'];
   if (serviceCIDR !== undefined && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(serviceCIDR)) throw new Error(`invalid value "${serviceCIDR}" for --service-cidr: want an IPv4 CIDR such as 10.43.0.0/16`);
   if (values['disable-kube-proxy'] && (proxyMode !== undefined || values['ipvs-scheduler'] !== undefined)) throw new Error('--disable-kube-proxy and --proxy-mode/--ipvs-scheduler contradict each other');
@@ -372,6 +450,7 @@ export function parseAgentArgs(argv: string[]): AgentOptions & { logFormat: 'tex
   return {
     ...(proxy ? { proxy } : {}),
     ...(values['disable-network-policy'] ? { disableNetworkPolicy: true } : {}),
+    ...(proxyMetricsBindAddress !== undefined ? { proxyMetricsBindAddress } : {}),
     server: values.server, token, logFormat,
     nodeName: values['node-name'] ?? hostname().toLowerCase(),
     dataDir: values['data-dir'] ?? '/var/lib/k8ts/agent',
@@ -401,6 +480,8 @@ export function parseAgentArgs(argv: string[]): AgentOptions & { logFormat: 'tex
     ...(values['cluster-domain'] ? { clusterDomain: values['cluster-domain'] } : {}),
     ...(values['resolv-conf'] ? { resolvConf: values['resolv-conf'] } : {}),
     ...(values['insecure-registry'] ? { insecureRegistries: values['insecure-registry'].split(',').map(x => x.trim()).filter(Boolean) } : {}),
+    ...(values['eviction-hard'] !== undefined ? { evictionHard: parseEvictionHard(values['eviction-hard']) } : {}),
+    ...(values['eviction-pressure-transition-period'] !== undefined ? { evictionPressureTransitionMs: parseTransitionPeriod(values['eviction-pressure-transition-period']) } : {}),
   };
 }
 

@@ -110,6 +110,30 @@ export class CtrRuntime implements Runtime {
     return out;
   }
 
+  /**
+   * containerd's images.Size for this platform, which its CRI reports as the image size: the
+   * bytes of the index (if any) and the manifest, plus the config and layer sizes the manifest
+   * lists (compressed, as stored).
+   */
+  async imageSize(ref: string): Promise<number | undefined> {
+    const ls = await this.call(['images', 'ls', `name==${ref}`], `reading image "${ref}"`);
+    const row = ls.split('\n').slice(1).map(l => l.trim().split(/\s+/)).find(c => c[0] === ref);
+    if (!row?.[2]) return undefined;
+    type Doc = { config?: { size?: number }; layers?: { size?: number }[]; manifests?: { digest: string; platform?: { architecture?: string; os?: string } }[] };
+    let body = await this.call(['content', 'get', row[2]], 'reading a manifest');
+    let total = Buffer.byteLength(body);
+    let doc = JSON.parse(body) as Doc;
+    if (doc.manifests) {
+      const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+      const m = doc.manifests.find(x => x.platform?.architecture === arch && x.platform.os === 'linux') ?? doc.manifests[0];
+      if (!m) return undefined;
+      body = await this.call(['content', 'get', m.digest], 'reading a manifest');
+      total += Buffer.byteLength(body);
+      doc = JSON.parse(body) as Doc;
+    }
+    return total + (doc.config?.size ?? 0) + (doc.layers ?? []).reduce((sum, l) => sum + (l.size ?? 0), 0);
+  }
+
   async run(c: ContainerConfig): Promise<number> {
     // The pid is left to the next relist: asking for it here would cost another process per start.
     await this.call(ctrRunArgs(c), `starting container "${c.id}"`);

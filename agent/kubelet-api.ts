@@ -1,6 +1,7 @@
 // The kubelet API (HTTPS, port 10250): `GET /containerLogs/{ns}/{pod}/{container}` and
 // `GET /exec/{ns}/{pod}/{container}` (WebSocket, agent/exec.ts), the two the apiserver proxies
-// `pods/log` and `pods/exec` to (control/apiserver/kubelet-proxy.ts).
+// `pods/log` and `pods/exec` to (control/apiserver/kubelet-proxy.ts); `/pods` (the PodList of the
+// pods this kubelet runs), `/stats/summary` and `/healthz`, reached through `nodes/proxy`.
 //
 // Design notes:
 // - Callers authenticate with a client certificate from the cluster CA and must be the apiserver
@@ -26,6 +27,7 @@ import { ExecOutput, execOutputUri, parseExecQuery, pickProtocol, relayExec, spa
 import { parseLogOptions, streamLog } from './logs.js';
 import type { Logger } from './kubelet.js';
 import type { Summary } from './stats.js';
+import type { Registry } from 'prom-client';
 
 await import('../control/apiserver/reflect-metadata.js');
 const x509: typeof X509 = await import('@peculiar/x509');
@@ -35,6 +37,8 @@ export interface KubeletView {
   pod(namespace: string, name: string): Pod | undefined;
   recordsOf(uid: string): ContainerRecord[];
   containerLogDir(pod: Pod, container: string): string;
+  /** The pods this kubelet runs (`GET /pods`); absent: an empty list. */
+  pods?(): Pod[];
   /** The Summary API document; absent: /stats/summary is 404. */
   statsSummary?(): Summary | undefined;
 }
@@ -50,6 +54,8 @@ export interface KubeletApiOptions {
   nodeName: string;
   hostIPs: string[];
   log: Logger;
+  /** The kubelet's metrics (agent/metrics.ts), served at `/metrics`; absent: 404. */
+  metrics?: Registry;
 }
 
 class HttpError extends Error {
@@ -138,11 +144,23 @@ export class KubeletApi {
       if (req.method !== 'GET') throw new HttpError(405, `${req.method} is not allowed`);
       if (url.pathname === '/healthz') { res.end('ok'); return; }
       if (url.pathname.startsWith('/containerLogs/')) return await this.containerLogs(res, url);
+      if (url.pathname === '/pods' || url.pathname === '/pods/') {
+        // Upstream's PodList of the pods the kubelet manages, as the apiserver knows them.
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: this.o.kubelet.pods?.() ?? [] }));
+        return;
+      }
       if (url.pathname === '/stats/summary' || url.pathname === '/stats/summary/') {
         const summary = this.o.kubelet.statsSummary?.();
         if (!summary) throw new HttpError(404, `404 page not found: ${url.pathname}`);
         res.setHeader('Content-Type', 'application/json');
         res.end(JSON.stringify(summary));
+        return;
+      }
+      if (url.pathname === '/metrics' && this.o.metrics) {
+        const body = await this.o.metrics.metrics();
+        res.writeHead(200, { 'Content-Type': this.o.metrics.contentType });
+        res.end(body);
         return;
       }
       if (url.pathname.startsWith('/exec/')) throw new HttpError(400, 'exec needs a WebSocket upgrade (v5.channel.k8s.io)');

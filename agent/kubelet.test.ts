@@ -11,6 +11,7 @@ import { CniClient } from './cni.js';
 import { FakeRuntime } from './fake-runtime.js';
 import { cpuSharesOf, Kubelet } from './kubelet.js';
 import type { ProbeChecks } from './prober.js';
+import type { EventRecorder } from '../api/client/events.js';
 
 /** Just enough of the API for the kubelet: pods by node (list + watch), status patches, deletes. */
 class FakeCluster {
@@ -282,5 +283,92 @@ describe('cpuSharesOf', () => {
     expect(cpuSharesOf({ name: 'c', resources: { limits: { cpu: '2' } } })).toEqual({ cpuShares: 2048 });
     expect(cpuSharesOf({ name: 'c', resources: { requests: { cpu: '1m' } } })).toEqual({ cpuShares: 2 });
     expect(cpuSharesOf({ name: 'c' })).toEqual({});
+  });
+});
+
+describe('Kubelet events', () => {
+  /** Records what the kubelet reports, as `kubectl get events` would list it. */
+  const recording = () => {
+    const events: { object: string; type: string; reason: string; message: string; fieldPath?: string | undefined }[] = [];
+    const recorder: EventRecorder = { event: (obj, type, reason, message, fieldPath) => { events.push({ object: `${obj.kind}/${obj.metadata?.name}`, type, reason, message, fieldPath }); } };
+    return { events, recorder };
+  };
+
+  it('a pod started from a present image: Pulled (already present), Created, Started on its container; deletion: Killing', async () => {
+    const { events, recorder } = recording();
+    const k = newKubelet({ recorder, clusterDNS: ['10.43.0.10'] });
+    await k.start();
+    cluster.add(pod('web'));
+    await until('Running', () => cluster.pods.get('web')?.status?.phase === 'Running');
+    expect(events).toEqual([
+      { object: 'Pod/web', type: 'Normal', reason: 'Pulled', message: `Container image "${image}" already present on machine`, fieldPath: 'spec.containers{c}' },
+      { object: 'Pod/web', type: 'Normal', reason: 'Created', message: 'Created container c', fieldPath: 'spec.containers{c}' },
+      { object: 'Pod/web', type: 'Normal', reason: 'Started', message: 'Started container c', fieldPath: 'spec.containers{c}' },
+    ]);
+    cluster.modify('web', p => ({ ...p, metadata: { ...p.metadata, deletionTimestamp: new Date().toISOString(), deletionGracePeriodSeconds: 0 } }));
+    await until('Killing', () => events.find(e => e.reason === 'Killing'));
+    expect(events.at(-1)).toEqual({ object: 'Pod/web', type: 'Normal', reason: 'Killing', message: 'Stopping container c', fieldPath: 'spec.containers{c}' });
+  });
+
+  it('a failed pull: Pulling, Failed with the reason, Error: ErrImagePull; within the back-off no pull, Back-off pulling image', async () => {
+    const { events, recorder } = recording();
+    const k = newKubelet({ recorder, clusterDNS: ['10.43.0.10'], backoff: { baseMs: 300, maxMs: 1000 } });
+    await k.start();
+    cluster.add(pod('nopull', { containers: [{ name: 'c', image: 'example.com/nothing:v1', imagePullPolicy: 'IfNotPresent' }] }));
+    await until('ErrImagePull', () => events.some(e => e.message === 'Error: ErrImagePull'));
+    expect(events.slice(0, 3)).toEqual([
+      { object: 'Pod/nopull', type: 'Normal', reason: 'Pulling', message: 'Pulling image "example.com/nothing:v1"', fieldPath: 'spec.containers{c}' },
+      { object: 'Pod/nopull', type: 'Warning', reason: 'Failed', message: 'Failed to pull image "example.com/nothing:v1": pulling "example.com/nothing:v1" failed: no network', fieldPath: 'spec.containers{c}' },
+      { object: 'Pod/nopull', type: 'Warning', reason: 'Failed', message: 'Error: ErrImagePull', fieldPath: 'spec.containers{c}' },
+    ]);
+    const pulls = runtime.calls.filter(c => c.startsWith('pull')).length;
+    // A sync inside the back-off (the status write comes back through the watch) does not pull.
+    cluster.modify('nopull', p => ({ ...p, metadata: { ...p.metadata, labels: { touched: 'yes' } } }));
+    await until('Back-off pulling', () => events.some(e => e.reason === 'BackOff'));
+    expect(runtime.calls.filter(c => c.startsWith('pull')).length).toBe(pulls);
+    expect(events.filter(e => e.reason === 'BackOff' || e.message === 'Error: ImagePullBackOff').slice(0, 2).map(e => `${e.type} ${e.reason}: ${e.message}`))
+      .toEqual(['Normal BackOff: Back-off pulling image "example.com/nothing:v1"', 'Warning Failed: Error: ImagePullBackOff']);
+    expect(cluster.pods.get('nopull')!.status!.containerStatuses![0]!.state!.waiting).toEqual({ reason: 'ImagePullBackOff', message: 'Back-off pulling image "example.com/nothing:v1"' });
+    // After the back-off it pulls again.
+    await until('a second pull', () => runtime.calls.filter(c => c.startsWith('pull')).length > pulls, 3000);
+  });
+
+  it('a missing ConfigMap: FailedMount on the pod for a volume, "Error: …" on the container for an env reference', async () => {
+    const { events, recorder } = recording();
+    const k = newKubelet({ recorder, clusterDNS: ['10.43.0.10'] });
+    await k.start();
+    cluster.add(pod('vol', {
+      volumes: [{ name: 'cfg', configMap: { name: 'missing' } }],
+      containers: [{ name: 'c', image, volumeMounts: [{ name: 'cfg', mountPath: '/cfg' }] }],
+    }));
+    cluster.add(pod('envref', { containers: [{ name: 'c', image, env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'missing', key: 'k' } } }] }] }));
+    const mount = await until('FailedMount', () => events.find(e => e.reason === 'FailedMount'));
+    expect(mount).toEqual({ object: 'Pod/vol', type: 'Warning', reason: 'FailedMount', message: 'MountVolume.SetUp failed for volume "cfg" : configmap "missing" not found', fieldPath: undefined });
+    const config = await until('Error', () => events.find(e => e.object === 'Pod/envref' && e.reason === 'Failed'));
+    // The same text as the CreateContainerConfigError status, after "Error: ".
+    const waiting = await until('CreateContainerConfigError', () => cluster.pods.get('envref')?.status?.containerStatuses?.[0]?.state?.waiting);
+    expect(waiting.reason).toBe('CreateContainerConfigError');
+    expect(config.message).toBe(`Error: ${waiting.message}`);
+    expect(config.fieldPath).toBe('spec.containers{c}');
+  });
+
+  it('a crash loop records BackOff once per wait, and a pod without cluster DNS records MissingClusterDNS on the pod and the node', async () => {
+    const { events, recorder } = recording();
+    const k = newKubelet({ recorder });
+    await k.start();
+    cluster.add(pod('crash'));
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const id = await until(`attempt ${attempt}`, () => runtime.runningIds().find(x => x.endsWith(`-${attempt}`)));
+      runtime.exit(id, 1);
+    }
+    await until('BackOff for each of the 3 exits', () => events.filter(e => e.reason === 'BackOff').length >= 3, 5000);
+    const uid = cluster.pods.get('crash')!.metadata!.uid!;
+    const backoffs = events.filter(e => e.reason === 'BackOff');
+    expect(backoffs[0]).toEqual({ object: 'Pod/crash', type: 'Warning', reason: 'BackOff', message: `Back-off restarting failed container c in pod crash_default(${uid})`, fieldPath: 'spec.containers{c}' });
+    // One per restart: never more BackOff events than starts.
+    expect(backoffs.length).toBeLessThanOrEqual(events.filter(e => e.reason === 'Started').length);
+    const dns = events.filter(e => e.reason === 'MissingClusterDNS');
+    expect(dns.map(e => e.object)).toEqual(['Node/n1', 'Pod/crash']);
+    expect(dns[1]!.message).toBe(`pod: "crash_default(${uid})". kubelet does not have ClusterDNS IP configured and cannot create Pod using "ClusterFirst" policy. Falling back to "Default" policy.`);
   });
 });

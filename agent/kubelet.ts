@@ -12,23 +12,30 @@
 //   so CNI DEL gets the ADD's result even after a restart.
 // - The dead container of the previous attempt is kept (for `lastState` after a restart); older
 //   ones are deleted when a new attempt starts.
+// - Events (Pulled, Created, Started, Killing, Unhealthy, BackOff…, texts in kubelet-events.ts)
+//   are handed to the shared recorder, which writes them in the background: recording never
+//   waits for the apiserver and never fails a sync.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem, uptime } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigMap, Container, PersistentVolume, PersistentVolumeClaim, Pod, PodStatus, Secret, Volume } from 'kubernetes-types/core/v1.js';
+import { nullRecorder, type EventRecorder } from '../api/client/events.js';
 import { Informer } from '../api/client/informer.js';
+import { toBytes, toMillis, tryParseQuantity } from '../api/quantity.js';
 import { isNotFound } from '../api/client/rest.js';
 import { resources, type ClusterClient, type ResourceType } from '../api/client/types.js';
 import type { NetnsCli } from '../kernel/netns-cli.js';
 import { resultIPv4, type CniClient, type CniResult, type PortMapping } from './cni.js';
 import { podPortMappings } from './host-ports.js';
 import { ConfigError, containerArgv, resolveEnv, type Lookup, type NodeAllocatable } from './pod-env.js';
-import { computePodStatus, defaultBackoff, groupRecords, planPod, type BackoffPolicy, type ContainerRecord, type StartAction } from './pod-plan.js';
+import { containerFieldPath, kubeletEvents, nodeObject, podObject, type KubeletEvent } from './kubelet-events.js';
+import { computePodStatus, containersInBackoff, defaultBackoff, groupRecords, planPod, type BackoffPolicy, type ContainerRecord, type StartAction } from './pod-plan.js';
 import { diffRelist } from './relist.js';
+import type { KubeletMetricsSink } from './metrics.js';
 import { Prober, realChecks, runHandler, type ProbeChecks } from './prober.js';
 import { probeOf, probeTarget, type ProbeKind } from './probes.js';
-import { compilePodDns, parseResolvConf, renderResolvConf } from './resolv.js';
+import { compilePodDns, missingClusterDNS, parseResolvConf, renderResolvConf } from './resolv.js';
 import { StatsProvider } from './stats-reader.js';
 import { ensureRuncWrapper, needsImageUserCheck, planRunAs, runAsToAnnotations, verifyRunAsNonRoot } from './run-as.js';
 import type { Summary } from './stats.js';
@@ -49,7 +56,7 @@ function nodeAllocatable(): NodeAllocatable {
 /**
  * A volume that cannot be set up (a missing ConfigMap, Secret or claim, a bad path). Upstream's
  * volume manager keeps such a pod in ContainerCreating and says why in a FailedMount event; the
- * agent writes no events, so the message (upstream's FailedMount text) goes into the waiting state.
+ * agent records that event and also puts the message into the waiting state.
  */
 class VolumeError extends ConfigError {}
 
@@ -62,7 +69,9 @@ class VolumeError extends ConfigError {}
 export function cpuSharesOf(c: Container): { cpuShares?: number } {
   const q = c.resources?.requests?.cpu ?? c.resources?.limits?.cpu;
   if (q === undefined) return {};
-  const milli = Math.round(parseQuantity(String(q)) * 1000);
+  const parsed = tryParseQuantity(String(q));
+  if (!parsed) return {};
+  const milli = toMillis(parsed);
   return { cpuShares: Math.max(2, Math.floor(milli * 1024 / 1000)) };
 }
 
@@ -98,6 +107,10 @@ export interface KubeletOptions {
   resolvConf?: string;
   /** Registries (`host[:port]`) spoken to over plain HTTP (`--insecure-registry`). */
   insecureRegistries?: string[];
+  /** Pod start and relist metrics (agent/metrics.ts). */
+  metrics?: KubeletMetricsSink;
+  /** Where the kubelet's Events go (agent/kubelet-events.ts); default: nowhere. */
+  recorder?: EventRecorder;
 }
 
 interface Sandbox {
@@ -152,6 +165,16 @@ class PodWorker {
   lastStatus = '';
   done = false;
   readonly waiting = new Map<string, { reason: string; message: string }>();
+  /** Image pull back-off by image ref (upstream's is keyed by pod uid and image, as this is). */
+  readonly imageBackoff = new Map<string, { until: number; delayMs: number }>();
+  /** MissingClusterDNS is recorded once per pod (upstream: once per sandbox). */
+  dnsWarned = false;
+  /**
+   * The attempt whose back-off each container's BackOff event was recorded for: once per wait.
+   * Upstream records one per sync, but its syncs ignore the pod's own status updates, which
+   * trigger syncs here; once per wait gives the count upstream shows (about one per restart).
+   */
+  readonly backoffNoted = new Map<string, number>();
   private idle: (() => void)[] = [];
 
   constructor(private readonly k: Kubelet, pod: Pod) {
@@ -226,8 +249,10 @@ export class Kubelet {
   private readonly checks: ProbeChecks;
   private readonly prober: Prober;
   private readonly stats: StatsProvider;
+  private readonly recorder: EventRecorder;
 
   constructor(private readonly o: KubeletOptions) {
+    this.recorder = o.recorder ?? nullRecorder;
     this.log = o.log ?? silentLogger;
     this.now = o.now ?? Date.now;
     this.backoff = o.backoff ?? defaultBackoff;
@@ -239,6 +264,10 @@ export class Kubelet {
       checks: this.checks, now: this.now,
       onChange: uid => this.workers.get(uid)?.kick(),
       onKill: (uid, id, kind, message) => { void this.killForProbe(uid, id, kind, message); },
+      onFailure: (uid, c, kind, message) => {
+        const w = this.workers.get(uid);
+        if (w) this.podEvent(w.pod, kubeletEvents.unhealthy(kind, message), containerFieldPath(c.name, false));
+      },
       log: (msg, f) => this.log.debug(f, msg),
     });
     this.stats = new StatsProvider({
@@ -247,7 +276,7 @@ export class Kubelet {
       cgroupPath: id => o.runtime.cgroupPath(id),
       memoryLimit: (pod, name) => {
         const mem = pod.spec?.containers?.find(c => c.name === name)?.resources?.limits?.memory;
-        return mem !== undefined ? parseQuantity(String(mem)) : undefined;
+        return bytesOf(mem);
       },
       podNetns: pod => (pod.spec?.hostNetwork ? undefined : this.readSandbox(pod.metadata?.uid ?? '')?.netns),
       containerLogDir: (pod, name) => this.containerLogDir(pod, name),
@@ -257,9 +286,19 @@ export class Kubelet {
     });
   }
 
+  /** Records an event about the pod, or one of its containers with `fieldPath`; never throws, never waits. */
+  private podEvent(pod: Pod, e: KubeletEvent, fieldPath?: string): void {
+    this.recorder.event(podObject(pod), e.type, e.reason, e.message, fieldPath);
+  }
+
   /** The Summary API document (`/stats/summary`): node, pod and container CPU and memory. */
   statsSummary(): Summary {
     return this.stats.summary();
+  }
+
+  /** The pods bound to this node, from the informer's cache (the kubelet API's `/pods`). */
+  pods(): Pod[] {
+    return this.informer.list();
   }
 
   /** A pod bound to this node, from the informer's cache (the kubelet API's lookup). */
@@ -270,6 +309,14 @@ export class Kubelet {
   /** The directory of a container's logs, one `<attempt>.log` per attempt. */
   containerLogDir(pod: Pod, container: string): string {
     return join(this.o.logDir, `${pod.metadata!.namespace}_${pod.metadata!.name}_${pod.metadata!.uid}`, container);
+  }
+
+  /** Running pods (with a running container) and containers, for kubelet_running_* (agent/metrics.ts). */
+  runningCounts(): { pods: number; containers: number } {
+    const pods = new Set<string>();
+    let containers = 0;
+    for (const r of this.records.values()) if (r.state === 'running') { containers++; pods.add(r.podUID); }
+    return { pods: pods.size, containers };
   }
 
   /** Records by pod uid (a copy), for tests and the kubelet API. */
@@ -349,6 +396,8 @@ export class Kubelet {
     if (!w) {
       w = new PodWorker(this, pod);
       this.workers.set(uid, w);
+      // A pod with containers already (adopted after a restart) is not a start to time.
+      if (this.o.metrics && !terminalPhases.has(pod.status?.phase ?? '') && this.recordsOf(uid).length === 0) this.o.metrics.podSeen(uid);
     }
     w.update(pod);
   }
@@ -391,7 +440,8 @@ export class Kubelet {
 
   /** Lists containers and tasks, adopts unknown containers, notices exits the stream missed. */
   relist(): Promise<void> {
-    this.relisting ??= this.doRelist().finally(() => { this.relisting = undefined; });
+    const t0 = performance.now();
+    this.relisting ??= this.doRelist().then(() => this.o.metrics?.relisted((performance.now() - t0) / 1000)).finally(() => { this.relisting = undefined; });
     return this.relisting;
   }
 
@@ -550,12 +600,16 @@ export class Kubelet {
    * (which the hook's time counts against) is over. A hook that used the whole period earns the
    * container 2 s more after SIGTERM, as upstream grants.
    */
-  private async stopContainer(r: ContainerRecord, graceSeconds: number, pod?: Pod): Promise<void> {
+  private async stopContainer(r: ContainerRecord, graceSeconds: number, pod?: Pod, message?: string): Promise<void> {
     const stillRunning = () => (r.state === 'running' && this.records.get(r.id) === r ? [r] : []);
     if (stillRunning().length === 0) return;
+    // As upstream's killContainer: the Killing event names why, "Stopping container X" by default.
+    if (pod) this.podEvent(pod, kubeletEvents.killing(message ?? kubeletEvents.stopping(r.name)), containerFieldPath(r.name, r.init));
     const deadline = this.now() + graceSeconds * 1000;
     const hook = !r.init && graceSeconds > 0 ? pod?.spec?.containers?.find(c => c.name === r.name)?.lifecycle?.preStop : undefined;
-    if (hook && pod) await this.runHook(pod, r, 'PreStop', hook, graceSeconds * 1000);
+    if (hook && pod && await this.runHook(pod, r, 'PreStop', hook, graceSeconds * 1000)) {
+      this.podEvent(pod, kubeletEvents.failedPreStop(), containerFieldPath(r.name, false));
+    }
     const left = graceSeconds > 0 ? Math.max(deadline - this.now(), hook ? 2000 : 0) : 0;
     await this.o.runtime.kill(r.id, left > 0 ? 'SIGTERM' : 'SIGKILL').catch(() => undefined);
     if (!(await this.waitStopped(stillRunning, left))) {
@@ -597,7 +651,7 @@ export class Kubelet {
     const grace = probe?.terminationGracePeriodSeconds ?? w.pod.spec?.terminationGracePeriodSeconds ?? 30;
     this.log.info({ pod: podKey(w.pod), container: r.name, probe: kind, message }, `Container ${r.name} failed ${kind} probe, will be restarted`);
     try {
-      await this.stopContainer(r, grace, w.pod);
+      await this.stopContainer(r, grace, w.pod, kubeletEvents.probeKill(r.name, kind));
     } catch (err) {
       this.log.warn({ pod: podKey(w.pod), container: r.name, err: String(err) }, 'killing a container for a failed probe failed');
     }
@@ -645,13 +699,28 @@ export class Kubelet {
     } else {
       const needsSandbox = !hostNetwork && !this.readSandbox(uid)?.ip;
       const plan = planPod(pod, this.recordsOf(uid), this.now(), this.backoff);
+      const records = this.recordsOf(uid);
+      for (const b of containersInBackoff(pod, records, this.now(), this.backoff)) {
+        const key = `${b.init ? 'init:' : ''}${b.name}`;
+        const attempt = groupRecords(records).get(key)?.[0]?.attempt ?? 0;
+        if (w.backoffNoted.get(key) === attempt) continue;
+        w.backoffNoted.set(key, attempt);
+        this.podEvent(pod, kubeletEvents.backOffRestart(b.name, pod), containerFieldPath(b.name, b.init));
+      }
       if (needsSandbox || plan.starts.length > 0) {
         // Starting is bounded: on a small machine a burst of pods otherwise thrashes the cores
         // with a few processes each, and every pod waits for all of them (FIFO keeps p50 low).
         await this.startLimit.run(async () => {
           // The pod may have been deleted (or the agent stopped) while this start waited its turn.
           if (w.done || w.deleted || w.pod.metadata?.deletionTimestamp || this.stopped) return;
-          if (!hostNetwork) sandbox = await this.ensureSandbox(pod);
+          if (!hostNetwork) {
+            try {
+              sandbox = await this.ensureSandbox(pod);
+            } catch (err) {
+              this.podEvent(pod, kubeletEvents.failedSandbox(err instanceof Error ? err.message : String(err)));
+              throw err;
+            }
+          }
           const inits = plan.starts.filter(s => s.init);
           for (const s of inits) await this.startContainer(w, pod, s, sandbox);
           await Promise.all(plan.starts.filter(s => !s.init).map(s => this.startContainer(w, pod, s, sandbox)));
@@ -683,6 +752,7 @@ export class Kubelet {
     try {
       const updated = await this.o.client.patch<Pod>(resources.pods, pod.metadata!.namespace, pod.metadata!.name!, 'merge', { status }, { subresource: 'status' });
       w.lastStatus = comparable;
+      this.o.metrics?.podPhase(pod.metadata!.uid!, status.phase);
       if (updated.metadata?.uid === pod.metadata?.uid && !w.deleted) w.pod = { ...w.pod, status: updated.status ?? status };
     } catch (err) {
       if (!isNotFound(err)) throw err;
@@ -699,27 +769,53 @@ export class Kubelet {
     };
   }
 
-  private async ensureImage(w: PodWorker, pod: Pod, name: string, image: string, policy: string | undefined): Promise<boolean> {
+  /**
+   * Upstream's EnsureImageExists, with its events: the image is used as it is, pulled, or (after a
+   * failed pull) left alone until its back-off (base doubling to max, per pod and image) is over.
+   */
+  private async ensureImage(w: PodWorker, pod: Pod, name: string, image: string, policy: string | undefined, fieldPath: string): Promise<boolean> {
     const ref = normalizeImage(image);
+    const event = (e: KubeletEvent) => this.podEvent(pod, e, fieldPath);
     const always = policy === 'Always' || (policy === undefined && (image.endsWith(':latest') || !/:[^/]+$/.test(image.split('@')[0]!)));
-    if (this.images.has(ref) && !always) return true;
+    if (this.images.has(ref) && !always) { event(kubeletEvents.alreadyPresent(image)); return true; }
     if (!this.images.has(ref)) this.images = new Set(await this.o.runtime.listImages());
-    if (this.images.has(ref) && policy !== 'Always') return true;
+    if (this.images.has(ref) && policy !== 'Always') { event(kubeletEvents.alreadyPresent(image)); return true; }
     if (policy === 'Never') {
-      w.waiting.set(name, { reason: 'ErrImageNeverPull', message: `Container image "${image}" is not present with pull policy of Never` });
+      const e = kubeletEvents.neverPull(image);
+      event(e);
+      event(kubeletEvents.error('ErrImageNeverPull'));
+      w.waiting.set(name, { reason: 'ErrImageNeverPull', message: e.message });
       return false;
     }
+    const backoff = w.imageBackoff.get(ref);
+    if (backoff && this.now() < backoff.until) {
+      const e = kubeletEvents.backOffPull(image);
+      event(e);
+      event(kubeletEvents.error('ImagePullBackOff'));
+      w.waiting.set(name, { reason: 'ImagePullBackOff', message: e.message });
+      w.recheckAt(backoff.until);
+      return false;
+    }
+    event(kubeletEvents.pulling(image));
+    const started = this.now();
     try {
       await this.o.runtime.pullImage(ref, { plainHttp: (this.o.insecureRegistries ?? []).includes(ref.split('/')[0]!) });
       this.images.add(ref);
+      w.imageBackoff.delete(ref);
+      // No queue in front of ctr: the pull and the wait for it are the same time.
+      const ms = this.now() - started;
+      const size = await this.o.runtime.imageSize?.(ref).catch(() => undefined);
+      event(kubeletEvents.pulled(image, ms, ms, size));
       return true;
     } catch (err) {
       if (this.images.has(ref)) return true; // Always with a local copy: use it, as the digest may match
-      const prev = w.waiting.get(name);
-      const reason = prev?.reason === 'ErrImagePull' || prev?.reason === 'ImagePullBackOff' ? 'ImagePullBackOff' : 'ErrImagePull';
-      w.waiting.set(name, { reason, message: reason === 'ErrImagePull' ? (err instanceof Error ? err.message : String(err)) : `Back-off pulling image "${image}"` });
-      w.recheckAt(this.now() + this.backoff.baseMs);
-      void pod;
+      const message = err instanceof Error ? err.message : String(err);
+      event(kubeletEvents.failedPull(image, message));
+      event(kubeletEvents.error('ErrImagePull'));
+      const delayMs = backoff ? Math.min(this.backoff.maxMs, backoff.delayMs * 2) : this.backoff.baseMs;
+      w.imageBackoff.set(ref, { until: this.now() + delayMs, delayMs });
+      w.waiting.set(name, { reason: 'ErrImagePull', message });
+      w.recheckAt(this.now() + delayMs);
       return false;
     }
   }
@@ -727,7 +823,8 @@ export class Kubelet {
   private async startContainer(w: PodWorker, pod: Pod, s: StartAction, sandbox: Sandbox | undefined): Promise<void> {
     const uid = pod.metadata!.uid!;
     const c = s.container;
-    if (!(await this.ensureImage(w, pod, c.name, c.image ?? '', c.imagePullPolicy))) return;
+    const fieldPath = containerFieldPath(c.name, s.init);
+    if (!(await this.ensureImage(w, pod, c.name, c.image ?? '', c.imagePullPolicy, fieldPath))) return;
     const image = normalizeImage(c.image ?? '');
     let env: string[];
     let mounts: Mount[];
@@ -751,6 +848,9 @@ export class Kubelet {
       if (!mounts.some(m => m.destination === '/etc/resolv.conf')) mounts.push({ source: this.ensureResolvConf(pod), destination: '/etc/resolv.conf', readOnly: false });
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
+      // Upstream: the volume manager's FailedMount on the pod, or the runtime manager's "Error: …".
+      if (err instanceof VolumeError) this.podEvent(pod, kubeletEvents.failedMount(err.message));
+      else this.podEvent(pod, kubeletEvents.error(err.message), fieldPath);
       w.waiting.set(c.name, { reason: err instanceof VolumeError ? 'ContainerCreating' : 'CreateContainerConfigError', message: err.message });
       w.recheckAt(this.now() + this.backoff.baseMs);
       return;
@@ -782,13 +882,17 @@ export class Kubelet {
           [L.containerName]: c.name, [L.attempt]: String(s.attempt), [L.init]: String(s.init), [L.startedAt]: startedAt,
           ...(user ? { [L.runAs]: user } : {}),
         },
-        ...(mem !== undefined ? { memoryLimitBytes: parseQuantity(String(mem)) } : {}),
-        ...(cpu !== undefined ? { cpuQuota: Math.round(parseQuantity(String(cpu)) * 100_000), cpuPeriod: 100_000 } : {}),
+        ...(bytesOf(mem) !== undefined ? { memoryLimitBytes: bytesOf(mem)! } : {}),
+        // Upstream's MilliCPUToQuota: millicores × period / 1000.
+        ...(millisOf(cpu) !== undefined ? { cpuQuota: millisOf(cpu)! * 100, cpuPeriod: 100_000 } : {}),
         ...cpuSharesOf(c),
         privileged: c.securityContext?.privileged === true,
         ...runAs,
       });
       if (rec.state === 'running') rec.pid = pid;
+      // `ctr run` creates and starts in one step: both events once it returns.
+      this.podEvent(pod, kubeletEvents.created(c.name), fieldPath);
+      this.podEvent(pod, kubeletEvents.started(c.name), fieldPath);
       const pending = this.pendingExits.get(id);
       if (pending) { this.pendingExits.delete(id); this.recordExit(rec, pending.exitCode, pending.exitedAt); }
       this.log.debug({ pod: podKey(pod), container: c.name, attempt: s.attempt, pid }, 'container started');
@@ -796,7 +900,11 @@ export class Kubelet {
       if (postStart && rec.state === 'running') {
         // As upstream: the hook runs right after the start, and a failed hook kills the container.
         const failed = await this.runHook(pod, rec, 'PostStart', postStart, (pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000);
-        if (failed) await this.stopContainer(rec, pod.spec?.terminationGracePeriodSeconds ?? 30, pod);
+        if (failed) {
+          // Upstream leaves the hook's output out of the event (it may hold secrets).
+          this.podEvent(pod, kubeletEvents.failedPostStart(), fieldPath);
+          await this.stopContainer(rec, pod.spec?.terminationGracePeriodSeconds ?? 30, pod, 'FailedPostStartHook');
+        }
       }
     } catch (err) {
       if (!(err instanceof RuntimeError)) throw err;
@@ -806,6 +914,9 @@ export class Kubelet {
       rec.exitCode = 128;
       rec.reason = 'StartError';
       rec.message = err.message.replace(/^starting container "[^"]*" failed: /, '');
+      // As upstream when the runtime created the container but could not start it.
+      this.podEvent(pod, kubeletEvents.created(c.name), fieldPath);
+      this.podEvent(pod, kubeletEvents.error(rec.message), fieldPath);
       rec.finishedAt = iso(this.now());
       await this.o.runtime.setLabels(id, { [L.exitCode]: '128', [L.finishedAt]: rec.finishedAt, 'io.k8ts.exit.reason': 'StartError' }).catch(() => undefined);
       this.log.info({ pod: podKey(pod), container: c.name, err: rec.message }, 'container failed to start');
@@ -854,7 +965,15 @@ export class Kubelet {
   private ensureResolvConf(pod: Pod): string {
     let host = '';
     try { host = readFileSync(this.o.resolvConf ?? '/etc/resolv.conf', 'utf8'); } catch { /* no node resolver: empty */ }
-    const cfg = compilePodDns(pod, { clusterDNS: this.o.clusterDNS ?? [], clusterDomain: this.o.clusterDomain ?? 'cluster.local' }, parseResolvConf(host));
+    const settings = { clusterDNS: this.o.clusterDNS ?? [], clusterDomain: this.o.clusterDomain ?? 'cluster.local' };
+    const w = this.workers.get(pod.metadata!.uid!);
+    if (w && !w.dnsWarned && missingClusterDNS(pod, settings)) {
+      w.dnsWarned = true;
+      const e = kubeletEvents.missingClusterDNSNode();
+      this.recorder.event(nodeObject(this.o.nodeName), e.type, e.reason, e.message);
+      this.podEvent(pod, kubeletEvents.missingClusterDNSPod(pod));
+    }
+    const cfg = compilePodDns(pod, settings, parseResolvConf(host));
     const dir = this.podDir(pod.metadata!.uid!);
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'resolv.conf');
@@ -999,11 +1118,14 @@ export function normalizeImage(image: string): string {
   return ref;
 }
 
-/** CPU cores or memory bytes from a quantity string (`500m`, `64Mi`, `1G`). */
-export function parseQuantity(q: string): number {
-  const m = /^([0-9.]+)([a-zA-Z]*)$/.exec(q.trim());
-  if (!m) return Number(q);
-  const n = Number(m[1]);
-  const mult: Record<string, number> = { '': 1, m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
-  return Math.round(n * (mult[m[2]!] ?? 1) * 1000) / 1000;
+/** Bytes of a memory quantity (`64Mi`, `1G`); undefined when absent or not a quantity (the apiserver validates them). */
+function bytesOf(q: unknown): number | undefined {
+  const parsed = q === undefined || q === null ? undefined : tryParseQuantity(String(q));
+  return parsed ? toBytes(parsed) : undefined;
+}
+
+/** Millicores of a CPU quantity (`500m`, `1.5`); undefined as bytesOf. */
+function millisOf(q: unknown): number | undefined {
+  const parsed = q === undefined || q === null ? undefined : tryParseQuantity(String(q));
+  return parsed ? toMillis(parsed) : undefined;
 }

@@ -118,7 +118,7 @@ export interface RunningNetplugin {
 /** The optional parts of the pod network, loaded when they are built (cni/, netplugins/). */
 export interface NetworkParts {
   renderConflist?: RenderK8tsConflist;
-  startNetplugin?: (o: { client: ClusterClient; nodeName: string; nodeIP: string; podCIDR: string; clusterCIDR: string; mode: 'vxlan' | 'routed'; log: Logger; netns?: string }) => Promise<RunningNetplugin>;
+  startNetplugin?: (o: { client: ClusterClient; nodeName: string; nodeIP: string; podCIDR: string; clusterCIDR: string; mode: 'vxlan' | 'routed'; log: Logger; netns?: string; onSynced?: (ms: number) => void }) => Promise<RunningNetplugin>;
 }
 
 export interface NodeNetworkOptions {
@@ -138,6 +138,8 @@ export interface NodeNetworkOptions {
   /** Overrides the loader (tests). */
   parts?: NetworkParts;
   isStopped?: () => boolean;
+  /** After each successful sync of the netplugin (metrics: agent/metrics.ts). */
+  onSynced?: (ms: number) => void;
 }
 
 export interface NodeNetwork {
@@ -156,7 +158,7 @@ export async function startNodeNetwork(o: NodeNetworkOptions): Promise<NodeNetwo
   let plugin: RunningNetplugin | undefined;
   if (o.mode === 'vxlan' || o.mode === 'routed') {
     if (!parts.startNetplugin) throw new Error(`--network ${o.mode}: this build has no netplugins (netplugins/index.js)`);
-    plugin = await parts.startNetplugin({ client: o.client, nodeName: o.nodeName, nodeIP: o.nodeIP, podCIDR, clusterCIDR: o.clusterCIDR, mode: o.mode, log: o.log, ...(o.netns ? { netns: o.netns } : {}) });
+    plugin = await parts.startNetplugin({ client: o.client, nodeName: o.nodeName, nodeIP: o.nodeIP, podCIDR, clusterCIDR: o.clusterCIDR, mode: o.mode, log: o.log, ...(o.netns ? { netns: o.netns } : {}), ...(o.onSynced ? { onSynced: o.onSynced } : {}) });
   }
   try {
     const k8tsCni = findK8tsCni(o.binDirs) !== undefined && parts.renderConflist !== undefined;
@@ -183,7 +185,7 @@ export async function loadNetworkParts(mode: NetworkMode): Promise<NetworkParts>
   if (mode === 'vxlan' || mode === 'routed') {
     const { startNetplugin } = await import('../netplugins/index.js');
     parts.startNetplugin = async o => {
-      const plugin = await startNetplugin({ client: o.client, nodeName: o.nodeName, mode: o.mode, clusterCIDR: o.clusterCIDR, nodeIP: o.nodeIP, podCIDR: o.podCIDR, log: o.log, ...(o.netns ? { netns: o.netns } : {}) });
+      const plugin = await startNetplugin({ client: o.client, nodeName: o.nodeName, mode: o.mode, clusterCIDR: o.clusterCIDR, nodeIP: o.nodeIP, podCIDR: o.podCIDR, log: o.log, ...(o.netns ? { netns: o.netns } : {}), ...(o.onSynced ? { onSynced: (i: { ms: number }) => o.onSynced!(i.ms) } : {}) });
       return { mtu: plugin.mtu, stop: () => plugin.stop() };
     };
   }

@@ -1,4 +1,4 @@
-import { buildNode, buildNodeStatus, type NodeFacts } from './node.js';
+import { buildNode, buildNodeStatus, nodeStatusEvents, type NodeFacts } from './node.js';
 import { parseTaints } from './cli.js';
 
 const facts: NodeFacts = {
@@ -39,5 +39,23 @@ describe('buildNode', () => {
 
   it('parseTaints names a malformed taint', () => {
     expect(() => parseTaints('bad')).toThrow('invalid taint "bad": expected key[=value]:Effect');
+  });
+});
+
+describe('nodeStatusEvents', () => {
+  const cond = (type: string, status: string) => ({ type, status });
+  it('a new node gets an event for each condition the kubelet sets', () => {
+    const after = buildNodeStatus(facts, Date.parse('2026-01-01T00:00:00Z')).conditions!;
+    expect(nodeStatusEvents('n1', undefined, after).map(e => e.message)).toEqual([
+      'Node n1 status is now: NodeHasSufficientMemory', 'Node n1 status is now: NodeHasNoDiskPressure',
+      'Node n1 status is now: NodeHasSufficientPID', 'Node n1 status is now: NodeReady',
+    ]);
+  });
+
+  it('only changes count: a heartbeat records nothing, a node back from Unknown is NodeReady again', () => {
+    const after = [cond('MemoryPressure', 'False'), cond('Ready', 'True')];
+    expect(nodeStatusEvents('n1', after, after)).toEqual([]);
+    expect(nodeStatusEvents('n1', [cond('MemoryPressure', 'False'), cond('Ready', 'Unknown')], after)).toEqual([{ type: 'Normal', reason: 'NodeReady', message: 'Node n1 status is now: NodeReady' }]);
+    expect(nodeStatusEvents('n1', after, [cond('MemoryPressure', 'True'), cond('Ready', 'False')]).map(e => e.reason)).toEqual(['NodeHasInsufficientMemory', 'NodeNotReady']);
   });
 });

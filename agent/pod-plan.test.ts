@@ -1,5 +1,5 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { backoffDelay, computePodStatus, planPod, podPhase, type ContainerRecord } from './pod-plan.js';
+import { backoffDelay, computePodStatus, containersInBackoff, planPod, podPhase, type ContainerRecord } from './pod-plan.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const backoff = { baseMs: 10_000, maxMs: 300_000 };
@@ -136,5 +136,24 @@ describe('podPhase', () => {
   it('is Pending with no statuses and Running when OnFailure restarts a failure', () => {
     expect(podPhase(pod(), [], [])).toBe('Pending');
     expect(podPhase(pod({ restartPolicy: 'OnFailure' }), [], [{ name: 'a', image: '', imageID: '', ready: false, restartCount: 1, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1 } } }])).toBe('Running');
+  });
+});
+
+describe('containersInBackoff', () => {
+  it('lists exited containers the policy restarts while their back-off runs, and no others', () => {
+    const p = pod({ containers: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] });
+    const records = [rec('a', 0, 'exited', { exitCode: 1 }), rec('b', 0, 'running'), rec('c', 1, 'exited', { exitCode: 2 })];
+    // a finished at T0+1s with back-off 10 s; c (attempt 1) with 20 s.
+    expect(containersInBackoff(p, records, T0 + 5_000, backoff)).toEqual([{ name: 'a', init: false }, { name: 'c', init: false }]);
+    expect(containersInBackoff(p, records, T0 + 15_000, backoff)).toEqual([{ name: 'c', init: false }]);
+    expect(containersInBackoff(p, records, T0 + 30_000, backoff)).toEqual([]);
+  });
+
+  it('follows restartPolicy, and names failed init containers', () => {
+    const never = pod({ restartPolicy: 'Never' });
+    expect(containersInBackoff(never, [rec('a', 0, 'exited', { exitCode: 1 })], T0 + 2_000, backoff)).toEqual([]);
+    const onFailure = pod({ restartPolicy: 'OnFailure', initContainers: [{ name: 'init' }] });
+    expect(containersInBackoff(onFailure, [rec('init', 0, 'exited', { exitCode: 1, init: true })], T0 + 2_000, backoff)).toEqual([{ name: 'init', init: true }]);
+    expect(containersInBackoff(onFailure, [rec('a', 0, 'exited', { exitCode: 0 })], T0 + 2_000, backoff)).toEqual([]);
   });
 });

@@ -123,6 +123,24 @@ export function planPod(pod: Pod, records: readonly ContainerRecord[], now: numb
   return { starts, ...(recheckAt !== undefined ? { recheckAt } : {}), terminal: containers.length > 0 && finished === containers.length };
 }
 
+/**
+ * Containers waiting out a crash-loop back-off now (upstream records a BackOff event for each
+ * at every sync): the last attempt exited, the policy restarts it, and its back-off is not over.
+ */
+export function containersInBackoff(pod: Pod, records: readonly ContainerRecord[], now: number, backoff: BackoffPolicy = defaultBackoff): { name: string; init: boolean }[] {
+  const policy = restartPolicy(pod);
+  const groups = groupRecords(records);
+  const out: { name: string; init: boolean }[] = [];
+  const check = (name: string, init: boolean) => {
+    const [last] = latest(groups, name, init);
+    if (!last || last.state !== 'exited' || (init && last.exitCode === 0)) return;
+    if (wantsRestart(policy, last.exitCode, init) && restartAt(last, backoff) > now) out.push({ name, init });
+  };
+  for (const c of pod.spec?.initContainers ?? []) check(c.name, true);
+  for (const c of pod.spec?.containers ?? []) check(c.name, false);
+  return out;
+}
+
 // ───────────────────────────── status ─────────────────────────────
 
 export interface StatusInput {

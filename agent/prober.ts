@@ -29,7 +29,8 @@ export function realChecks(runtime: Runtime): ProbeChecks {
     async exec(id, command, timeoutMs, user) {
       const r = await runtime.execInContainer(id, command, timeoutMs, user);
       if (r.timedOut) return { ok: false, message: `command timed out after ${timeoutMs / 1000}s` };
-      return { ok: r.exitCode === 0, message: r.exitCode === 0 ? r.output : `command ${JSON.stringify(command.join(' '))} exited with ${r.exitCode}: ${r.output}`.trim() };
+      // Upstream's exec prober gives the command's output alone, which Unhealthy events quote.
+      return { ok: r.exitCode === 0, message: r.output };
     },
     async http(t, timeoutMs) {
       const r = await httpGet(t, timeoutMs);
@@ -82,6 +83,8 @@ export interface ProberOptions {
   onChange(podUID: string): void;
   /** A liveness or startup probe failed: kill the container (restartPolicy decides what follows). */
   onKill(podUID: string, containerId: string, kind: ProbeKind, message: string): void;
+  /** A probe run failed (every run, as upstream records an Unhealthy event for each). */
+  onFailure?(podUID: string, container: Container, kind: ProbeKind, message: string): void;
   log?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -170,7 +173,10 @@ export class Prober {
       if (cp.stopped) return;
       const { state, changed } = recordProbeOutcome(w.state, w.timings, r.ok, r.message);
       w.state = state;
-      if (!r.ok) this.o.log?.('probe failed', { container: cp.container.name, id: cp.id, probe: w.kind, failures: state.failures, message: r.message });
+      if (!r.ok) {
+        this.o.log?.('probe failed', { container: cp.container.name, id: cp.id, probe: w.kind, failures: state.failures, message: r.message });
+        this.o.onFailure?.(cp.podUID, cp.container, w.kind, r.message);
+      }
       if (changed) {
         if (probeKills(w.kind, state)) {
           cp.held = true;

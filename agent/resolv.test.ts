@@ -1,5 +1,5 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { compilePodDns, mergeDnsOptions, parseResolvConf, podDnsType, renderResolvConf } from './resolv.js';
+import { compilePodDns, mergeDnsOptions, missingClusterDNS, parseResolvConf, podDnsType, renderResolvConf } from './resolv.js';
 
 const host = parseResolvConf('# generated\nnameserver 192.168.1.1\nnameserver 8.8.8.8 ; second\nsearch corp.example. lab.example\noptions edns0 timeout:2\n');
 const cluster = { clusterDNS: ['10.43.0.10'], clusterDomain: 'cluster.local' };
@@ -55,5 +55,17 @@ describe('compilePodDns', () => {
 describe('mergeDnsOptions', () => {
   it('lets later options win by name and keeps first-seen order', () => {
     expect(mergeDnsOptions(['ndots:5', 'edns0'], [{ name: 'ndots', value: '3' }, { name: 'single-request' }])).toEqual(['ndots:3', 'edns0', 'single-request']);
+  });
+});
+
+describe('missingClusterDNS', () => {
+  it('is true for pods that want the cluster resolver on a kubelet without one', () => {
+    const none = { clusterDNS: [], clusterDomain: 'cluster.local' };
+    expect(missingClusterDNS(pod(), none)).toBe(true);
+    expect(missingClusterDNS(pod({ hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' }), none)).toBe(true);
+    expect(missingClusterDNS(pod({ hostNetwork: true }), none)).toBe(false);
+    expect(missingClusterDNS(pod({ dnsPolicy: 'Default' }), none)).toBe(false);
+    expect(missingClusterDNS(pod({ dnsPolicy: 'None' }), none)).toBe(false);
+    expect(missingClusterDNS(pod(), cluster)).toBe(false);
   });
 });

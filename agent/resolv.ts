@@ -68,6 +68,14 @@ export function podDnsType(pod: Pod, s: ClusterDnsSettings): PodDnsType {
   return t === 'cluster' && s.clusterDNS.length === 0 ? 'host' : t;
 }
 
+/**
+ * A pod that asks for the cluster resolver on a kubelet that knows no cluster DNS address: it
+ * falls back to the node's, and upstream records MissingClusterDNS.
+ */
+export function missingClusterDNS(pod: Pod, s: ClusterDnsSettings): boolean {
+  return s.clusterDNS.length === 0 && podDnsType(pod, { ...s, clusterDNS: ['0.0.0.0'] }) === 'cluster';
+}
+
 /** The pod's resolver configuration, given the node's (parsed from --resolv-conf). */
 export function compilePodDns(pod: Pod, s: ClusterDnsSettings, host: DnsConfig): DnsConfig {
   let cfg: DnsConfig;

@@ -96,6 +96,8 @@ export interface Runtime {
   importImage(file: string): Promise<string[]>;
   pullImage(ref: string, opts: { plainHttp: boolean }): Promise<void>;
   imageConfig(ref: string): Promise<ImageConfig>;
+  /** The image's size as containerd's CRI reports it (for the Pulled event); undefined: unknown. */
+  imageSize?(ref: string): Promise<number | undefined>;
   /** Creates the container and starts its task (`ctr run -d`); resolves with the task's pid. */
   run(c: ContainerConfig): Promise<number>;
   kill(id: string, signal: string): Promise<void>;

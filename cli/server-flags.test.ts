@@ -113,6 +113,18 @@ describe('autoscaling and metrics flags', () => {
   });
 });
 
+describe('admission and pod GC flags', () => {
+  it('takes the default toleration seconds and the terminated-pod GC threshold as whole numbers', () => {
+    const c = parseServerFlags(['--default-not-ready-toleration-seconds=60', '--default-unreachable-toleration-seconds', '0', '--terminated-pod-gc-threshold=10']);
+    expect([c.defaultNotReadyTolerationSeconds, c.defaultUnreachableTolerationSeconds, c.terminatedPodGCThreshold]).toEqual([60, 0, 10]);
+    const d = parseServerFlags([]); // the admission's 300 s and the controller's 12 500
+    expect([d.defaultNotReadyTolerationSeconds, d.defaultUnreachableTolerationSeconds, d.terminatedPodGCThreshold]).toEqual([undefined, undefined, undefined]);
+    expect(() => parseServerFlags(['--default-not-ready-toleration-seconds=5m'])).toThrow('invalid value "5m" for flag --default-not-ready-toleration-seconds: expected a whole number, 0 or more');
+    expect(() => parseServerFlags(['--terminated-pod-gc-threshold=-1'])).toThrow('invalid value "-1" for flag --terminated-pod-gc-threshold: expected a whole number, 0 or more');
+    expect(() => parseServerFlags(['--terminated-pod-gc-threshold=1.5'])).toThrow('invalid value "1.5" for flag --terminated-pod-gc-threshold');
+  });
+});
+
 describe('node lifecycle flags', () => {
   it('takes --node-monitor-grace-period and --node-monitor-period as durations', () => {
     const c = parseServerFlags(['--node-monitor-grace-period', '3s', '--node-monitor-period=500ms']);
@@ -131,5 +143,7 @@ describe("the server's own agent: pod network flags", () => {
     expect(parseServerFlags(['--proxy-mode', 'iptables']).proxyMode).toBe('iptables');
     expect(parseServerFlags(['--proxy-mode', 'ipvs']).proxyMode).toBe('ipvs');
     expect(() => parseServerFlags(['--proxy-mode', 'userspace'])).toThrow('invalid value "userspace" for flag --proxy-mode');
+    expect(parseServerFlags(['--proxy-metrics-bind-address', '0.0.0.0:10249']).proxyMetricsBindAddress).toBe('0.0.0.0:10249');
+    expect(() => parseServerFlags(['--proxy-metrics-bind-address', ':10249'])).toThrow('flag --proxy-metrics-bind-address: invalid bind address ":10249"');
   });
 });

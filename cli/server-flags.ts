@@ -11,6 +11,7 @@ import { type Cidr, cidrContains, cidrsOverlap, formatCidr, formatIP, nthIP, par
 import { isDNS1123Subdomain } from '../api/validation/names.js';
 
 import type { DatastoreConfig } from '../control/store/open.js';
+import { parseBindAddress } from '../proxy/metrics-server.js';
 
 export type Datastore = DatastoreConfig;
 
@@ -42,6 +43,11 @@ export interface ServerConfig {
   hpaSyncPeriodMs?: number;
   hpaDownscaleStabilizationMs?: number;
   hpaTolerance?: number;
+  /** kube-apiserver's --default-not-ready-toleration-seconds and --default-unreachable-toleration-seconds (300). */
+  defaultNotReadyTolerationSeconds?: number;
+  defaultUnreachableTolerationSeconds?: number;
+  /** kube-controller-manager's --terminated-pod-gc-threshold (12500; 0 disables). */
+  terminatedPodGCThreshold?: number;
   /** metrics-server's --metric-resolution: how often kubelets are scraped for metrics.k8s.io (ms). */
   metricResolutionMs?: number;
   tlsSans: string[];
@@ -57,6 +63,8 @@ export interface ServerConfig {
   netnsPrefix?: string;
   /** The server node's kube-proxy mode (upstream's --proxy-mode); default nftables. */
   proxyMode?: 'nftables' | 'iptables' | 'ipvs';
+  /** The node network's metrics address (kube-proxy's --metrics-bind-address); default 127.0.0.1:10249. */
+  proxyMetricsBindAddress?: string;
   logFormat: 'json' | 'text';
   help: boolean;
 }
@@ -111,6 +119,9 @@ const flags: readonly FlagSpec[] = [
   { name: 'horizontal-pod-autoscaler-sync-period', kind: 'string', help: 'how often each HorizontalPodAutoscaler is evaluated (default 15s)' },
   { name: 'horizontal-pod-autoscaler-downscale-stabilization', kind: 'string', help: 'how far back the HPA looks before scaling down (default 5m)' },
   { name: 'horizontal-pod-autoscaler-tolerance', kind: 'string', help: 'the usage ratio change the HPA ignores (default 0.1)' },
+  { name: 'default-not-ready-toleration-seconds', kind: 'string', help: 'tolerationSeconds of the not-ready:NoExecute toleration added to pods without one (default 300)' },
+  { name: 'default-unreachable-toleration-seconds', kind: 'string', help: 'tolerationSeconds of the unreachable:NoExecute toleration added to pods without one (default 300)' },
+  { name: 'terminated-pod-gc-threshold', kind: 'string', help: 'terminated pods kept before the oldest are deleted; 0 disables (default 12500)' },
   { name: 'metric-resolution', kind: 'string', help: 'how often kubelets are scraped for metrics.k8s.io, kubectl top and the HPA (default 15s)' },
   { name: 'tls-san', kind: 'list', help: 'extra hostname or IP for the serving certificate (repeatable)' },
   { name: 'node-name', kind: 'string', env: 'K8TS_NODE_NAME', help: "this node's name (default: the hostname)" },
@@ -119,6 +130,7 @@ const flags: readonly FlagSpec[] = [
   { name: 'cni-bin-dir', kind: 'string', help: 'CNI plugin folders, colon-separated (default /opt/cni/bin:/usr/lib/cni)' },
   { name: 'pod-log-dir', kind: 'string', help: 'container logs (default /var/log/pods)' },
   { name: 'proxy-mode', kind: 'string', help: "this node's proxy: nftables (default), iptables or ipvs" },
+  { name: 'proxy-metrics-bind-address', kind: 'string', help: "this node's proxy and netplugin metrics, plain HTTP (default 127.0.0.1:10249; port 0: none)" },
   { name: 'netns-prefix', kind: 'string', help: "name prefix of the pods' network namespaces (default k8ts-)" },
   { name: 'log-format', kind: 'string', help: 'json or text (default text)' },
   { name: 'help', kind: 'bool', alias: 'h', help: 'show this help' },
@@ -348,6 +360,15 @@ export function parseServerFlags(argv: readonly string[], env: Readonly<Record<s
     if (!Number.isFinite(t) || t < 0 || t >= 1) throw new FlagError(`invalid value "${tolerance}" for flag --horizontal-pod-autoscaler-tolerance: expected a number in [0, 1)`);
     config.hpaTolerance = t;
   }
+  for (const [flag, key] of [
+    ['default-not-ready-toleration-seconds', 'defaultNotReadyTolerationSeconds'], ['default-unreachable-toleration-seconds', 'defaultUnreachableTolerationSeconds'],
+    ['terminated-pod-gc-threshold', 'terminatedPodGCThreshold'],
+  ] as const) {
+    const v = one(flag);
+    if (v === undefined) continue;
+    if (!/^[0-9]+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new FlagError(`invalid value "${v}" for flag --${flag}: expected a whole number, 0 or more`);
+    config[key] = Number(v);
+  }
   if (nodeName !== undefined) config.nodeName = nodeName;
   const network = one('network');
   if (network !== undefined) {
@@ -362,6 +383,11 @@ export function parseServerFlags(argv: readonly string[], env: Readonly<Record<s
   if (proxyMode !== undefined) {
     if (proxyMode !== 'nftables' && proxyMode !== 'iptables' && proxyMode !== 'ipvs') throw new FlagError(`invalid value "${proxyMode}" for flag --proxy-mode: must be nftables, iptables or ipvs`);
     config.proxyMode = proxyMode;
+  }
+  const metricsBind = one('proxy-metrics-bind-address');
+  if (metricsBind !== undefined) {
+    try { parseBindAddress(metricsBind); } catch (err) { throw new FlagError(`flag --proxy-metrics-bind-address: ${(err as Error).message}`); }
+    config.proxyMetricsBindAddress = metricsBind;
   }
   const binDirs = one('cni-bin-dir');
   if (binDirs !== undefined) config.cniBinDirs = binDirs.split(':').filter(d => d !== '');

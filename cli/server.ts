@@ -10,9 +10,12 @@ import { formatCidr } from '../api/cidr.js';
 import { bootstrapCluster } from '../control/apiserver/bootstrap.js';
 import { ensureClusterPki, hostIPv4Addresses, identities, writeKubeconfig } from '../control/apiserver/pki.js';
 import { startControlPlane } from '../control/controllers/index.js';
+import { ControlPlaneMetrics } from '../control/controllers/metrics.js';
+import { ProxyMetrics } from '../proxy/metrics.js';
 import { HttpsTransport } from '../api/client/https.js';
 import { RestClusterClient } from '../api/client/rest.js';
 import { buildApiServer } from '../control/apiserver/wiring.js';
+import { DEFAULT_TOLERATION_SECONDS } from '../control/registry/core/podspec.js';
 import { ensureServerTokens, createAuthenticator, authorizer } from '../control/apiserver/auth.js';
 import { AutoCompactor } from '../control/store/compactor.js';
 import { openStore } from '../control/store/open.js';
@@ -82,6 +85,7 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
         clusterCIDR,
         nodePortRange: { min: config.serviceNodePortRange.base, max: config.serviceNodePortRange.base + config.serviceNodePortRange.size - 1 },
         now: () => new Date(),
+        defaultTolerationSeconds: { notReady: config.defaultNotReadyTolerationSeconds ?? DEFAULT_TOLERATION_SECONDS, unreachable: config.defaultUnreachableTolerationSeconds ?? DEFAULT_TOLERATION_SECONDS },
       },
       tls: { key: pki.serving.keyPem, cert: pki.serving.certPem, ca: pki.ca.certPem },
       kubeletClient: await pki.ensureClientCert('apiserver-kubelet-client', { commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'] }).then(c => ({ cert: c.certPem, key: c.keyPem })),
@@ -124,7 +128,10 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
           ...(config.hpaTolerance !== undefined ? { tolerance: config.hpaTolerance } : {}),
         },
         ...(config.nodeMonitorGracePeriodMs || config.nodeMonitorPeriodMs ? { nodeLifecycle: { ...(config.nodeMonitorGracePeriodMs ? { gracePeriodMs: config.nodeMonitorGracePeriodMs } : {}), ...(config.nodeMonitorPeriodMs ? { monitorPeriodMs: config.nodeMonitorPeriodMs } : {}) } } : {}),
+        ...(config.terminatedPodGCThreshold !== undefined ? { podGC: { terminatedPodThreshold: config.terminatedPodGCThreshold } } : {}),
         enableScheduler: !config.disableScheduler,
+        // Workqueue and scheduler metrics on the apiserver's /metrics (one process, one registry).
+        metrics: new ControlPlaneMetrics(api.metrics),
         logger: logger.child({ component: 'controller-manager' }),
       });
       stops.push(() => controlPlane.stop());
@@ -150,6 +157,7 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
         ...(config.cniBinDirs ? { cniBinDirs: config.cniBinDirs } : {}),
         ...(config.podLogDir ? { podLogDir: config.podLogDir } : {}),
         ...(config.netnsPrefix ? { netnsPrefix: config.netnsPrefix } : {}),
+        ...(config.proxyMetricsBindAddress ? { proxyMetricsBindAddress: config.proxyMetricsBindAddress } : {}),
         log: logger.child({ component: 'agent' }),
       });
       stops.push(() => agent.stop());
@@ -160,6 +168,8 @@ async function serve(config: ServerConfig, logger: Logger): Promise<number> {
       const proxyLog = logger.child({ component: 'proxy' });
       const proxy = new ProxyDaemon({
         client: new RestClusterClient(proxyTransport), nodeName, clusterCIDR, serviceCIDR,
+        // Served with the agent's netplugin metrics on kube-proxy's metrics address (127.0.0.1:10249).
+        metrics: new ProxyMetrics(agent.networkMetrics),
         ...(config.proxyMode ? { mode: config.proxyMode } : {}),
         log: (level, msg, fields = {}) => proxyLog[level](fields, msg),
       });

@@ -3,7 +3,7 @@
 //
 //   k8ts proxy --kubeconfig F [--proxy-mode nftables|iptables|ipvs] [--node-name N] [--cluster-cidr C]
 //              [--service-cidr C] [--netns NAME] [--min-sync-period MS] [--sync-period MS]
-//              [--log-format text|json] [--cleanup] [--dry-run]
+//              [--metrics-bind-address HOST:PORT] [--log-format text|json] [--cleanup] [--dry-run]
 //
 // `--dry-run` lists the cluster once, prints what would be programmed (`nft` text, or
 // iptables-restore input in iptables mode) and the difference from what the kernel holds now, and
@@ -11,6 +11,7 @@
 import { hostname } from 'node:os';
 import type { Node, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import { Registry } from 'prom-client';
 import { resources, type ClusterClient } from '../api/client/types.js';
 // The only HTTPS transport over a kubeconfig today; it belongs in a shared client module.
 import { clientFromKubeconfig } from '../api/client/https.js';
@@ -27,6 +28,8 @@ import { compileServices, TABLE } from './nftables/compile.js';
 import { dryRunIpvs } from './ipvs/dryrun.js';
 import { IpvsError } from '../kernel/ipvs/socket.js';
 import { diffAgainstKernel } from './nftables/diff.js';
+import { ProxyMetrics } from './metrics.js';
+import { DEFAULT_METRICS_BIND_ADDRESS, parseBindAddress, serveMetrics, type MetricsServer } from './metrics-server.js';
 
 export interface ProxyFlags {
   kubeconfig: string;
@@ -42,6 +45,8 @@ export interface ProxyFlags {
   cleanup: boolean;
   /** ipvs mode: the scheduler of every virtual server (upstream's --ipvs-scheduler; rr when unset). */
   ipvsScheduler?: string;
+  /** Upstream's --metrics-bind-address (default 127.0.0.1:10249); port 0: no metrics server. */
+  metricsBindAddress: string;
 }
 
 /**
@@ -60,13 +65,13 @@ export class ProxyFlagError extends Error {
   readonly code = 'BadFlag';
 }
 
-const usage = 'usage: k8ts proxy --kubeconfig FILE [--proxy-mode nftables|iptables|ipvs] [--node-name NAME] [--cluster-cidr CIDR] [--service-cidr CIDR] [--netns NAME] [--min-sync-period MS] [--sync-period MS] [--ipvs-scheduler rr|wrr|lc|…] [--log-format text|json] [--cleanup] [--dry-run]';
+const usage = 'usage: k8ts proxy --kubeconfig FILE [--proxy-mode nftables|iptables|ipvs] [--node-name NAME] [--cluster-cidr CIDR] [--service-cidr CIDR] [--netns NAME] [--min-sync-period MS] [--sync-period MS] [--ipvs-scheduler rr|wrr|lc|…] [--metrics-bind-address HOST:PORT] [--log-format text|json] [--cleanup] [--dry-run]';
 
 /** Parses the flags (`--flag value` or `--flag=value`). Pure apart from the hostname default. */
 export function parseProxyFlags(argv: readonly string[], defaultNode = hostname()): ProxyFlags {
   const values = new Map<string, string>();
   const bools = new Set<string>();
-  const known = new Set(['kubeconfig', 'proxy-mode', 'node-name', 'cluster-cidr', 'service-cidr', 'netns', 'min-sync-period', 'sync-period', 'log-format', 'ipvs-scheduler']);
+  const known = new Set(['kubeconfig', 'proxy-mode', 'node-name', 'cluster-cidr', 'service-cidr', 'netns', 'min-sync-period', 'sync-period', 'log-format', 'ipvs-scheduler', 'metrics-bind-address']);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--dry-run' || a === '--cleanup') { bools.add(a.slice(2)); continue; }
@@ -98,13 +103,15 @@ export function parseProxyFlags(argv: readonly string[], defaultNode = hostname(
   const ipvsScheduler = values.get('ipvs-scheduler');
   if (ipvsScheduler !== undefined && !(IPVS_SCHEDULERS as readonly string[]).includes(ipvsScheduler)) throw new ProxyFlagError(`invalid value "${ipvsScheduler}" for --ipvs-scheduler: want one of ${IPVS_SCHEDULERS.join(', ')}`);
   if (ipvsScheduler !== undefined && mode !== 'ipvs') throw new ProxyFlagError('--ipvs-scheduler needs --proxy-mode ipvs');
+  const metricsBindAddress = values.get('metrics-bind-address') ?? DEFAULT_METRICS_BIND_ADDRESS;
+  try { parseBindAddress(metricsBindAddress); } catch (e) { throw new ProxyFlagError(`--metrics-bind-address: ${(e as Error).message}`); }
   const logFormat = values.get('log-format') ?? 'text';
   if (logFormat !== 'text' && logFormat !== 'json') throw new ProxyFlagError(`invalid value "${logFormat}" for --log-format: want text or json`);
   return {
     kubeconfig, mode: mode as ProxyMode, logFormat, nodeName: values.get('node-name') ?? defaultNode,
     ...(clusterCIDR ? { clusterCIDR } : {}), ...(serviceCIDR ? { serviceCIDR } : {}), ...(netns ? { netns } : {}),
     minSyncMs: ms('min-sync-period', DEFAULT_MIN_SYNC_MS), maxSyncMs: ms('sync-period', 30_000),
-    dryRun: bools.has('dry-run'), cleanup: bools.has('cleanup'), ...(ipvsScheduler ? { ipvsScheduler } : {}),
+    dryRun: bools.has('dry-run'), cleanup: bools.has('cleanup'), ...(ipvsScheduler ? { ipvsScheduler } : {}), metricsBindAddress,
   };
 }
 
@@ -165,8 +172,9 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
     }
     const logger = createLogger(f.logFormat).child({ component: 'proxy' });
     const log = (level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}): void => logger[level](fields, msg);
+    const registry = new Registry();
     const daemon = new ProxyDaemon({
-      client, mode: f.mode, nodeName: f.nodeName, minSyncMs: f.minSyncMs, maxSyncMs: f.maxSyncMs, log,
+      client, mode: f.mode, nodeName: f.nodeName, minSyncMs: f.minSyncMs, maxSyncMs: f.maxSyncMs, log, metrics: new ProxyMetrics(registry),
       ...(f.ipvsScheduler ? { ipvsScheduler: f.ipvsScheduler } : {}),
       ...(f.clusterCIDR ? { clusterCIDR: f.clusterCIDR } : {}), ...(f.serviceCIDR ? { serviceCIDR: f.serviceCIDR } : {}), ...(f.netns ? { netns: f.netns } : {}),
     });
@@ -179,11 +187,22 @@ export async function runProxy(argv: readonly string[]): Promise<number> {
       await daemon.stop();
       return 1;
     }
-    log('info', 'k8ts proxy is running', { mode: f.mode, node: f.nodeName, netns: f.netns ?? null });
+    // As upstream, a metrics server that cannot bind is logged, never fatal: Services matter more.
+    let metricsServer: MetricsServer | undefined;
+    const bind = parseBindAddress(f.metricsBindAddress);
+    if (bind.port !== 0) {
+      try {
+        metricsServer = await serveMetrics(registry, bind.host, bind.port);
+      } catch (e) {
+        log('warn', 'the metrics server did not start', { address: f.metricsBindAddress, err: String(e) });
+      }
+    }
+    log('info', 'k8ts proxy is running', { mode: f.mode, node: f.nodeName, netns: f.netns ?? null, metrics: metricsServer ? f.metricsBindAddress : null });
     await new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());
     });
+    await metricsServer?.close();
     await daemon.stop({ cleanup: f.cleanup });
     return 0;
   } finally {

@@ -36,6 +36,7 @@ import { NftablesApplier, type SyncResult } from './nftables/apply.js';
 import { IncrementalCompiler, type NodeContext } from './nftables/compile.js';
 import { BoundedFrequencyRunner, type Clock, type RunReason } from './runner.js';
 import { ServicePortMap, type PortChanges } from './servicemap.js';
+import type { ProxyMetrics } from './metrics.js';
 
 /** Upstream's `--proxy-mode` values that k8ts implements. */
 export type ProxyMode = 'nftables' | 'iptables' | 'ipvs';
@@ -78,6 +79,8 @@ export interface ProxyOptions {
   readonly openSocket?: (netns: string | undefined) => Pick<NfTablesSocket, 'commit' | 'close'>;
   /** Called after each successful commit (tests and metrics: network-programming latency). */
   readonly onSynced?: (info: SyncInfo) => void;
+  /** Prometheus metrics (./metrics.ts): told of changed EndpointSlices and of every committed sync. */
+  readonly metrics?: Pick<ProxyMetrics, 'sliceChanged' | 'synced'>;
 }
 
 interface SyncInfoBase {
@@ -144,8 +147,8 @@ export class ProxyDaemon {
       delete: (s) => this.onServiceEvent(s, undefined),
     });
     this.slices.on({
-      add: (s) => this.poke(this.epTracker.replace(undefined, s)),
-      update: (o, s) => this.poke(this.epTracker.replace(o, s)),
+      add: (s) => this.onSliceEvent(undefined, s),
+      update: (o, s) => this.onSliceEvent(o, s),
       delete: (s) => this.poke(this.epTracker.update(s, true)),
     });
     this.nodes.on({ add: () => this.poke(true), update: () => this.poke(true), delete: () => this.poke(true) });
@@ -167,6 +170,12 @@ export class ProxyDaemon {
 
   private onServiceEvent(prev: Service | undefined, cur: Service | undefined): void {
     this.poke(this.svcTracker.update(prev, cur));
+  }
+
+  private onSliceEvent(prev: EndpointSlice | undefined, cur: EndpointSlice): void {
+    const changed = this.epTracker.replace(prev, cur);
+    if (changed) this.opts.metrics?.sliceChanged(cur);
+    this.poke(changed);
   }
 
   private poke(changed: boolean): void {
@@ -233,6 +242,7 @@ export class ProxyDaemon {
     const info: SyncInfo = done.mode === 'ipvs' ? { ...done.r, ...base, mode: 'ipvs', ruleset: done.ruleset } : done.mode === 'iptables' ? { ...done.r, ...base, mode: 'iptables', ruleset: done.ruleset } : { ...done.r, ...base, mode: 'nftables', ruleset: done.ruleset };
     const size = done.mode === 'ipvs' ? { ops: done.r.ops } : done.mode === 'iptables' ? { lines: done.r.lines } : { ops: done.r.ops };
     if (r.full || changes.size > 0) this.log('info', 'synced', { mode: done.mode, reason, full: r.full, changedPorts: changes.size, ...size, flowsDeleted, ms: Math.round(info.totalMs * 10) / 10 });
+    this.opts.metrics?.synced(info);
     this.opts.onSynced?.(info);
   }
 

@@ -140,7 +140,7 @@ export class Rest {
     delete meta.deletionGracePeriodSeconds;
     if (this.def.tracksGeneration) meta.generation = 1;
     else delete meta.generation;
-    this.def.prepareForCreate?.(obj);
+    this.def.prepareForCreate?.(obj, this.ctx);
     this.def.applyDefaults?.(obj, this.ctx);
     const causes = this.def.validate(obj, this.ctx);
     if (causes.length > 0) throw this.invalid(obj, causes);

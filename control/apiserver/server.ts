@@ -118,6 +118,17 @@ export class ApiServer {
       name: 'apiserver_storage_size_bytes', help: 'Size of the datastore', registers: [this.metrics],
       async collect() { this.set(await store.sizeBytes()); },
     });
+    // Upstream's `apiserver_storage_objects{resource}` ("pods", "deployments.apps"): counted in the
+    // store at each scrape, once per stored resource (several served versions share one).
+    const roots = new Map<string, string>();
+    for (const def of opts.resources) roots.set(new ResourceStorage(def, store).root, def.group ? `${def.resource}.${def.group}` : def.resource);
+    new Gauge({
+      name: 'apiserver_storage_objects', help: 'Number of stored objects at the time of last check split by kind', labelNames: ['resource'], registers: [this.metrics],
+      async collect() {
+        const counts = await Promise.all([...roots].map(async ([root, resource]) => [resource, await store.count(root)] as const));
+        for (const [resource, n] of counts) this.set({ resource }, n);
+      },
+    });
   }
 
   rest(group: string, version: string, resource: string): Rest {

@@ -12,7 +12,7 @@ import { DeploymentController } from './deployment.js';
 import { EndpointSliceController } from './endpointslice.js';
 import { GarbageCollector } from './garbagecollector.js';
 import { LeaderElector } from './leaderelection.js';
-import { PodGCController } from './podgc.js';
+import { PodGCController, type PodGCOptions } from './podgc.js';
 import { NodeIpamController } from './nodeipam.js';
 import { ReplicaSetController, replicationControllerKind } from './replicaset.js';
 import { JobController } from './job.js';
@@ -24,7 +24,8 @@ import { PersistentVolumeController } from './persistentvolume.js';
 import { LocalPathProvisioner, type LocalPathOptions } from './localpath.js';
 import { NodeLifecycleController, type NodeLifecycleOptions } from './nodelifecycle.js';
 import { HorizontalPodAutoscalerController, type HpaOptions } from './hpa.js';
-import { realClock, silentLogger, type Logger } from './runtime.js';
+import { realClock, setWorkqueueMetricsProvider, silentLogger, type Logger } from './runtime.js';
+import type { ControlPlaneMetrics } from './metrics.js';
 import { HttpsTransport } from '../../api/client/https.js';
 import { RestClusterClient } from '../../api/client/rest.js';
 
@@ -57,6 +58,10 @@ export interface ControlPlaneOptions {
   controllers?: readonly string[];
   /** --horizontal-pod-autoscaler-sync-period, -downscale-stabilization, -tolerance. */
   hpa?: HpaOptions;
+  /** --terminated-pod-gc-threshold. */
+  podGC?: PodGCOptions;
+  /** Workqueue and scheduler metrics go here (the server's /metrics); none without. */
+  metrics?: ControlPlaneMetrics;
 }
 
 export interface ControlPlane {
@@ -67,7 +72,7 @@ export interface ControlPlane {
 interface Component { start(): void | Promise<void>; stop(): void | Promise<void> }
 
 /** The controllers of the controller manager over one context. */
-export function controllerSet(ctx: ControllerContext, clusterCidr: string, nodeMaskSize = 24, discovery?: Discovery, more: { nodeLifecycle?: NodeLifecycleOptions; localPath?: LocalPathOptions; controllers?: readonly string[]; hpa?: HpaOptions } = {}): Component {
+export function controllerSet(ctx: ControllerContext, clusterCidr: string, nodeMaskSize = 24, discovery?: Discovery, more: { nodeLifecycle?: NodeLifecycleOptions; localPath?: LocalPathOptions; controllers?: readonly string[]; hpa?: HpaOptions; podGC?: PodGCOptions } = {}): Component {
   // By upstream's controller names; a disabled controller is never built, so its informers never start.
   const factories: [string, () => Component][] = [
     ['replicaset', () => new ReplicaSetController(ctx)],
@@ -84,7 +89,7 @@ export function controllerSet(ctx: ControllerContext, clusterCidr: string, nodeM
     ['persistentvolume-binder', () => new PersistentVolumeController(ctx)],
     ['local-path-provisioner', () => new LocalPathProvisioner(ctx, more.localPath)],
     ['nodelifecycle', () => new NodeLifecycleController(ctx, more.nodeLifecycle)],
-    ['podgc', () => new PodGCController(ctx)],
+    ['podgc', () => new PodGCController(ctx, more.podGC)],
     ['horizontalpodautoscaling', () => new HorizontalPodAutoscalerController(ctx, more.hpa)],
   ];
   const controllers = factories.filter(([name]) => controllerEnabled(name, more.controllers)).map(([, make]) => make());
@@ -124,10 +129,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const schedTransport = new HttpsTransport({ server: opts.server, ca: opts.caPem, cert: sc.cert, key: sc.key, userAgent: 'k8ts-scheduler', maxSockets: 64 });
   const schedClient = new RestClusterClient(schedTransport);
   const le = opts.leaderElection !== false;
+  const metrics = opts.metrics;
+  if (metrics) setWorkqueueMetricsProvider(metrics.workqueues);
 
-  const cm = opts.enableControllers === false ? undefined : campaign(cmClient, 'kube-controller-manager', identity, logger, () => controllerSet(newContext(cmClient, { logger }), opts.clusterCidr, opts.nodeCidrMaskSize, transportDiscovery(cmTransport), { ...(opts.nodeLifecycle ? { nodeLifecycle: opts.nodeLifecycle } : {}), ...(opts.localPath ? { localPath: opts.localPath } : {}), ...(opts.controllers ? { controllers: opts.controllers } : {}), ...(opts.hpa ? { hpa: opts.hpa } : {}) }), le);
+  const cm = opts.enableControllers === false ? undefined : campaign(cmClient, 'kube-controller-manager', identity, logger, () => controllerSet(newContext(cmClient, { logger }), opts.clusterCidr, opts.nodeCidrMaskSize, transportDiscovery(cmTransport), { ...(opts.nodeLifecycle ? { nodeLifecycle: opts.nodeLifecycle } : {}), ...(opts.localPath ? { localPath: opts.localPath } : {}), ...(opts.controllers ? { controllers: opts.controllers } : {}), ...(opts.hpa ? { hpa: opts.hpa } : {}), ...(opts.podGC ? { podGC: opts.podGC } : {}) }), le);
   const sched = opts.enableScheduler === false ? undefined : campaign(schedClient, 'kube-scheduler', identity, logger, () => {
-    const s = new Scheduler({ client: schedClient, logger });
+    const s = new Scheduler({ client: schedClient, logger, ...(metrics ? { metrics } : {}) });
+    if (metrics) metrics.pendingPods = () => s.queue.length;
     return { start: () => s.start(), stop: () => s.stop() };
   }, le);
   cm?.start();

@@ -7,9 +7,9 @@
 // (persistentvolume.ts) completes the binding. Volumes it provisioned that are Released with
 // reclaim policy Delete are deleted.
 // Design: upstream's provisioner runs a helper pod on the node to create and remove directories;
-// we let the kubelet create the directory (hostPath type DirectoryOrCreate), and removing the
-// directory of a deleted volume is left to the kubelet (not done yet): this controller only
-// deletes the API object. The class is created at start-up when missing, which is what k3s' addon
+// we let the kubelet create the directory (hostPath type DirectoryOrCreate), and the agent of the
+// volume's node removes it once the PV is gone with reclaimPolicy Delete
+// (agent/localpath-cleaner.ts): this controller only deletes the API object. The class is created at start-up when missing, which is what k3s' addon
 // manifest does; an administrator's edits to an existing class are left alone.
 import type { Node, PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';

@@ -46,6 +46,23 @@ describe('desiredTaints', () => {
     expect(desiredTaints(node('False', un), t0)!.map(t => t.key)).toEqual(['dedicated', 'node.kubernetes.io/not-ready', 'node.kubernetes.io/not-ready']);
     expect(desiredTaints(node('True', un), t0)).toEqual([other]);
   });
+
+  it('adds a NoSchedule taint per pressure condition that is True, and removes it when it is not', () => {
+    const under = (types: string[], taints: Taint[] = []): Node => {
+      const n = node('True', taints);
+      n.status!.conditions = [...n.status!.conditions!.filter(c => c.type === 'Ready'), ...['MemoryPressure', 'DiskPressure', 'PIDPressure'].map(type => ({ type, status: types.includes(type) ? 'True' : 'False' }))];
+      return n;
+    };
+    const other = { key: 'node.kubernetes.io/disk-pressure', effect: 'NoExecute' as const };
+    const all = desiredTaints(under(['MemoryPressure', 'DiskPressure', 'PIDPressure'], [other]), t0)!;
+    expect(all).toEqual([other, { key: 'node.kubernetes.io/memory-pressure', effect: 'NoSchedule' }, { key: 'node.kubernetes.io/disk-pressure', effect: 'NoSchedule' }, { key: 'node.kubernetes.io/pid-pressure', effect: 'NoSchedule' }]);
+    expect(desiredTaints(under(['MemoryPressure', 'DiskPressure', 'PIDPressure'], all), t0)).toBeUndefined();
+    expect(desiredTaints(under(['DiskPressure'], all), t0)).toEqual([other, { key: 'node.kubernetes.io/disk-pressure', effect: 'NoSchedule' }]);
+    // Unknown (a node gone silent) is no pressure: only the unreachable taints remain.
+    const gone = under([], all);
+    gone.status!.conditions = gone.status!.conditions!.map(c => ({ ...c, status: 'Unknown' }));
+    expect(desiredTaints(gone, t0)!.map(t => `${t.key}:${t.effect}`)).toEqual(['node.kubernetes.io/disk-pressure:NoExecute', 'node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute']);
+  });
 });
 
 describe('evictionDelayMs', () => {

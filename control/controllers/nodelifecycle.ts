@@ -7,7 +7,9 @@
 //   become Unknown ("Kubelet stopped posting node status.") and the node's pods Ready=False.
 // - Taints follow the Ready condition: False → `node.kubernetes.io/not-ready`, Unknown →
 //   `node.kubernetes.io/unreachable`, each with NoSchedule (the scheduler keeps away) and NoExecute
-//   (timeAdded set); True removes them. The kubelet sets Ready back when it returns.
+//   (timeAdded set); True removes them. The kubelet sets Ready back when it returns. As upstream's
+//   taint-by-condition, MemoryPressure, DiskPressure and PIDPressure True add
+//   `node.kubernetes.io/{memory,disk,pid}-pressure:NoSchedule` (new pods keep away; running ones stay).
 // - Eviction: a pod on a node with NoExecute taints it does not tolerate is deleted at once; one
 //   that tolerates them for tolerationSeconds (the admission default is 300 s for both taints) is
 //   deleted when the shortest of those runs out, counted from the taint's timeAdded; a toleration
@@ -27,6 +29,13 @@ import { Controller } from './runtime.js';
 export const taintNotReady = 'node.kubernetes.io/not-ready';
 export const taintUnreachable = 'node.kubernetes.io/unreachable';
 const ourTaints = new Set([taintNotReady, taintUnreachable]);
+/** Upstream's nodeConditionToTaintKeyStatusMap for the pressure conditions (TaintNodesByCondition). */
+export const pressureTaints: Readonly<Record<string, string>> = {
+  MemoryPressure: 'node.kubernetes.io/memory-pressure', DiskPressure: 'node.kubernetes.io/disk-pressure', PIDPressure: 'node.kubernetes.io/pid-pressure',
+};
+const pressureTaintKeys = new Set(Object.values(pressureTaints));
+/** Taints this controller owns: Ready's with NoSchedule and NoExecute, the pressure ones with NoSchedule. */
+const isOurs = (t: Taint) => (ourTaints.has(t.key) && (t.effect === 'NoSchedule' || t.effect === 'NoExecute')) || (pressureTaintKeys.has(t.key) && t.effect === 'NoSchedule');
 const watchedConditions = ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure'];
 
 export interface NodeLifecycleOptions {
@@ -72,19 +81,23 @@ export function nodeHealth(node: Node, obs: Observed, nowMs: number, gracePeriod
 }
 
 /**
- * Pure: the node's taints with ours set from its Ready condition, or undefined when nothing
- * changes. Taints of others are kept as they are; an existing NoExecute taint keeps its timeAdded.
+ * Pure: the node's taints with ours set from its Ready and pressure conditions, or undefined when
+ * nothing changes. Taints of others are kept as they are; an existing NoExecute taint keeps its
+ * timeAdded.
  */
 export function desiredTaints(node: Node, nowMs: number): Taint[] | undefined {
   const ready = readyOf(node)?.status;
   const key = ready === 'False' ? taintNotReady : ready === 'Unknown' ? taintUnreachable : undefined;
   const have = node.spec?.taints ?? [];
-  const others = have.filter(t => !ourTaints.has(t.key) || (t.effect !== 'NoSchedule' && t.effect !== 'NoExecute'));
+  const others = have.filter(t => !isOurs(t));
   const want: Taint[] = [];
   if (key) {
     want.push({ key, effect: 'NoSchedule' });
     const ne = have.find(t => t.key === key && t.effect === 'NoExecute');
     want.push({ key, effect: 'NoExecute', timeAdded: ne?.timeAdded ?? rfc3339(nowMs) });
+  }
+  for (const [type, taintKey] of Object.entries(pressureTaints)) {
+    if (node.status?.conditions?.some(c => c.type === type && c.status === 'True')) want.push({ key: taintKey, effect: 'NoSchedule' });
   }
   const mine = have.filter(t => !others.includes(t));
   const same = mine.length === want.length && want.every(w => mine.some(m => m.key === w.key && m.effect === w.effect));

@@ -2,7 +2,7 @@ import type { Node, Pod } from 'kubernetes-types/core/v1.js';
 import { FakeClusterClient } from '../../api/client/fake.js';
 import { resources } from '../../api/client/types.js';
 import { newContext } from './context.js';
-import { PodGCController, planPodGC } from './podgc.js';
+import { PodGCController, planPodGC, planTerminatedPodGC } from './podgc.js';
 
 const pod = (name: string, nodeName?: string, extra: Partial<NonNullable<Pod['metadata']>> = {}): Pod => ({
   metadata: { name, namespace: 'default', uid: `uid-${name}`, ...extra },
@@ -45,6 +45,56 @@ describe('PodGCController', () => {
     expect(c.peek(resources.pods, 'default', 'orphan')).toBeUndefined();
     expect(c.peek(resources.pods, 'default', 'kept')).toBeDefined();
     expect(JSON.stringify(patches)).toContain('DeletionByPodGC');
+    gc.stop(); ctx.informers.stop();
+  });
+});
+
+describe('terminated-pod GC (--terminated-pod-gc-threshold)', () => {
+  const done = (name: string, created: string, phase: 'Succeeded' | 'Failed' | 'Running' = 'Succeeded', reason?: string): Pod => ({
+    metadata: { name, namespace: 'default', uid: `uid-${name}`, creationTimestamp: created },
+    spec: { containers: [], nodeName: 'n' },
+    status: { phase, ...(reason ? { reason } : {}) },
+  });
+
+  it('picks the excess over the threshold: evicted pods first, then the oldest, names breaking ties', () => {
+    const pods = [
+      done('new', '2026-01-01T00:00:05Z'), done('old', '2026-01-01T00:00:01Z', 'Failed'),
+      done('b-same', '2026-01-01T00:00:02Z'), done('a-same', '2026-01-01T00:00:02Z'),
+      done('evicted', '2026-01-01T00:00:09Z', 'Failed', 'Evicted'),
+      done('running', '2026-01-01T00:00:00Z', 'Running'),
+    ];
+    expect(planTerminatedPodGC(pods, 2).map(p => p.metadata!.name)).toEqual(['evicted', 'old', 'a-same']);
+    expect(planTerminatedPodGC(pods, 5)).toEqual([]); // 5 terminated: not above the threshold
+    expect(planTerminatedPodGC(pods, 4).map(p => p.metadata!.name)).toEqual(['evicted']);
+  });
+
+  it('is off at 0, as upstream', () => {
+    expect(planTerminatedPodGC([done('a', '2026-01-01T00:00:00Z')], 0)).toEqual([]);
+  });
+
+  it('force-deletes the oldest terminated pods until the threshold is met, leaving running pods alone', async () => {
+    const c = new FakeClusterClient();
+    const ctx = newContext(c, { events: false });
+    const gc = new PodGCController(ctx, { periodMs: 1_000_000, terminatedPodThreshold: 3 });
+    await c.create(resources.nodes, undefined, { metadata: { name: 'n' } });
+    // The server stamps creationTimestamp: create job-5 first and job-0 last, a minute apart, so
+    // age and name order disagree.
+    let t = Date.parse('2026-01-01T00:00:00Z');
+    c.now = () => new Date(t);
+    await c.create(resources.pods, 'default', done('server', '', 'Running'));
+    for (let i = 5; i >= 0; i--) { t += 60_000; await c.create(resources.pods, 'default', done(`job-${i}`, '', i % 2 ? 'Failed' : 'Succeeded')); }
+    await ctx.informers.start();
+    const since = c.calls.length;
+    await gc.gc();
+    const left = c.all<Pod>(resources.pods).map(p => p.metadata!.name).sort();
+    expect(left).toEqual(['job-0', 'job-1', 'job-2', 'server']);
+    const deletes = c.calls.slice(since).filter(x => x.verb === 'delete');
+    expect(deletes.map(x => x.name).sort()).toEqual(['job-3', 'job-4', 'job-5']);
+    expect(deletes.every(x => (x.body as { gracePeriodSeconds?: number }).gracePeriodSeconds === 0)).toBe(true);
+    // Terminated pods are deleted as they are: no status patch first.
+    expect(c.calls.slice(since).some(x => x.verb === 'patch')).toBe(false);
+    await gc.gc(); // at the threshold now: nothing more
+    expect(c.all(resources.pods)).toHaveLength(4);
     gc.stop(); ctx.informers.stop();
   });
 });

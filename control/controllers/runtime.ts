@@ -22,7 +22,28 @@ export const realClock: Clock = {
   clearTimeout: h => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
-export interface QueueOptions { baseDelayMs?: number; maxDelayMs?: number; clock?: Clock }
+export interface QueueOptions { baseDelayMs?: number; maxDelayMs?: number; clock?: Clock; /** The queue's name in metrics (the controller's). */ name?: string }
+
+/**
+ * The metrics of one named queue, as client-go's workqueue reports them (`workqueue_depth`,
+ * `workqueue_adds_total`, `workqueue_retries_total`, `workqueue_work_duration_seconds`).
+ */
+export interface WorkqueueMetrics {
+  added(): void;
+  depth(n: number): void;
+  retried(): void;
+  worked(seconds: number): void;
+}
+
+/**
+ * As client-go's `workqueue.SetProvider`: one provider per process, set by the component that
+ * serves /metrics before its controllers start; until then queues report to nothing. Process-wide
+ * because every controller builds its own queue and none of them should carry a registry around.
+ */
+export interface WorkqueueMetricsProvider { forQueue(name: string): WorkqueueMetrics }
+const noMetrics: WorkqueueMetrics = { added() {}, depth() {}, retried() {}, worked() {} };
+let metricsProvider: WorkqueueMetricsProvider = { forQueue: () => noMetrics };
+export function setWorkqueueMetricsProvider(p: WorkqueueMetricsProvider): void { metricsProvider = p; }
 
 export class WorkQueue {
   private readonly queue: string[] = [];
@@ -34,9 +55,11 @@ export class WorkQueue {
   private waiters: (() => void)[] = [];
   private shuttingDown = false;
   private readonly clock: Clock;
+  readonly metrics: WorkqueueMetrics;
 
   constructor(private readonly opts: QueueOptions = {}) {
     this.clock = opts.clock ?? realClock;
+    this.metrics = metricsProvider.forQueue(opts.name ?? 'unnamed');
   }
 
   get length(): number { return this.queue.length - this.head; }
@@ -44,8 +67,10 @@ export class WorkQueue {
   add(key: string): void {
     if (this.shuttingDown || this.dirty.has(key)) return;
     this.dirty.add(key);
+    this.metrics.added();
     if (this.processing.has(key)) return; // re-queued by done()
     this.queue.push(key);
+    this.metrics.depth(this.length);
     const w = this.waiters.shift();
     w?.();
   }
@@ -66,6 +91,7 @@ export class WorkQueue {
   addRateLimited(key: string): void {
     const n = this.failures.get(key) ?? 0;
     this.failures.set(key, n + 1);
+    this.metrics.retried();
     const delay = Math.min((this.opts.baseDelayMs ?? 5) * 2 ** n, this.opts.maxDelayMs ?? 300_000);
     this.addAfter(key, delay);
   }
@@ -83,6 +109,7 @@ export class WorkQueue {
     if (this.head > 1024 && this.head * 2 > this.queue.length) { this.queue.splice(0, this.head); this.head = 0; }
     this.dirty.delete(key);
     this.processing.add(key);
+    this.metrics.depth(this.length);
     return key;
   }
 
@@ -90,6 +117,7 @@ export class WorkQueue {
     this.processing.delete(key);
     if (this.dirty.has(key)) {
       this.queue.push(key);
+      this.metrics.depth(this.length);
       this.waiters.shift()?.();
     }
   }
@@ -158,6 +186,7 @@ export class Controller {
     for (;;) {
       const key = await this.queue.get();
       if (key === undefined) return;
+      const t0 = performance.now();
       try {
         this.stats.syncs++;
         await this.syncFn(key);
@@ -170,6 +199,7 @@ export class Controller {
         else this.opts.logger?.warn({ err, controller: this.opts.name, key, requeues: this.queue.numRequeues(key) }, `${this.opts.name}: sync of "${key}" failed: ${(err as Error).message}`);
         this.queue.addRateLimited(key);
       } finally {
+        this.queue.metrics.worked((performance.now() - t0) / 1000);
         this.queue.done(key);
       }
     }

@@ -24,6 +24,11 @@ export interface RegistryContext {
   clusterCIDR: string;   // e.g. 10.42.0.0/16
   nodePortRange: { min: number; max: number };
   now(): Date;
+  /**
+   * kube-apiserver's --default-not-ready-toleration-seconds and
+   * --default-unreachable-toleration-seconds (DefaultTolerationSeconds admission); 300 s each when absent.
+   */
+  defaultTolerationSeconds?: { notReady: number; unreachable: number };
 }
 
 export interface ScaleMapping {
@@ -69,7 +74,7 @@ export interface ResourceDef {
   /** Fill defaults in place, as upstream's defaulters do (run on create and update, before validation). */
   applyDefaults?(obj: KubeObject, ctx: RegistryContext): void;
   /** Resets fields a client may not set on create (e.g. status for most kinds). */
-  prepareForCreate?(obj: KubeObject): void;
+  prepareForCreate?(obj: KubeObject, ctx?: RegistryContext): void;
   /** Carries over what an update may not change (e.g. status via the main resource). */
   prepareForUpdate?(obj: KubeObject, old: KubeObject): void;
   /** Every field error of the object (metadata included), as upstream's ValidateX. */

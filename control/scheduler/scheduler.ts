@@ -17,6 +17,12 @@ import { VolumeBinding } from './volumebinding.js';
 
 export interface SchedulerLogger { info(o: object, m?: string): void; warn(o: object, m?: string): void }
 
+/** Where attempts are counted (control/controllers/metrics.ts: upstream's scheduler_* metrics). */
+export interface SchedulerMetrics {
+  /** One scheduling attempt ended; `seconds` from its start to its end (binding included when bound). */
+  attempted(result: 'scheduled' | 'unschedulable' | 'error', seconds: number): void;
+}
+
 export interface SchedulerOptions {
   client: ClusterClient;
   schedulerName?: string;
@@ -31,6 +37,7 @@ export interface SchedulerOptions {
   now?: () => Date;
   /** Called after each successful binding, for benchmarks. */
   onBound?: (pod: Pod, node: string) => void;
+  metrics?: SchedulerMetrics;
 }
 
 const isTerminal = (p: Pod) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
@@ -187,11 +194,13 @@ export class Scheduler {
   /** One scheduling cycle; exposed for tests. */
   scheduleOne(pi: PodInfo): void {
     this.stats.attempts++;
+    const t0 = performance.now();
     const current = this.podInformer.get(pi.key) ?? pi.pod;
     if (current.spec?.nodeName || current.metadata?.deletionTimestamp) { this.queue.done(pi.key); return; }
     const result = this.algorithm.schedule(pi, this.nodeList);
     if (result.node === undefined) {
       this.stats.unschedulable++;
+      this.opts.metrics?.attempted('unschedulable', (performance.now() - t0) / 1000);
       this.queue.requeue(pi.key, true);
       void this.markUnschedulable(current, result.message);
       return;
@@ -199,10 +208,10 @@ export class Scheduler {
     this.assumed.add(pi.key);
     this.placePod(pi, result.node);
     this.inflight++;
-    void this.bind(current, pi, result.node).finally(() => { this.inflight--; this.slotWaiters.shift()?.(); });
+    void this.bind(current, pi, result.node, t0).finally(() => { this.inflight--; this.slotWaiters.shift()?.(); });
   }
 
-  private async bind(pod: Pod, pi: PodInfo, node: string): Promise<void> {
+  private async bind(pod: Pod, pi: PodInfo, node: string, t0: number): Promise<void> {
     const ns = pod.metadata?.namespace ?? 'default';
     const name = pod.metadata?.name ?? '';
     try {
@@ -213,6 +222,7 @@ export class Scheduler {
         target: { apiVersion: 'v1', kind: 'Node', name: node },
       });
       this.stats.scheduled++;
+      this.opts.metrics?.attempted('scheduled', (performance.now() - t0) / 1000);
       this.queue.done(pi.key);
       this.opts.onBound?.(pod, node);
       this.recorder.event({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${node}`);
@@ -220,6 +230,7 @@ export class Scheduler {
       this.stats.bindErrors++;
       this.assumed.delete(pi.key);
       if (this.podNode.get(pi.key) === node && !this.podInformer.get(pi.key)?.spec?.nodeName) this.unplacePod(pi.key);
+      this.opts.metrics?.attempted('error', (performance.now() - t0) / 1000);
       if (isNotFound(err) || isConflict(err)) { this.queue.done(pi.key); return; }
       this.opts.logger?.warn({ err, pod: pi.key, node }, `binding pod "${pi.key}" to node "${node}" failed`);
       this.queue.requeue(pi.key, false);

@@ -4,7 +4,8 @@
 // waiting for its minute) are created first and checked later, so their waits overlap the others.
 // - StatefulSet: a file written into the volumeClaimTemplate's volume (a local-path hostPath PV)
 //   survives deleting the pod; the new pod comes back on the same node and reads it; with
-//   whenDeleted: Delete the claim and its volume go with the set.
+//   whenDeleted: Delete the claim and its volume go with the set, and the agent removes the
+//   volume's folder from the node's disk.
 // - DaemonSet: a node that joins the running lab (`k8ts lab add-node`) gets its daemon pod; a node
 //   that leaves (agent stopped, Node deleted) loses it, and the status counts follow; PodGC then
 //   force-deletes that pod, left Terminating with no kubelet to finish it.
@@ -181,6 +182,8 @@ spec:
     const gone = (await kubectl(['-n', ns, 'get', 'pvc', 'data-db-0'])).exitCode !== 0 && (await kubectl(['get', 'pv', String(pvc?.spec?.['volumeName'])])).exitCode !== 0;
     return gone ? true : undefined;
   }, 60_000);
+  // … and the agent of that node removes the volume's folder from its disk (k3s: a helper pod).
+  await eventually('the volume folder removed from the node', async () => (existsSync(pv!.spec.hostPath.path) ? undefined : true), 30_000);
 });
 
 test('DaemonSet: follows a node that joins the running lab and one that leaves', async () => {

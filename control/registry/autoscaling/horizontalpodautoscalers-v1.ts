@@ -27,7 +27,7 @@ export const horizontalpodautoscalersV1: ResourceDef = {
   schemaName: 'io.k8s.api.autoscaling.v1.HorizontalPodAutoscaler',
   conversion: { storedVersion: 'v2', toStored: toV2, fromStored: toV1 },
   applyDefaults: (obj, ctx) => viaV2(obj, o => v2def.applyDefaults?.(o, ctx)),
-  prepareForCreate: obj => viaV2(obj, o => v2def.prepareForCreate?.(o)),
+  prepareForCreate: (obj, ctx) => viaV2(obj, o => v2def.prepareForCreate?.(o, ctx)),
   prepareForUpdate: (obj, old) => viaV2(obj, o => v2def.prepareForUpdate?.(o, toV2(old))),
   validate: (obj, ctx) => v2def.validate(toV2(obj), ctx),
   validateUpdate: (obj, old, ctx) => v2def.validateUpdate(toV2(obj), toV2(old), ctx),

@@ -389,9 +389,9 @@ export const pods: ResourceDef = {
     const status = obj['status'] as Record<string, unknown> | undefined;
     if (status && !status['qosClass']) status['qosClass'] = podQOSClass(s);
   },
-  prepareForCreate(obj) {
+  prepareForCreate(obj, ctx) {
     const s = spec(obj);
-    applyPodAdmissionDefaults(s);
+    applyPodAdmissionDefaults(s, ctx?.defaultTolerationSeconds);
     applyPodSpecDefaults(s);
     applyPodOnlyDefaults(s);
     const status: PodStatus = { phase: 'Pending', qosClass: podQOSClass(s) };

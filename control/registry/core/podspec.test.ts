@@ -80,6 +80,18 @@ describe('pod spec defaulting', () => {
     applyPodAdmissionDefaults(tolerant);
     expect(tolerant.tolerations).toEqual([{ operator: 'Exists' }]);
   });
+
+  it('uses the configured default toleration seconds, each for its own taint', () => {
+    const s: PodSpec = { containers: [], tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 7 }] };
+    applyPodAdmissionDefaults(s, { notReady: 60, unreachable: 30 });
+    expect(s.tolerations).toEqual([
+      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 7 },
+      { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 60 },
+    ]);
+    const t: PodSpec = { containers: [] };
+    applyPodAdmissionDefaults(t, { notReady: 0, unreachable: 30 });
+    expect(t.tolerations!.map(x => x.tolerationSeconds)).toEqual([0, 30]);
+  });
 });
 
 describe('addServiceAccountTokenVolume', () => {

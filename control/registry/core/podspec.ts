@@ -144,14 +144,15 @@ function toleratesNoExecute(tolerations: Toleration[], key: string): boolean {
 
 /**
  * What upstream's admission plugins add to a new pod: DefaultTolerationSeconds (tolerate
- * not-ready and unreachable nodes for 300 s), Priority (0 without a class) and ServiceAccount
+ * not-ready and unreachable nodes for 300 s, or what --default-not-ready-toleration-seconds and
+ * --default-unreachable-toleration-seconds say), Priority (0 without a class) and ServiceAccount
  * (`default`).
  */
-export function applyPodAdmissionDefaults(spec: PodSpec): void {
+export function applyPodAdmissionDefaults(spec: PodSpec, tolerationSeconds: { notReady: number; unreachable: number } = { notReady: DEFAULT_TOLERATION_SECONDS, unreachable: DEFAULT_TOLERATION_SECONDS }): void {
   const tolerations = (spec.tolerations ??= []);
-  for (const key of [NOT_READY_TAINT, UNREACHABLE_TAINT]) {
+  for (const [key, seconds] of [[NOT_READY_TAINT, tolerationSeconds.notReady], [UNREACHABLE_TAINT, tolerationSeconds.unreachable]] as const) {
     if (!toleratesNoExecute(tolerations, key)) {
-      tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: DEFAULT_TOLERATION_SECONDS });
+      tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: seconds });
     }
   }
   if (!spec.priorityClassName) spec.priority ??= 0;
