@@ -20,6 +20,7 @@ commands:
   uninstall  stop and remove what install created (--keep-data keeps the data dir)
   killall    stop the services and remove containers, rules, interfaces and mounts (keeps files)
   status     this node: its unit, config modes, Ready condition and the kernel's proxy rules
+  trace      --from POD --to SERVICE[:PORT]|IP:PORT: a packet's path from the node's kernel state, confirmed by nftrace
   version    print the version
 
 server and agent also read /etc/k8ts/config.yaml (--config FILE): its keys are their flag names.
@@ -66,6 +67,10 @@ async function main(): Promise<number> {
     case 'status': {
       const { runStatus } = await import('./status.js');
       return runStatus(args);
+    }
+    case 'trace': {
+      const { runTrace } = await import('./trace/cli.js');
+      return runTrace(args);
     }
     case 'conformance': {
       const { runConformanceCli } = await import('../conformance/cli.js');
