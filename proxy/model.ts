@@ -160,6 +160,15 @@ export function clusterEndpoints(sp: ServicePortModel, nodeName: string): Endpoi
   return usable(sp.internalTrafficLocal ? sp.endpoints.filter((e) => e.nodeName === nodeName) : sp.endpoints);
 }
 
+/**
+ * Endpoints of the Cluster policy whatever the service's policies say: where pods and the node
+ * itself go when they reach an externalTrafficPolicy=Local service's external addresses (upstream's
+ * short circuit through KUBE-SVC).
+ */
+export function clusterPolicyEndpoints(sp: ServicePortModel): EndpointModel[] {
+  return usable(sp.endpoints);
+}
+
 /** Endpoints for traffic arriving from outside (NodePort, externalIPs, load-balancer IPs). */
 export function externalEndpoints(sp: ServicePortModel, nodeName: string): EndpointModel[] {
   return usable(sp.externalTrafficLocal ? sp.endpoints.filter((e) => e.nodeName === nodeName) : sp.endpoints);

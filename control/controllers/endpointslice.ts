@@ -16,6 +16,7 @@ import type { Informer } from '../../api/client/informer.js';
 import type { ControllerContext } from './context.js';
 import { isPodReady } from './pods.js';
 import { Controller, newControllerRef } from './runtime.js';
+import { TriggerTimeTracker, withTriggerTime } from './trigger-time.js';
 
 export const maxEndpointsPerSlice = 100;
 export const managedByLabel = 'endpointslice.kubernetes.io/managed-by';
@@ -147,6 +148,8 @@ export class EndpointSliceController {
   private readonly slices: Informer<EndpointSlice>;
   private readonly endpoints: Informer<Endpoints>;
   private readonly nodes: Informer<Node>;
+  /** The last-change-trigger-time annotation of the slices written (proxies' programming latency). */
+  private readonly triggerTimes = new TriggerTimeTracker();
 
   constructor(private readonly ctx: ControllerContext) {
     this.services = ctx.informers.for<Service>(resources.services);
@@ -174,12 +177,13 @@ export class EndpointSliceController {
     const ns = namespace ?? 'default';
     const c = this.ctx.client;
     // Slices of a deleted Service go with it (garbage collector, through ownerReferences).
-    if (!svc || !svc.spec?.selector || svc.metadata?.deletionTimestamp) return;
+    if (!svc || !svc.spec?.selector || svc.metadata?.deletionTimestamp) { this.triggerTimes.delete(key); return; }
     const groups = desiredEndpoints(svc, this.pods.byIndex('namespace', ns) as Pod[], n => this.nodes.getBy(undefined, n)?.metadata?.labels?.['topology.kubernetes.io/zone']);
     const existing = this.slices.byIndex('namespace', ns).filter(s => s.metadata?.labels?.[serviceNameLabel] === name && s.metadata?.labels?.[managedByLabel] === managedBy);
     const plan = planSlices(svc, groups, existing);
-    for (const s of plan.update) await c.update(resources.endpointslices, s);
-    for (const s of plan.create) await c.create(resources.endpointslices, ns, s);
+    const trigger = this.triggerTimes.compute(key, svc, groups.flatMap(g => g.pods));
+    for (const s of plan.update) await c.update(resources.endpointslices, withTriggerTime(s, trigger));
+    for (const s of plan.create) await c.create(resources.endpointslices, ns, withTriggerTime(s, trigger));
     for (const s of plan.delete) { try { await c.delete(resources.endpointslices, ns, s.metadata?.name ?? ''); } catch (err) { if (!isNotFound(err)) throw err; } }
 
     const want = desiredLegacyEndpoints(svc, groups);

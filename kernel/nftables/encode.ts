@@ -334,6 +334,9 @@ function encodeExpr(w: Writer, e: Expr): void {
     case 'ct': // NFTA_CT_DREG 1, KEY 2
       w.u32be(1, e.dreg); w.u32be(2, CT_KEY[e.key]);
       break;
+    case 'fib': // NFTA_FIB_DREG 1, RESULT 2 (3 = NFT_FIB_RESULT_ADDRTYPE), FLAGS 3 (1 = NFTA_FIB_F_SADDR)
+      w.u32be(1, e.dreg); w.u32be(2, 3); w.u32be(3, 1);
+      break;
     case 'dynset': // NFTA_DYNSET_SET_NAME 1, OP 3 (0 add, 1 update), SREG_KEY 4, SREG_DATA 5, TIMEOUT 6 (u64 ms)
       w.str(1, e.set); w.u32be(3, e.operation === 'add' ? 0 : 1); w.u32be(4, e.sregKey);
       if (e.sregData !== undefined) w.u32be(5, e.sregData);

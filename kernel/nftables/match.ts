@@ -108,3 +108,11 @@ export function addrProtoPortInSet(offset: number, set: string): Expr[] {
 export function addrVmap(offset: number, map: string): Expr[] {
   return [{ op: 'payload', base: 'network', offset, len: 4, dreg: R.a }, { op: 'lookup', set: map, sreg: R.a, dreg: 0 }];
 }
+
+/** RTN_LOCAL: an address of this host (`fib … type local`). */
+const RTN_LOCAL = 2;
+
+/** `fib saddr type local`: the packet comes from one of this host's own addresses. */
+export function fibSaddrLocal(): Expr[] {
+  return [{ op: 'fib', flags: 'saddr', result: 'addrtype', dreg: R.a }, { op: 'cmp', sreg: R.a, cmp: 'eq', data: le32(RTN_LOCAL) }];
+}

@@ -40,6 +40,8 @@ export type Expr =
   | { readonly op: 'reject'; readonly type: 'icmp' | 'tcp-rst'; readonly code?: number }
   | { readonly op: 'counter' }
   | { readonly op: 'ct'; readonly key: 'state' | 'status'; readonly dreg: number }
+  /** The route type of the packet's source address (`fib saddr type`): RTN_* as a host-order u32. */
+  | { readonly op: 'fib'; readonly flags: 'saddr'; readonly result: 'addrtype'; readonly dreg: number }
   /** Adds or refreshes an element of a `dynamic` set from the packet path (`update @set { … }`). */
   | { readonly op: 'dynset'; readonly set: string; readonly operation: 'add' | 'update'; readonly sregKey: number; readonly sregData?: number; readonly timeoutMs?: number };
 

@@ -223,6 +223,30 @@ describe('externalTrafficPolicy on a NodePort, followed rule by rule for one pac
     expect(walk(compile(model('Local')), { src: '192.168.1.10', dport: 30080, local: true }).masq).toBe(true);
   });
 
+  describe('on a node with no endpoint of its own (upstream: the short circuit stays, external clients are dropped)', () => {
+    const onN3 = () => compileIptables({ ...ctx, nodeName: 'n3', nodeIPs: ['192.168.1.13'], services: model('Local') });
+    const eps = ['10.244.1.5:8080', '10.244.2.5:8080'];
+
+    test('an external client is not DNATed, and filter drops it', () => {
+      const rs = onN3();
+      expect(walk(rs, { src: '172.30.1.12', dport: 30080, local: false })).toEqual({ to: undefined, masq: false });
+      const filter = [...rs.fragments.values()].flatMap((f) => f.shared.filter((x) => x.table === 'filter').map((x) => x.rule));
+      expect(filter).toEqual(['-m comment --comment "default/web:http has no local endpoints" -m addrtype --dst-type LOCAL -m tcp -p tcp --dport 30080 -j DROP']);
+    });
+
+    test('a pod reaches an endpoint on another node and keeps its address', () => {
+      const r = walk(onN3(), { src: '10.244.3.7', dport: 30080, local: false });
+      expect(eps).toContain(r.to);
+      expect(r.masq).toBe(false);
+    });
+
+    test('the node itself reaches an endpoint on another node, masqueraded', () => {
+      const r = walk(onN3(), { src: '192.168.1.13', dport: 30080, local: true });
+      expect(eps).toContain(r.to);
+      expect(r.masq).toBe(true);
+    });
+  });
+
   test('Cluster: a client from outside is masqueraded', () => {
     expect(walk(compile(model('Cluster')), { src: '172.30.1.12', dport: 30080, local: false })).toMatchObject({ masq: true });
   });

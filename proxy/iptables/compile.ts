@@ -10,7 +10,9 @@
 //                                           last: local (or --nodeport-addresses) → KUBE-NODEPORTS
 //       KUBE-NODEPORTS                      one rule per NodePort → KUBE-EXT-<h>
 //       KUBE-EXT-<h>                        mark for masquerade (or, with eTP Local, pod/LOCAL
-//                                           traffic to KUBE-SVC, the rest to KUBE-SVL)
+//                                           traffic to KUBE-SVC, the rest to KUBE-SVL — kept on a
+//                                           node with no local endpoint, where the rest falls
+//                                           through to filter's DROP)
 //       KUBE-SVC-<h> / KUBE-SVL-<h>         [! -s clusterCIDR mark], [affinity: recent --rcheck per
 //                                           endpoint], then one rule per endpoint with
 //                                           `statistic --probability 1/(n-i)` → KUBE-SEP-<h>
@@ -147,7 +149,11 @@ export function compileServicePort(sp: ServicePortModel, ctx: FullContext): Ipta
   const externalEps = externalEndpoints(sp, ctx.nodeName);
   const internalChain = sp.internalTrafficLocal ? svl : svc;
   const hasExternal = sp.externalIPs.length > 0 || sp.loadBalancerIPs.length > 0 || sp.nodePort !== undefined;
-  const usesSvc = (internalChain === svc && internalEps.length > 0) || (hasExternal && externalEps.length > 0);
+  // Upstream's usesExternalChain: with a Local policy the EXT chain also carries the short circuit
+  // for pods and the node itself, so it is used whenever the service has endpoints anywhere —
+  // even on a node with none of its own, where only external clients are dropped.
+  const usesExt = hasExternal && (externalEps.length > 0 || (sp.externalTrafficLocal && all.length > 0));
+  const usesSvc = (internalChain === svc && internalEps.length > 0) || usesExt;
   const usesSvl = (internalChain === svl && internalEps.length > 0) || (sp.externalTrafficLocal && externalEps.length > 0);
   const chain = (c: string): string[] => { let l = chains.get(c); if (!l) chains.set(c, (l = [])); return l; };
   const sepNames = new Map<EndpointModel, string>();
@@ -155,7 +161,7 @@ export function compileServicePort(sp: ServicePortModel, ctx: FullContext): Ipta
   // Declared up front so the map keeps upstream's order: SVC, SVL, EXT, then the endpoints.
   if (usesSvc) chain(svc);
   if (usesSvl) chain(svl);
-  if (hasExternal && externalEps.length > 0) chain(ext);
+  if (usesExt) chain(ext);
   // Upstream: REJECT when the service has no endpoints at all, DROP when a Local policy leaves none here.
   const filterTarget = (): { comment: string; target: string } => (all.length === 0
     ? { comment: `${name} has no endpoints`, target: 'REJECT' }
@@ -175,8 +181,8 @@ export function compileServicePort(sp: ServicePortModel, ctx: FullContext): Ipta
   const external = (ip: string, what: string): void => {
     keys.push(`${ip}/${p}/${sp.port}`);
     const match = `-m ${p} -p ${p} -d ${ip}/32 --dport ${sp.port}`;
-    if (externalEps.length > 0) shared.push({ table: 'nat', chain: KUBE_SERVICES, rule: `${comment(`${name} ${what}`)} ${match} -j ${ext}` });
-    else {
+    if (usesExt) shared.push({ table: 'nat', chain: KUBE_SERVICES, rule: `${comment(`${name} ${what}`)} ${match} -j ${ext}` });
+    if (externalEps.length === 0) {
       const f = filterTarget();
       shared.push({ table: 'filter', chain: KUBE_EXTERNAL_SERVICES, rule: `${comment(f.comment)} ${match} -j ${f.target}` });
     }
@@ -185,13 +191,13 @@ export function compileServicePort(sp: ServicePortModel, ctx: FullContext): Ipta
   for (const ip of sp.loadBalancerIPs) external(ip, 'loadbalancer IP');
   if (sp.nodePort !== undefined) {
     keys.push(`nodeport/${p}/${sp.nodePort}`);
-    if (externalEps.length > 0) shared.push({ table: 'nat', chain: KUBE_NODEPORTS, rule: `${comment(name)} -m ${p} -p ${p} --dport ${sp.nodePort} -j ${ext}` });
-    else {
+    if (usesExt) shared.push({ table: 'nat', chain: KUBE_NODEPORTS, rule: `${comment(name)} -m ${p} -p ${p} --dport ${sp.nodePort} -j ${ext}` });
+    if (externalEps.length === 0) {
       const f = filterTarget();
       shared.push({ table: 'filter', chain: KUBE_EXTERNAL_SERVICES, rule: `${comment(f.comment)} -m addrtype --dst-type LOCAL -m ${p} -p ${p} --dport ${sp.nodePort} -j ${f.target}` });
     }
   }
-  if (hasExternal && externalEps.length > 0) {
+  if (usesExt) {
     const r = chain(ext);
     if (!sp.externalTrafficLocal) {
       r.push(`${comment(`masquerade traffic for ${name} external destinations`)} -j ${KUBE_MARK_MASQ}`, `-j ${svc}`);
@@ -201,8 +207,9 @@ export function compileServicePort(sp: ServicePortModel, ctx: FullContext): Ipta
       r.push(
         `${comment(`masquerade LOCAL traffic for ${name} external destinations`)} -m addrtype --src-type LOCAL -j ${KUBE_MARK_MASQ}`,
         `${comment(`route LOCAL traffic for ${name} external destinations`)} -m addrtype --src-type LOCAL -j ${svc}`,
-        `-j ${svl}`,
       );
+      // No local endpoint: the rest falls through un-DNATed, to filter's "has no local endpoints" DROP.
+      if (externalEps.length > 0) r.push(`-j ${svl}`);
     }
   }
   const toEndpoints = (c: string, eps: readonly EndpointModel[]): void => {

@@ -128,7 +128,10 @@ test('a pod reaches itself through its own service (hairpin)', async () => {
 test('the table read back from the kernel matches renderNft loaded by nft', async () => {
   // Two services share an endpoint: the netlink batch carries its hairpin element twice.
   const shared = svc('shared', '10.96.0.13');
-  const rs = want([web, empty, shared], [slice('web', [lab.backendIP(1), lab.backendIP(2), lab.backendIP(3)]), slice('shared', [lab.backendIP(1)])], '10.128.0.0/9');
+  // A Local service with no endpoint on this node: the short-circuit rules (`fib saddr type local`).
+  const local = svc('local', '10.96.0.15', { type: 'NodePort', externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30085 }] });
+  const rs = want([web, empty, shared, local], [slice('web', [lab.backendIP(1), lab.backendIP(2), lab.backendIP(3)]), slice('shared', [lab.backendIP(1)]), slice('local', [lab.backendIP(2)])], '10.128.0.0/9');
+  expect(renderNft(rs)).toContain('fib saddr type local');
   await applier.sync(rs, { full: true });
   const scratch = `k8ts-t-${randomBytes(4).toString('hex')}`;
   await createNetns(scratch);

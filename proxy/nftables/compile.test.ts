@@ -174,8 +174,8 @@ describe('externalTrafficPolicy', () => {
   test('Local: the NodePort reaches this node\'s endpoint with no masquerade mark (the client address is kept)', () => {
     const rs = compile(nodePortService('Local'));
     const p = path(rs, '192.168.1.10', 30080);
-    expect(p).toEqual(['chain local-1', 'dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @eps-1']);
-    expect(elementsOf(rs, 'eps-1').filter((e) => e.key[0] === '192.168.1.10')).toEqual([{ key: ['192.168.1.10', 6, 30080, 0], data: ['10.244.1.5', 8080] }]);
+    expect(p).toEqual(['chain local-1', 'dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 1 map @local-eps-1']);
+    expect(elementsOf(rs, 'local-eps-1').filter((e) => e.key[0] === '192.168.1.10')).toEqual([{ key: ['192.168.1.10', 6, 30080, 0], data: ['10.244.1.5', 8080] }]);
     // The ClusterIP still spreads over every endpoint, masquerading clients from outside the pod network.
     expect(marks(path(rs, '10.96.0.10', 80))).toEqual(['ip saddr != 10.244.0.0/16 meta mark set meta mark | 0x00004000']);
   });
@@ -211,8 +211,116 @@ describe('externalTrafficPolicy', () => {
     const rs = inc.update(ctx, new Map([[local!.id, local]]));
     const text = renderNft(rs);
     expect(text).toContain('192.168.1.10 . tcp . 30080 : goto local-1');
-    expect(text).not.toContain('chain ext-2');
+    // ext-2 stays, for the node's own traffic only (see the short-circuit tests below).
+    expect(elementsOf(rs, 'service-ips').map((e) => (e.data as { chain: string }).chain)).not.toContain('ext-2');
     expect(text).toBe(renderNft(compile([{ ...local! }])));
+  });
+});
+
+describe('externalTrafficPolicy=Local reached from pods and from the node itself', () => {
+  // Walks a packet through the compiled table as the kernel would: the services chain's dispatch
+  // rules in order (the source decides which apply), then the gotos down to the DNAT, whose map
+  // gives the endpoints it picks from. A pod is any source in the cluster CIDR; `node` is one of
+  // the node's own addresses (what `fib saddr type local` matches).
+  type From = 'external' | 'pod' | 'node';
+  const CIDR = '10.244.0.0/16';
+  interface Walk { verdict: 'dnat' | 'reject' | 'none'; chains: string[]; masquerade: boolean; endpoints: string[] }
+  const walk = (rs: ReturnType<typeof compile>, from: From, addr: string, port: number): Walk => {
+    const els = (set: string) => elementsOf(rs, set).filter((e) => e.key[0] === addr && e.key[2] === port);
+    const services = rs.chains.find((c) => c.name === 'services')!.rules.map((r) => r.text);
+    let chain: string | undefined;
+    for (const r of services) {
+      const m = /^(ip saddr (\S+) |fib saddr type local )?ip daddr \. meta l4proto \. th dport vmap @(\S+)$/.exec(r);
+      if (!m) throw new Error(`unexpected rule in services: ${r}`);
+      const applies = m[1] === undefined || (m[2] !== undefined ? from === 'pod' && m[2] === CIDR : from === 'node');
+      const hit = applies ? els(m[3]!)[0] : undefined;
+      if (hit) { chain = (hit.data as { chain: string }).chain; break; }
+    }
+    const out: Walk = { verdict: 'none', chains: [], masquerade: false, endpoints: [] };
+    for (let hops = 0; chain !== undefined && hops < 5; hops++) {
+      out.chains.push(chain);
+      let next: string | undefined;
+      for (const r of rs.chains.find((c) => c.name === chain)?.rules.map((x) => x.text) ?? []) {
+        if (r === 'meta mark set meta mark | 0x00004000') out.masquerade = true;
+        if (r === `ip saddr != ${CIDR} meta mark set meta mark | 0x00004000` && from !== 'pod') out.masquerade = true;
+        const g = /^goto (\S+)$/.exec(r);
+        if (g) { next = g[1]; break; }
+        const d = /^dnat .* map @(eps-\d+|local-eps-\d+)/.exec(r);
+        if (d) {
+          out.verdict = 'dnat';
+          out.endpoints = els(d[1]!).map((e) => `${(e.data as string[])[0]}`);
+          break;
+        }
+      }
+      chain = next;
+    }
+    // Not DNATed: the filter hooks reject what no-endpoint-services lists.
+    if (out.verdict === 'none' && els('no-endpoint-services').length) out.verdict = 'reject';
+    return out;
+  };
+  const local = (extra: Record<string, unknown> = {}, eps = [endpoint('10.244.1.5', { ready: true }, 'n1'), endpoint('10.244.2.5', { ready: true }, 'n2')]) => buildServiceModel(
+    [service('web', '10.96.0.10', { type: 'LoadBalancer', externalTrafficPolicy: 'Local', externalIPs: ['203.0.113.7'], ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }], ...extra })],
+    [slice('web', eps)],
+  );
+  const on = (node: string, services: readonly ServicePortModel[], clusterCIDR: string | null = CIDR) =>
+    compileServices({ services, nodeName: node, nodeIPs: ['192.168.1.13'], serviceCIDR: '10.96.0.0/12', ...(clusterCIDR ? { clusterCIDR } : {}) });
+
+  test('on a node with no endpoint of its own, external clients are rejected but pods and the node reach every endpoint', () => {
+    const rs = on('n3', local());
+    for (const [addr, port] of [['192.168.1.13', 30080], ['203.0.113.7', 80]] as const) {
+      expect(walk(rs, 'external', addr, port)).toEqual({ verdict: 'reject', chains: [], masquerade: false, endpoints: [] });
+      // A pod keeps its address (upstream: "pod traffic for external destinations" → KUBE-SVC).
+      expect(walk(rs, 'pod', addr, port)).toEqual({ verdict: 'dnat', chains: ['lb-2'], masquerade: false, endpoints: ['10.244.1.5', '10.244.2.5'] });
+      // The node's own traffic is masqueraded ("masquerade LOCAL traffic", then "route LOCAL traffic").
+      expect(walk(rs, 'node', addr, port)).toEqual({ verdict: 'dnat', chains: ['ext-2', 'lb-2'], masquerade: true, endpoints: ['10.244.1.5', '10.244.2.5'] });
+    }
+  });
+
+  test('on a node with an endpoint, external clients get only it, unmasqueraded; pods and the node still get every endpoint', () => {
+    const rs = on('n1', local());
+    expect(walk(rs, 'external', '192.168.1.13', 30080)).toEqual({ verdict: 'dnat', chains: ['local-1'], masquerade: false, endpoints: ['10.244.1.5'] });
+    expect(walk(rs, 'pod', '192.168.1.13', 30080).endpoints).toEqual(['10.244.1.5', '10.244.2.5']);
+    expect(walk(rs, 'node', '192.168.1.13', 30080)).toMatchObject({ masquerade: true, endpoints: ['10.244.1.5', '10.244.2.5'] });
+    // The ClusterIP is unchanged by the policy.
+    expect(walk(rs, 'pod', '10.96.0.10', 80)).toEqual({ verdict: 'dnat', chains: ['lb-2'], masquerade: false, endpoints: ['10.244.1.5', '10.244.2.5'] });
+  });
+
+  test('as many local endpoints as cluster ones, but other ones: each kind of client gets its own', () => {
+    // Here the only local endpoint is terminating (used since no local one is ready); the cluster
+    // has one ready endpoint elsewhere. Both lists have one entry, under the same external key.
+    const rs = on('n1', local({}, [endpoint('10.244.1.5', { ready: false, serving: true, terminating: true }, 'n1'), endpoint('10.244.2.5', { ready: true }, 'n2')]));
+    expect(walk(rs, 'external', '192.168.1.13', 30080).endpoints).toEqual(['10.244.1.5']);
+    expect(walk(rs, 'pod', '192.168.1.13', 30080).endpoints).toEqual(['10.244.2.5']);
+    expect(walk(rs, 'node', '192.168.1.13', 30080).endpoints).toEqual(['10.244.2.5']);
+  });
+
+  test('with ClientIP affinity, pods and the node go through the cluster-wide affinity chains', () => {
+    const rs = on('n3', local({ sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 30 } } }));
+    expect(walk(rs, 'pod', '192.168.1.13', 30080)).toEqual({ verdict: 'dnat', chains: ['aff-2-30'], masquerade: false, endpoints: ['10.244.1.5', '10.244.2.5'] });
+    expect(walk(rs, 'node', '192.168.1.13', 30080)).toEqual({ verdict: 'dnat', chains: ['ext-aff-2-30', 'aff-2-30'], masquerade: true, endpoints: ['10.244.1.5', '10.244.2.5'] });
+    expect(walk(rs, 'external', '192.168.1.13', 30080).verdict).toBe('reject');
+  });
+
+  test('without a cluster CIDR only the node\'s own traffic is short-circuited (a pod cannot be told apart)', () => {
+    const rs = on('n3', local(), null);
+    expect(rs.chains.find((c) => c.name === 'services')!.rules.map((r) => r.text)).toEqual([
+      'fib saddr type local ip daddr . meta l4proto . th dport vmap @external-from-node',
+      'ip daddr . meta l4proto . th dport vmap @service-ips',
+    ]);
+    expect(walk(rs, 'pod', '192.168.1.13', 30080).verdict).toBe('reject');
+    expect(walk(rs, 'node', '192.168.1.13', 30080).endpoints).toEqual(['10.244.1.5', '10.244.2.5']);
+  });
+
+  test('the short-circuit rules and maps exist only while a Local service has endpoints, and the incremental compiler agrees', () => {
+    expect(renderNft(on('n3', local({ externalTrafficPolicy: 'Cluster' })))).not.toContain('external-from');
+    expect(renderNft(on('n3', local({}, [])))).not.toContain('external-from');
+    const inc = new IncrementalCompiler();
+    const ctx = { nodeName: 'n3', nodeIPs: ['192.168.1.13'], serviceCIDR: '10.96.0.0/12', clusterCIDR: CIDR };
+    const steps = [local({ externalTrafficPolicy: 'Cluster' }), local(), local({}, []), local()];
+    for (const [sp] of steps) {
+      const text = renderNft(inc.update(ctx, new Map([[sp!.id, sp]])));
+      expect(text).toBe(renderNft(on('n3', [{ ...sp! }])));
+    }
   });
 });
 

@@ -34,14 +34,27 @@
 //   ext-aff-N-T     external traffic (NodePort, external/LB IPs) of an affinity service: mark for
 //                   masquerade, goto aff-N-T.
 //   local-N, local-aff-N-T   external traffic of an externalTrafficPolicy=Local service: as lb-N /
-//                   aff-N-T over this node's endpoints only, and never marked for masquerade — the
-//                   endpoint must see the client's address (upstream's ESIPP), and since it runs on
-//                   this node its replies come back through this node's conntrack without SNAT.
+//                   aff-N-T over this node's endpoints only (map local-eps-N), and never marked for
+//                   masquerade — the endpoint must see the client's address (upstream's ESIPP), and
+//                   since it runs on this node its replies come back through this node's conntrack
+//                   without SNAT. A node with no endpoint of its own rejects external clients.
+//   services        (before @service-ips, only while some Local service has endpoints anywhere)
+//                   ip saddr <cluster CIDR> … vmap @external-from-pods   → goto lb-M / aff-M-T
+//                   fib saddr type local … vmap @external-from-node      → goto ext-M / ext-aff-M-T
+//                   Pods and the node itself reaching a Local service's NodePort, external or LB IP
+//                   use every endpoint of the cluster, as upstream's KUBE-EXT chain ("pod traffic
+//                   for external destinations", "masquerade/route LOCAL traffic"): the Local
+//                   policy exists to keep an external client's address, and these clients are not
+//                   external. Their M endpoints sit in eps-M under the external address, beside the
+//                   local ones in local-eps-N, so the two never clash when M = N. The node's own
+//                   traffic is masqueraded (its source may be 127.0.0.1 or an address the endpoint
+//                   cannot answer); a pod keeps its address. Without a cluster CIDR there is no way
+//                   to tell a pod, so only the node's own traffic is short-circuited (as upstream).
 // Not yet: IPv6, SCTP.
-import { PROTO_NUM, R, cidrMatch, hex, le32, setMarkBits } from '../../kernel/nftables/match.js';
+import { PROTO_NUM, R, cidrMatch, fibSaddrLocal, hex, le32, setMarkBits } from '../../kernel/nftables/match.js';
 import { sharedKey } from '../../kernel/nftables/plan.js';
 import type { Chain, Expr, Fragment, NftSet, Rule, Ruleset, SetElement } from '../../kernel/nftables/types.js';
-import { clusterEndpoints, externalEndpoints, ipNum, type EndpointModel, type ServicePortModel } from '../model.js';
+import { clusterEndpoints, clusterPolicyEndpoints, externalEndpoints, ipNum, type EndpointModel, type ServicePortModel } from '../model.js';
 
 export const TABLE = 'k8ts-proxy';
 export const MASQUERADE_MARK = 0x4000;
@@ -81,6 +94,16 @@ export const rules = {
   dispatch: (map: string): Rule => ({
     text: `ip daddr . meta l4proto . th dport vmap @${map}`,
     exprs: [...loadDispatchKey, { op: 'lookup', set: map, sreg: R.a, dreg: 0 }],
+  }),
+  /** `ip saddr CIDR ip daddr . meta l4proto . th dport vmap @map` */
+  dispatchFrom: (cidr: string, map: string): Rule => ({
+    text: `ip saddr ${cidr} ip daddr . meta l4proto . th dport vmap @${map}`,
+    exprs: [...cidrMatch(12, cidr, 'eq'), ...loadDispatchKey, { op: 'lookup', set: map, sreg: R.a, dreg: 0 }],
+  }),
+  /** `fib saddr type local ip daddr . meta l4proto . th dport vmap @map` */
+  dispatchFromLocal: (map: string): Rule => ({
+    text: `fib saddr type local ip daddr . meta l4proto . th dport vmap @${map}`,
+    exprs: [...fibSaddrLocal(), ...loadDispatchKey, { op: 'lookup', set: map, sreg: R.a, dreg: 0 }],
   }),
   loadBalance: (n: number, map: string): Rule => ({
     text: `dnat ip to ip daddr . meta l4proto . th dport . numgen random mod ${n} map @${map}`,
@@ -176,12 +199,16 @@ const SERVICE_IPS = 'service-ips';
 const NO_ENDPOINTS = 'no-endpoint-services';
 const HAIRPIN = 'hairpin';
 const CLUSTER_IPS = 'cluster-ips';
+/** Local-policy external entries, for traffic from pods and from the node: every endpoint. */
+const FROM_PODS = 'external-from-pods';
+const FROM_NODE = 'external-from-node';
 const lbChain = (n: number): string => `lb-${n}`;
 const extChain = (n: number): string => `ext-${n}`;
 const localChain = (n: number): string => `local-${n}`;
 /** Packs (endpoint count, Local policy) into one number for the external chain counters. */
 const extKey = (n: number, local: boolean): number => n * 2 + (local ? 1 : 0);
 const epsMap = (n: number): string => `eps-${n}`;
+const localEpsMap = (n: number): string => `local-eps-${n}`;
 const AFFINITY = 'affinity';
 const AFF_SHIFT = 2 ** 20;
 const affChain = (n: number, t: number): string => `aff-${n}-${t}`;
@@ -335,23 +362,29 @@ function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragm
   const aff = [...new Map(affKeys.filter((a) => a.kind !== 2).map((a) => [`${a.n}-${a.t}`, { n: a.n, t: a.t }])).values()];
   const lbSizes = new Set([...lbCount.keys(), ...ext]);
   const lb = [...lbSizes].sort((a, b) => a - b);
-  // Affinity and local chains read the same endpoint maps, without needing an lb-N chain.
-  const epsSizes = [...new Set([...lbSizes, ...local, ...affKeys.map((a) => a.n)])].sort((a, b) => a - b);
+  // Affinity chains read the same endpoint maps, without needing an lb-N chain; the Local chains
+  // read their own (local-eps-N).
+  const epsSizes = [...new Set([...lbSizes, ...aff.map((a) => a.n)])].sort((a, b) => a - b);
+  const localEpsSizes = [...new Set([...local, ...localAff.map((a) => a.n)])].sort((a, b) => a - b);
+  const shortCircuit = (elCount.get(FROM_NODE) ?? 0) > 0;
 
   const dispatchShape = { key: ['ipv4_addr', 'inet_proto', 'inet_service'], data: 'verdict' } as const;
+  const endpointMap = (name: string, n: number): NftSet => ({
+    name,
+    key: ['ipv4_addr', 'inet_proto', 'inet_service', 'mark'],
+    data: ['ipv4_addr', 'inet_service'],
+    typeText: `typeof ip daddr . meta l4proto . th dport . numgen random mod ${n} : ip daddr . th dport`,
+    elements: [],
+  });
   const sets: NftSet[] = [
     { name: SERVICE_IPS, ...dispatchShape, elements: [] },
     { name: NO_ENDPOINTS, ...dispatchShape, elements: [] },
     { name: HAIRPIN, key: ['ipv4_addr', 'ipv4_addr'], shared: true, elements: [] },
     { name: CLUSTER_IPS, key: ['ipv4_addr'], shared: true, elements: [] },
     ...(affKeys.length ? [{ name: AFFINITY, key: ['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'], data: ['ipv4_addr', 'inet_service'], dynamic: true, elements: [] } as NftSet] : []),
-    ...epsSizes.map((n): NftSet => ({
-      name: epsMap(n),
-      key: ['ipv4_addr', 'inet_proto', 'inet_service', 'mark'],
-      data: ['ipv4_addr', 'inet_service'],
-      typeText: `typeof ip daddr . meta l4proto . th dport . numgen random mod ${n} : ip daddr . th dport`,
-      elements: [],
-    })),
+    ...(shortCircuit ? [{ name: FROM_PODS, ...dispatchShape, elements: [] }, { name: FROM_NODE, ...dispatchShape, elements: [] }] : []),
+    ...epsSizes.map((n) => endpointMap(epsMap(n), n)),
+    ...localEpsSizes.map((n) => endpointMap(localEpsMap(n), n)),
   ];
   const nat = (hook: 'prerouting' | 'output' | 'postrouting'): Chain['base'] => ({ type: 'nat', hook, priority: hook === 'postrouting' ? 100 : -100 });
   const filter = (hook: 'input' | 'forward' | 'output'): Chain['base'] => ({ type: 'filter', hook, priority: -10 });
@@ -369,7 +402,14 @@ function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragm
     { name: 'nat-output', base: nat('output')!, rules: [rules.jump('services')] },
     { name: 'nat-postrouting', base: nat('postrouting')!, rules: [rules.jump('masquerading'), rules.hairpinMasquerade(HAIRPIN)] },
     { name: 'masquerading', rules: [rules.returnUnlessMarked(MASQUERADE_MARK), rules.flipMarkBits(MASQUERADE_MARK), rules.masquerade()] },
-    { name: 'services', rules: [rules.dispatch(SERVICE_IPS)] },
+    {
+      name: 'services',
+      rules: [
+        ...(shortCircuit && state.clusterCIDR ? [rules.dispatchFrom(state.clusterCIDR, FROM_PODS)] : []),
+        ...(shortCircuit ? [rules.dispatchFromLocal(FROM_NODE)] : []),
+        rules.dispatch(SERVICE_IPS),
+      ],
+    },
     { name: 'filter-input', base: filter('input')!, rules: filterRules },
     { name: 'filter-forward', base: filter('forward')!, rules: filterRules },
     { name: 'filter-output', base: filter('output')!, rules: filterRules },
@@ -378,8 +418,8 @@ function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragm
     ...ext.map((n): Chain => ({ name: extChain(n), rules: [rules.setMarkBits(MASQUERADE_MARK), rules.goto(lbChain(n))] })),
     ...aff.map(({ n, t }): Chain => ({ name: affChain(n, t), rules: [...masqueradeOutside, rules.affinityHit(AFFINITY, t), rules.affinityNew(n, epsMap(n), AFFINITY, t)] })),
     ...extAff.map(({ n, t }): Chain => ({ name: extAffChain(n, t), rules: [rules.setMarkBits(MASQUERADE_MARK), rules.goto(affChain(n, t))] })),
-    ...local.map((n): Chain => ({ name: localChain(n), rules: [rules.loadBalance(n, epsMap(n))] })),
-    ...localAff.map(({ n, t }): Chain => ({ name: localAffChain(n, t), rules: [rules.affinityHit(AFFINITY, t), rules.affinityNew(n, epsMap(n), AFFINITY, t)] })),
+    ...local.map((n): Chain => ({ name: localChain(n), rules: [rules.loadBalance(n, localEpsMap(n))] })),
+    ...localAff.map(({ n, t }): Chain => ({ name: localAffChain(n, t), rules: [rules.affinityHit(AFFINITY, t), rules.affinityNew(n, localEpsMap(n), AFFINITY, t)] })),
   ];
   // Sizes for every set the packet path does not fill; sets that went away forget theirs.
   const names = new Set(sets.map((x) => x.name));
@@ -402,16 +442,34 @@ function compileServicePort(sp: ServicePortModel, state: Omit<ProxyState, 'servi
   const aff = new Set<number>();
   const keys: number[] = [];
   const protoIdx = proto === 6 ? 0 : proto === 17 ? 1 : 2;
+  const t = sp.affinityTimeoutSeconds;
+  // Pods and the node itself reaching an external address of a Local service: every endpoint.
+  const everyEndpoint = sp.externalTrafficLocal ? clusterPolicyEndpoints(sp) : [];
+  const shortCircuit = (addr: string, port: number): void => {
+    const m = everyEndpoint.length;
+    if (m === 0) return;
+    if (t !== undefined && m < AFF_SHIFT) {
+      aff.add(affKey(t, m, 0)).add(affKey(t, m, 1));
+      push(FROM_PODS, { key: [addr, proto, port], data: { code: 'goto', chain: affChain(m, t) } });
+      push(FROM_NODE, { key: [addr, proto, port], data: { code: 'goto', chain: extAffChain(m, t) } });
+    } else {
+      lb.add(m);
+      ext.add(extKey(m, false));
+      push(FROM_PODS, { key: [addr, proto, port], data: { code: 'goto', chain: lbChain(m) } });
+      push(FROM_NODE, { key: [addr, proto, port], data: { code: 'goto', chain: extChain(m) } });
+    }
+    everyEndpoint.forEach((e, i) => push(epsMap(m), { key: [addr, proto, port, i], data: [e.ip, e.port] }));
+  };
   const entry = (addr: string, port: number, eps: readonly EndpointModel[], external: boolean): void => {
     keys.push(ipNum(addr) * 2 ** 18 + protoIdx * 2 ** 16 + port);
+    // externalTrafficPolicy=Local: `eps` are this node's endpoints, reached without masquerade.
+    const local = external && sp.externalTrafficLocal;
+    if (local) shortCircuit(addr, port);
     const n = eps.length;
     if (n === 0) {
       push(NO_ENDPOINTS, { key: [addr, proto, port], data: { code: 'goto', chain: 'reject-service' } });
       return;
     }
-    const t = sp.affinityTimeoutSeconds;
-    // externalTrafficPolicy=Local: `eps` are this node's endpoints, reached without masquerade.
-    const local = external && sp.externalTrafficLocal;
     if (t !== undefined && n < AFF_SHIFT) {
       // ClientIP affinity: the chain remembers each client's endpoint in the affinity map.
       aff.add(affKey(t, n, local ? 2 : external ? 1 : 0));
@@ -420,7 +478,7 @@ function compileServicePort(sp: ServicePortModel, state: Omit<ProxyState, 'servi
       if (external) ext.add(extKey(n, local)); else lb.add(n);
       push(SERVICE_IPS, { key: [addr, proto, port], data: { code: 'goto', chain: local ? localChain(n) : external ? extChain(n) : lbChain(n) } });
     }
-    eps.forEach((e, i) => push(epsMap(n), { key: [addr, proto, port, i], data: [e.ip, e.port] }));
+    eps.forEach((e, i) => push(local ? localEpsMap(n) : epsMap(n), { key: [addr, proto, port, i], data: [e.ip, e.port] }));
   };
   const internal = clusterEndpoints(sp, state.nodeName);
   const outside = externalEndpoints(sp, state.nodeName);

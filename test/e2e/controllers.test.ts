@@ -142,6 +142,9 @@ describe('controllers and scheduler against a real server', () => {
     expect(slice.ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
     expect(slice.endpoints.every(e => e.conditions.ready && e.nodeName && e.targetRef.kind === 'Pod')).toBe(true);
     expect(slice.metadata.labels['endpointslice.kubernetes.io/managed-by']).toBe('endpointslice-controller.k8s.io');
+    // The change that caused the write, for proxies' network programming latency (as upstream).
+    const trigger = (slice.metadata as { annotations?: Record<string, string> }).annotations?.['endpoints.kubernetes.io/last-change-trigger-time'];
+    expect(Date.parse(trigger ?? '')).toBeGreaterThan(Date.parse('2026-01-01T00:00:00Z'));
     const ep = await eventually(() => get(`/api/v1/namespaces/${ns}/endpoints/web`), e => ((e as unknown as { subsets?: { addresses?: unknown[] }[] }).subsets?.[0]?.addresses ?? []).length === 3, 'Endpoints with three addresses');
     expect(ep).toBeDefined();
   });
