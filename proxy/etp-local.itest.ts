@@ -106,4 +106,12 @@ describe.each(modes)('%s mode', (_name, open) => {
       expect(await answers(EXTERNAL_IP, 80, 30, lab.node)).toEqual([lab.backends[0], lab.backends[1]].sort());
     });
   });
+
+  // The last Local service going takes the external-from-* maps with the chains their verdicts
+  // name; the kernel refused that transaction (EBUSY) and every later sync with it.
+  test('deleting the Local services syncs, and a new service is served after it', async () => {
+    await mode.sync([]);
+    await mode.sync(buildServiceModel([service('plain', '10.96.0.12')], [slice('plain', [endpoint(lab.backendIP(1))])]));
+    expect(await answers('10.96.0.12', 80, 5)).toEqual([lab.backends[0]]);
+  });
 });

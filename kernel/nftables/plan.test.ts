@@ -76,9 +76,24 @@ test('removing the last service of an endpoint count tears its chain and map dow
     'delElements hairpin 10.128.1.1 10.128.1.1, 10.128.1.2 10.128.1.2',
     'delElements cluster-ips 10.96.0.2',
     'flushChain lb-2',
-    'delChain lb-2',
     'delSet eps-2',
+    'delChain lb-2',
   ]);
+});
+
+test('a map that goes away with the chains its verdicts name is deleted before them (else EBUSY)', () => {
+  // The last externalTrafficPolicy=Local service takes the external-from-* maps with it, and their
+  // elements are the only references left to ext-1 and lb-1.
+  const local = buildServiceModel(
+    [service('web', '10.96.0.20', { type: 'NodePort', externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }] })],
+    [slice('web', [endpoint('10.42.1.5', { ready: true }, 'n2')])],
+  );
+  const ctx = { nodeName: 'n1', nodeIPs: ['192.168.1.1'], clusterCIDR: '10.42.0.0/16' };
+  const ops = summary(planRulesetChanges(compileServices({ ...ctx, services: local }), compileServices({ ...ctx, services: [] })));
+  for (const chain of ['ext-1', 'lb-1']) {
+    expect(ops).toContain(`delChain ${chain}`);
+    for (const map of ['external-from-node', 'external-from-pods']) expect(ops.indexOf(`delSet ${map}`)).toBeLessThan(ops.indexOf(`delChain ${chain}`));
+  }
 });
 
 test('a hairpin element another service still uses is not deleted', () => {

@@ -191,8 +191,11 @@ export function planRulesetChanges(have: Ruleset | undefined, want: Ruleset): Op
 
   const goneChains = have.chains.filter((c) => !wantChains.has(c.name));
   for (const c of goneChains) teardown.push({ op: 'flushChain', name: c.name });
-  for (const c of goneChains) teardown.push({ op: 'delChain', name: c.name });
+  // A set that goes away takes its elements with it, verdicts included: it is deleted before the
+  // chains, or a chain still named by one of its elements (a map's `goto`) is busy (EBUSY). The
+  // flushes above already dropped any gone chain's rule that looked the set up.
   for (const s of have.sets) if (!wantSets.has(s.name)) teardown.push({ op: 'delSet', name: s.name });
+  for (const c of goneChains) teardown.push({ op: 'delChain', name: c.name });
 
   // Deleting elements first frees verdicts pointing at chains about to go; rules are replaced
   // before teardown so that no rule still references a set or chain being deleted.
