@@ -1,7 +1,7 @@
 import { selectChecks, unmetRequirement, type Check } from './check.js';
 import { junitXml, summaryLine, tableLine } from './report.js';
 import { parseNslookup } from './checks/dns.js';
-import { normalizeClientAddress } from './cluster.js';
+import { exitReason, normalizeClientAddress } from './cluster.js';
 import { allChecks } from './run.js';
 
 const check = (name: string, area: Check['area'], upstream: string, nodes?: number): Check => ({ name, area, upstream, ...(nodes ? { needs: { nodes } } : {}), run: async () => undefined });
@@ -66,5 +66,13 @@ describe('normalizeClientAddress', () => {
     expect(normalizeClientAddress('[::ffff:10.42.0.3]')).toBe('10.42.0.3');
     expect(normalizeClientAddress('10.42.0.3')).toBe('10.42.0.3');
     expect(normalizeClientAddress('[fd00::1]')).toBe('[fd00::1]');
+  });
+});
+
+describe('exitReason', () => {
+  it('says a probe timed out when busybox timeout killed it, instead of a bare exit status', () => {
+    expect(exitReason(143, 'wget got no answer within 5 s')).toBe('timed out: wget got no answer within 5 s');
+    expect(exitReason(124, 'nc got no answer within 20 s')).toBe('timed out: nc got no answer within 20 s');
+    expect(exitReason(1, 'unused')).toBe('exit 1');
   });
 });

@@ -46,6 +46,14 @@ const NO_ANSWER_TRIES = 4;
 const NO_ANSWER_MS = 15_000;
 const hostPort = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
 
+/**
+ * Why a probe command exited non-zero without a word on stderr: busybox `timeout` kills it with
+ * SIGTERM (exit 143) when its time is up, which `exit 143` alone does not tell a reader.
+ */
+export function exitReason(exitCode: number, timedOut: string): string {
+  return exitCode === 143 || exitCode === 124 ? `timed out: ${timedOut}` : `exit ${exitCode}`;
+}
+
 export class ConformanceCluster {
   readonly client: ClusterClient;
   readonly namespace = `k8ts-conformance-${randomBytes(3).toString('hex')}`;
@@ -149,8 +157,25 @@ export class ConformanceCluster {
   async http(from: FixturePod, ip: string, port: number, path = '/cgi-bin/hostname', timeoutS = 5): Promise<string> {
     // busybox 1.35's wget crashes with -T: `timeout` bounds it instead.
     const r = await this.exec(from, ['timeout', String(timeoutS), 'wget', '-qO-', `http://${hostPort(ip, port)}${path}`], (timeoutS + 10) * 1000);
-    if (r.exitCode !== 0) throw new CheckFailure(`http://${hostPort(ip, port)}${path} from ${from.name}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+    if (r.exitCode !== 0) throw new CheckFailure(`http://${hostPort(ip, port)}${path} from ${from.name}: ${r.stderr.trim() || exitReason(r.exitCode, `wget got no answer within ${timeoutS} s`)}`);
     return r.stdout.trim();
+  }
+
+  /**
+   * `http`, retried until the first answer for up to `withinMs`: a Service's rules may land a
+   * moment after its endpoints are ready (upstream polls the same way before its checks). Fails
+   * with the last error.
+   */
+  async httpOnceReady(from: FixturePod, ip: string, port: number, path = '/cgi-bin/hostname', withinMs = 15_000): Promise<string> {
+    const deadline = Date.now() + withinMs;
+    for (;;) {
+      try {
+        return await this.http(from, ip, port, path);
+      } catch (err) {
+        if (Date.now() > deadline) throw new CheckFailure(`${(err as Error).message} (still, after retrying for ${withinMs / 1000} s)`);
+      }
+      await sleep(500);
+    }
   }
 
   /**
@@ -165,7 +190,9 @@ export class ConformanceCluster {
   async udp(from: FixturePod, ip: string, port: number, opts: { waitMs?: number; tries?: number; sourcePort?: number } = {}): Promise<{ host: string; client: string }> {
     const args = ['udpecho', '-w', String(opts.waitMs ?? 1000), '-n', String(opts.tries ?? 3), ...(opts.sourcePort ? ['-s', String(opts.sourcePort)] : []), ip, String(port)];
     const r = await this.exec(from, args);
-    if (r.exitCode !== 0) throw new CheckFailure(`udp ${hostPort(ip, port)} from ${from.name}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
+    // EPERM on send is the kernel saying a rule on the sender's own node dropped the datagram.
+    const eperm = /Operation not permitted/.test(r.stderr) ? ' (a firewall rule on the sending node dropped it)' : '';
+    if (r.exitCode !== 0) throw new CheckFailure(`udp ${hostPort(ip, port)} from ${from.name}: ${r.stderr.trim() || `exit ${r.exitCode}`}${eperm}`);
     const [host = '', client = ''] = r.stdout.trim().split(/\s+/);
     return { host, client: client.replace(/:\d+$/, '') };
   }

@@ -24,6 +24,13 @@ export interface RunOptions extends Selection {
   json?: string;
   /** Per-check time limit (default 180 s). */
   checkTimeoutMs?: number;
+  /**
+   * How many checks run at once (default 1). Checks share the namespace and its pods, and the
+   * NetworkPolicy checks install namespace-wide policies, so only a run whose checks cannot see
+   * each other (as the broken-lab runs of the suite's own test, where every check is meant to
+   * fail) should raise it. Lines print as checks finish; results stay in suite order.
+   */
+  concurrency?: number;
   keepNamespace?: boolean;
   out: (line: string) => void;
 }
@@ -50,24 +57,30 @@ export async function runConformance(o: RunOptions): Promise<RunSummary> {
   try {
     o.out(`k8ts conformance: ${checks.length} checks`);
     await cluster.setUp();
-    for (const check of checks) {
+    const runOne = async (check: Check): Promise<CheckResult> => {
       const t0 = Date.now();
       const base = { name: check.name, upstream: check.upstream, area: check.area };
       const unmet = unmetRequirement(check, cluster);
-      let result: CheckResult;
-      if (unmet) {
-        result = { ...base, outcome: 'skipped', durationMs: 0, reason: unmet };
-      } else {
-        try {
-          await withTimeout(check.run(cluster), o.checkTimeoutMs ?? 180_000, check.name);
-          result = { ...base, outcome: 'passed', durationMs: Date.now() - t0 };
-        } catch (err) {
-          result = { ...base, outcome: 'failed', durationMs: Date.now() - t0, reason: (err as Error).message.replace(/\s+/g, ' ').trim() };
-        }
+      if (unmet) return { ...base, outcome: 'skipped', durationMs: 0, reason: unmet };
+      try {
+        await withTimeout(check.run(cluster), o.checkTimeoutMs ?? 180_000, check.name);
+        return { ...base, outcome: 'passed', durationMs: Date.now() - t0 };
+      } catch (err) {
+        return { ...base, outcome: 'failed', durationMs: Date.now() - t0, reason: (err as Error).message.replace(/\s+/g, ' ').trim() };
       }
-      results.push(result);
-      o.out(tableLine(result, width));
-    }
+    };
+    const slots: (CheckResult | undefined)[] = new Array(checks.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < checks.length) {
+        const i = next++;
+        const result = await runOne(checks[i]!);
+        slots[i] = result;
+        o.out(tableLine(result, width));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.concurrency ?? 1, checks.length)) }, worker));
+    results.push(...slots.filter((r): r is CheckResult => r !== undefined));
   } finally {
     if (!o.keepNamespace) await cluster.tearDown().catch((err: unknown) => o.out(`teardown: ${(err as Error).message}`));
   }

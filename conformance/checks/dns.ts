@@ -111,11 +111,13 @@ async function partialNames(c: ConformanceCluster): Promise<void> {
   for (const from of c.clients) {
     // The DNS answer for the first search domain, as nslookup queries it (its exit status is 1
     // because the other search domains rightly answer NXDOMAIN; see the top of the file).
+    let said = '';
     await c.eventually(`nslookup "dns-partial" to answer ${expanded} = ${ip} through the search list from ${from.name}`, async () => {
       const r = await c.exec(from, ['nslookup', '-type=a', 'dns-partial']);
+      said = (r.stdout + r.stderr).trim().split('\n').slice(-2).join(' ');
       const answered = new RegExp(`^Name:\\s+${expanded.replace(/\./g, '\\.')}$`, 'm').test(r.stdout);
       return answered && parseNslookup(r.stdout).addresses.includes(ip) ? true : undefined;
-    }, 15_000);
+    }, 15_000, () => `nslookup said: ${said || 'nothing'}`);
     // In parallel: each ping waits its 1 s for an ICMP reply a ClusterIP never sends.
     await Promise.all(['dns-partial', `dns-partial.${c.namespace}`, `dns-partial.${c.namespace}.svc`].map(name =>
       c.eventually(`"${name}" to resolve to ${ip} through the pod's search path (libc) from ${from.name}`, async () => ((await resolveLibc(c, from, name)) === ip ? true : undefined), 15_000)));

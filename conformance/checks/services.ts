@@ -4,7 +4,7 @@
 // nothing backs it.
 import type { Pod, ServicePort, ServiceSpec } from 'kubernetes-types/core/v1.js';
 import { CheckFailure, expectThat, type Check } from '../check.js';
-import { HTTP2_PORT, HTTP_PORT, UDP_PORT, type ConformanceCluster, type FixturePod } from '../cluster.js';
+import { exitReason, HTTP2_PORT, HTTP_PORT, normalizeClientAddress, UDP_PORT, type ConformanceCluster, type FixturePod } from '../cluster.js';
 
 const services = '[sig-network] Services';
 const granular = '[sig-network] Networking Granular Checks: Services should function for';
@@ -79,7 +79,9 @@ async function affinityService(c: ConformanceCluster, name: string, spec: Partia
   const backends = await extraServers(c, `${name}-be`, 3, { app: name });
   const svc = await c.createService(name, { selector: { app: name }, ports: [httpPort], ...spec });
   await c.waitForEndpoints(name, 3);
-  return { ip: svc.spec?.clusterIP ?? '', backends };
+  const ip = svc.spec?.clusterIP ?? '';
+  await c.httpOnceReady(c.clients[0]!, ip, 80);
+  return { ip, backends };
 }
 
 async function sessionAffinity(c: ConformanceCluster): Promise<void> {
@@ -91,7 +93,9 @@ async function sessionAffinity(c: ConformanceCluster): Promise<void> {
 async function sessionAffinityTimeout(c: ConformanceCluster): Promise<void> {
   const timeoutSeconds = 2;
   const { ip } = await affinityService(c, 'affinity-timeout', { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds } } });
-  const within = distinct(await hostnames(c, c.clients[0]!, ip, 80, 5));
+  // Ten requests, as the plain affinity check: with three backends, five could all land on one
+  // by chance (1 in 81) although no affinity holds.
+  const within = distinct(await hostnames(c, c.clients[0]!, ip, 80, 10));
   expectThat(within.length === 1, `within the ${timeoutSeconds} s affinity timeout, requests reached ${within.join(', ')}`);
   // After the timeout each request may go anywhere: with three backends, eight requests all landing
   // on the first one would mean the affinity never expires.
@@ -109,10 +113,11 @@ async function switchAffinity(c: ConformanceCluster): Promise<void> {
   const names = backends.map(b => b.name);
   await c.reachAll(c.clients[0]!, ip, 80, 'http', names);
   await c.updateService('affinity-switch', s => ({ ...s, spec: { ...s.spec, sessionAffinity: 'ClientIP' } }));
+  let seen: string[] = [];
   await c.eventually('ClientIP affinity to take effect', async () => {
-    const seen = distinct(await hostnames(c, c.clients[0]!, ip, 80, 8));
+    seen = distinct(await hostnames(c, c.clients[0]!, ip, 80, 10));
     return seen.length === 1 ? true : undefined;
-  }, 20_000);
+  }, 20_000, () => `10 requests from ${c.clients[0]!.name} still reached ${seen.length} backends: ${seen.join(', ')}`);
   await c.updateService('affinity-switch', s => {
     const { sessionAffinityConfig: _dropped, ...spec } = s.spec ?? {};
     return { ...s, spec: { ...spec, sessionAffinity: 'None' } };
@@ -127,7 +132,7 @@ async function largeRequest(c: ConformanceCluster): Promise<void> {
   const script = `dd if=/dev/zero of=/tmp/big bs=1024 count=${size / 1024} 2>/dev/null && { printf 'POST /cgi-bin/size HTTP/1.0\\r\\nContent-Length: ${size}\\r\\n\\r\\n'; cat /tmp/big; } | timeout 20 nc ${ip} 80`;
   const r = await c.exec(c.clients[0]!, ['sh', '-c', script], 40_000);
   const got = r.stdout.trim().split('\n').pop()?.trim();
-  expectThat(r.exitCode === 0 && got === String(size), `a ${size}-byte POST through the service arrived as ${got ?? 'nothing'} bytes (exit ${r.exitCode}: ${r.stderr.trim()})`);
+  expectThat(r.exitCode === 0 && got === String(size), `a ${size}-byte POST through the service ${got ? `arrived as ${got} bytes` : 'got no answer'} (${r.stderr.trim() && r.exitCode !== 143 ? r.stderr.trim() : exitReason(r.exitCode, 'nc got no answer within 20 s')})`);
 }
 
 async function nodePort(c: ConformanceCluster): Promise<void> {
@@ -179,14 +184,14 @@ async function hairpin(c: ConformanceCluster): Promise<void> {
   const self = c.servers[0]!;
   const svc = await c.createService('hairpin', { selector: { app: 'netserver', node: 'n0' }, ports: [httpPort] });
   await c.waitForEndpoints('hairpin', 1);
-  const answer = await c.http(self, svc.spec?.clusterIP ?? '', 80);
+  const answer = await c.httpOnceReady(self, svc.spec?.clusterIP ?? '', 80);
   expectThat(answer === self.name, `${self.name} reached ${answer === '' ? 'nothing (an empty answer, wget exit 0)' : answer} instead of itself through its own service`);
 }
 
 async function sourceIp(c: ConformanceCluster): Promise<void> {
   const { ip } = await netserverService(c, 'source-ip');
   for (const from of c.clients) {
-    const seen = await c.clientAddressSeen(from, ip, 80);
+    const seen = normalizeClientAddress(await c.httpOnceReady(from, ip, 80, '/cgi-bin/clientip'));
     expectThat(seen === from.ip, `through the ClusterIP, ${from.name} (${from.ip}) was seen as ${seen}`);
   }
 }
@@ -194,13 +199,15 @@ async function sourceIp(c: ConformanceCluster): Promise<void> {
 async function rejectWithoutEndpoints(c: ConformanceCluster): Promise<void> {
   const svc = await c.createService('no-endpoints', { selector: { app: 'nothing-matches-this' }, ports: [httpPort] });
   const ip = svc.spec?.clusterIP ?? '';
+  let last = '';
   await c.eventually('connections to a service without endpoints to be refused at once', async () => {
     const started = Date.now();
     const r = await c.exec(c.clients[0]!, ['timeout', '5', 'wget', '-qO-', `http://${ip}:80/`]);
     const ms = Date.now() - started;
     if (r.exitCode === 0) throw new CheckFailure(`a service without endpoints answered: ${r.stdout.trim()}`);
+    last = `${r.stderr.trim() || exitReason(r.exitCode, 'wget got no answer within 5 s')}, after ${(ms / 1000).toFixed(1)} s`;
     return /refused/i.test(r.stderr) && ms < 4000 ? true : undefined;
-  }, 20_000);
+  }, 20_000, () => `last attempt from ${c.clients[0]!.name} to ${ip}:80: ${last || 'none'}`);
 }
 
 async function unreadyEndpoints(c: ConformanceCluster): Promise<void> {
@@ -215,7 +222,7 @@ async function unreadyEndpoints(c: ConformanceCluster): Promise<void> {
   const svc = await c.createService('unready', { selector: { app: 'unready' }, ports: [httpPort], publishNotReadyAddresses: true });
   const addrs = await c.waitForEndpoints('unready', 1);
   expectThat(addrs[0] === ip, `the endpoint of the unready pod is ${addrs[0] ?? 'missing'}, expected ${ip ?? ''}`);
-  expectThat(await c.http(c.clients[0]!, svc.spec?.clusterIP ?? '', 80) === 'unready-1', 'the unready pod published by publishNotReadyAddresses did not answer through the service');
+  expectThat(await c.httpOnceReady(c.clients[0]!, svc.spec?.clusterIP ?? '', 80) === 'unready-1', 'the unready pod published by publishNotReadyAddresses did not answer through the service');
 }
 
 async function udpSurvivesPodCycling(c: ConformanceCluster): Promise<void> {
@@ -243,7 +250,7 @@ async function externalTrafficLocal(c: ConformanceCluster): Promise<void> {
   const np = svc.spec?.ports?.[0]?.nodePort ?? 0;
   const [n0, n1] = [c.nodes[0]!, c.nodes[1]!];
   const fromN1 = c.hosts[1]!;
-  expectThat(await c.http(fromN1, n0.ip, np) === c.servers[0]!.name, `node ${n1.name} -> ${n0.name}:${np} did not reach the local endpoint`);
+  expectThat(await c.httpOnceReady(fromN1, n0.ip, np) === c.servers[0]!.name, `node ${n1.name} -> ${n0.name}:${np} did not reach the local endpoint`);
   const seen = await c.clientAddressSeen(fromN1, n0.ip, np);
   expectThat(seen === n1.ip, `with externalTrafficPolicy=Local the endpoint saw ${seen}, not the client node ${n1.ip}`);
   let answered = '';

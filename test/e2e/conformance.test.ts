@@ -1,7 +1,9 @@
 // `k8ts conformance` against a real 3-node lab (VXLAN overlay, nftables proxy, NetworkPolicy):
-// every check of the suite must pass. Then the lab is broken on purpose — a node's Service rules
-// or the policy rules removed behind the agents' backs — and the checks that depend on them must
-// fail, saying why: a suite that cannot fail proves nothing.
+// every check of the suite must pass. Then the lab is broken on purpose, one way at a time
+// (conformance-breakages.ts: the data path cut, the policy rules or a node's Service rules gone,
+// NAT, affinity, hairpin and MTU bent), and every check must fail under one of them, saying why: a
+// suite that cannot fail proves nothing. The two checks that read a pod's own files are shown
+// failing in conformance/checks/dns.test.ts; the last test prints which check failed how.
 //
 // The other modes (routed, iptables) run in `k8ts lab conformance --matrix`, a benchmark-style
 // run: four labs do not fit CI's time.
@@ -11,8 +13,11 @@ import { execa } from 'execa';
 import { jest } from '@jest/globals';
 import { clientFromKubeconfig, type HttpsTransport } from '../../api/client/https.js';
 import type { RestClusterClient } from '../../api/client/rest.js';
-import { allChecks, runConformance } from '../../conformance/run.js';
+import { resources } from '../../api/client/types.js';
+import type { CheckResult } from '../../conformance/check.js';
+import { allChecks, runConformance, type RunSummary } from '../../conformance/run.js';
 import { tableLine } from '../../conformance/report.js';
+import { breakages, leftovers, unitTested } from './conformance-breakages.js';
 import { k8tsBin } from './harness.js';
 
 jest.setTimeout(600_000);
@@ -41,29 +46,8 @@ afterAll(async () => {
   expect(left).toEqual([]);
 });
 
-const nodeNetns = (i: number) => netns[i]!;
-const nft = (netns: string, args: string[]) => execa('ip', ['netns', 'exec', netns, 'nft', ...args], { reject: false });
-
-/**
- * Deletes a table in the given nodes' namespaces every 100 ms while `during` runs: the daemons
- * re-create their tables on their next sync (a change, a failure, the periodic resync), so a
- * single delete would be repaired as soon as the check creates its Service.
- */
-async function withTableGone<T>(table: string, nodes: readonly number[], during: () => Promise<T>): Promise<T> {
-  let stop = false;
-  const sabotage = (async () => {
-    while (!stop) {
-      for (const i of nodes) await nft(nodeNetns(i), ['delete', 'table', 'ip', table]);
-      await new Promise(r => setTimeout(r, 100));
-    }
-  })();
-  try {
-    return await during();
-  } finally {
-    stop = true;
-    await sabotage;
-  }
-}
+/** What each broken run saw, check name → (breakage, result). */
+const brokenRuns = new Map<string, { breakage: string; result: CheckResult }[]>();
 
 test('every check passes on a 3-node lab', async () => {
   const summary = await runConformance({ client: conn!.client, transport: conn!.transport, out });
@@ -74,20 +58,46 @@ test('every check passes on a 3-node lab', async () => {
   expect(summary.results).toHaveLength(allChecks.length);
 });
 
-test('a check reports the failure when the node has lost its Service rules', async () => {
-  // The suite's first client pod runs on the first Node by name: the lab's n1, node 0 here.
-  const { results } = await withTableGone('k8ts-proxy', [0], () =>
-    runConformance({ client: conn!.client, transport: conn!.transport, out, focus: /^service: pod-to-service http/ }));
-  expect(results).toHaveLength(1);
-  expect(results[0]).toMatchObject({ outcome: 'failed' });
-  expect(results[0]!.reason).toMatch(/never reached netserver-\d/);
+// The same lab, broken on purpose behind the agents' backs, one way at a time: every check meant
+// to fail under a breakage must fail, and its reason must name the problem. The checks of one
+// broken run go at once (they all fail, so they cannot mask each other), and the run's namespace
+// is left to go on its own: the lab goes with it.
+describe.each(breakages.map(b => [b.name, b] as const))('the lab with %s', (_name, b) => {
+  test('fails the checks that depend on it, saying why', async () => {
+    const names = Object.keys(b.fails);
+    const undo = await b.apply(netns);
+    let summary: RunSummary;
+    try {
+      summary = await runConformance({
+        client: conn!.client, transport: conn!.transport, out, concurrency: b.concurrency, keepNamespace: true,
+        checks: allChecks.filter(c => names.includes(c.name)),
+      });
+    } finally {
+      await undo();
+    }
+    await conn!.client.delete(resources.namespaces, undefined, summary.namespace).catch(() => undefined);
+    for (const n of netns) expect(await leftovers(n)).toEqual([]);
+    for (const r of summary.results) brokenRuns.set(r.name, [...(brokenRuns.get(r.name) ?? []), { breakage: b.name, result: r }]);
+    const width = Math.max(...summary.results.map(r => r.name.length));
+    const wrong = summary.results.filter(r => r.outcome !== 'failed' || !b.fails[r.name]!.test(r.reason ?? ''));
+    expect(wrong.map(r => `${tableLine(r, width)}\n    expected to fail with ${String(b.fails[r.name])}`)).toEqual([]);
+    expect(summary.results.map(r => r.name).sort()).toEqual([...names].sort());
+  });
 });
 
-test('a NetworkPolicy check reports the failure when the policy rules are gone', async () => {
-  // Traffic that the policy should deny now gets through.
-  const { results } = await withTableGone('k8ts-netpol', [0, 1, 2], () =>
-    runConformance({ client: conn!.client, transport: conn!.transport, out, focus: /netpol default-deny ingress/ }));
-  expect(results).toHaveLength(1);
-  expect(results[0]).toMatchObject({ outcome: 'failed' });
-  expect(results[0]!.reason).toMatch(/allowed, expected denied/);
+test('every check of the suite is shown failing, with its reason', () => {
+  // The breakages and the unit tests together cover the whole suite…
+  const covered = new Set([...breakages.flatMap(b => Object.keys(b.fails)), ...Object.keys(unitTested)]);
+  expect(allChecks.map(c => c.name).filter(n => !covered.has(n))).toEqual([]);
+  // …and every check a breakage covers did fail in a broken run (the runs above assert the reasons).
+  const rows = allChecks.map(c => {
+    const failures = (brokenRuns.get(c.name) ?? []).filter(x => x.result.outcome === 'failed');
+    return { check: c.name, failures, unit: unitTested[c.name] };
+  });
+  const width = Math.max(...rows.map(r => r.check.length));
+  const table = rows.flatMap(r => (r.unit ? [`${r.check.padEnd(width)}  unit test ${r.unit}`]
+    : r.failures.length === 0 ? [`${r.check.padEnd(width)}  NEVER FAILED`]
+      : r.failures.map((f, i) => `${(i === 0 ? r.check : '').padEnd(width)}  ${f.breakage}: ${f.result.reason ?? ''}`)));
+  process.stdout.write(`\nconformance checks shown failing (check, breakage: reason)\n${table.join('\n')}\n`);
+  expect(rows.filter(r => !r.unit && r.failures.length === 0).map(r => r.check)).toEqual([]);
 });
