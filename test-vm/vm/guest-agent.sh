@@ -28,7 +28,7 @@ case "$(arg proxy)" in
 esac
 # The operator's view of the same (k8ts status: unit, config modes, node Ready from the API, rules).
 check k8ts-status until_ok "/usr/local/bin/k8ts status >/tmp/status.txt 2>&1; grep -q 'k8ts-agent.service active' /tmp/status.txt && grep -q 'proxy $(arg proxy)' /tmp/status.txt && grep -q 'Ready=True' /tmp/status.txt" 120
-cat /tmp/status.txt
+sed 's/^/k8ts-status: /' /tmp/status.txt
 [ "$(arg network)" != vxlan ] || check agent-vxlan-device until_ok 'ip -d link show k8ts.1 | grep -q "vxlan id 1"' 120
 
 # The server VM schedules a pod here; its container must outlive a restart of k8ts-agent.

@@ -28,6 +28,9 @@ check modules-loaded sh -c 'lsmod | grep -q "^br_netfilter " && lsmod | grep -q 
 check kubeconfig until_ok 'test -f /var/lib/k8ts/kubeconfig.yaml' 120
 check node-ready until_ok "$kubectl wait node --all --for=condition=Ready --timeout=10s" 240
 $kubectl get nodes -o wide
+# The operator's view (k8ts status: the unit, config.yaml's modes, the node Ready from the API).
+check k8ts-status until_ok "/usr/local/bin/k8ts status >/tmp/status.txt 2>&1; grep -q 'k8ts-server.service active' /tmp/status.txt && grep -q 'proxy $(arg proxy)' /tmp/status.txt && grep -q 'Ready=True' /tmp/status.txt" 120
+sed 's/^/k8ts-status: /' /tmp/status.txt
 /opt/k8ts/bin/k8ts images import /mnt/run/busybox.tar --data-dir /var/lib/k8ts/agent >/dev/null 2>&1 || fail image-import
 
 # Agent VMs (vmtest.agents=N) join with the join token; each gets a pod, restarts its k8ts-agent

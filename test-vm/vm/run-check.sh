@@ -33,14 +33,17 @@ t_image=$(elapsed)
 suffix=$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')
 ns=k8ts-t-vm$suffix
 work=$(mktemp -d /tmp/k8ts-t-vm.XXXXXX)
-pids=()
+pids=() tailer=
 cleanup() {
+  [ -z "$tailer" ] || kill "$tailer" 2>/dev/null || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   ip netns delete "$ns" 2>/dev/null || true
   if [ "${K8TS_VM_KEEP:-0}" = 1 ]; then echo "run folder kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
+# Killed (a test's timeout, Ctrl-C): exit, so the EXIT trap stops the VMs and removes the namespace.
+trap 'exit 143' TERM INT HUP
 mkdir -p "$work/run"
 
 # What the guests need besides the working copy: kubectl and the test image.
@@ -90,7 +93,7 @@ for i in $(seq 0 $((vms - 1))); do
   pids+=($!)
 done
 # The consoles' step lines, prefixed with the VM, as they come.
-tail -q -n +1 -F --pid=$$ "$work"/console-*.log 2>/dev/null | grep --line-buffered -aE '^(vmcheck|vmtest|NAME|k8ts|install|copying|wrote|started|left|kept)|Kernel panic' &
+tail -q -n +1 -F --pid=$$ "$work"/console-*.log 2>/dev/null | grep --line-buffered -aE '^(vmcheck|vmtest|cluster-checks|NAME|k8ts|install|copying|wrote|started|left|kept)|Kernel panic' &
 tailer=$!
 statuses=()
 for q in "${qemus[@]}"; do

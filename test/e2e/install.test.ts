@@ -1,8 +1,8 @@
 // install.sh and `k8ts uninstall` end to end, under an install root (so this machine's /etc,
 // systemd and kernel are never touched) with the killall's kernel part run inside a network
 // namespace of our own; `systemd-analyze verify` of the units it writes; `vagrant validate` of
-// the Vagrantfile. The real systemd start, restart and uninstall run in the test VM
-// (test-vm/vm/run-check.sh), which this machine can run but not within a test's time budget.
+// the Vagrantfile. The real systemd start, restart and uninstall run in two test VMs
+// (test-vm/vm/run-check.sh), in test/e2e/join-vm.test.ts.
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
