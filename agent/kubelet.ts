@@ -21,6 +21,7 @@ import { availableParallelism, totalmem, uptime } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigMap, Container, PersistentVolume, PersistentVolumeClaim, Pod, PodStatus, Secret, Volume } from 'kubernetes-types/core/v1.js';
 import { nullRecorder, type EventRecorder } from '../api/client/events.js';
+import { Semaphore } from '../api/client/semaphore.js';
 import { Informer } from '../api/client/informer.js';
 import { toBytes, toMillis, tryParseQuantity } from '../api/quantity.js';
 import { isNotFound } from '../api/client/rest.js';
@@ -1076,23 +1077,6 @@ export class Kubelet {
       return { path: source.path, readOnly: v.persistentVolumeClaim.readOnly === true || pv.spec?.accessModes?.every(m => m === 'ReadOnlyMany') === true };
     }
     throw new ConfigError(`volume "${v.name}" has a type the agent does not support`);
-  }
-}
-
-/** A FIFO counting semaphore. */
-export class Semaphore {
-  private active = 0;
-  private readonly queue: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>(r => this.queue.push(r));
-    else this.active++;
-    try {
-      return await fn();
-    } finally {
-      const next = this.queue.shift();
-      if (next) next(); else this.active--;
-    }
   }
 }
 

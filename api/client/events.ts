@@ -15,6 +15,7 @@ import { StatusError } from '../errors.js';
 import type { KubeObject } from '../object.js';
 import { EventCorrelator, objectReference, type CorrelatorOptions, type CorrelateResult } from './event-correlator.js';
 import { isNotFound } from './rest.js';
+import { Semaphore } from './semaphore.js';
 import { resources, type ClusterClient } from './types.js';
 
 export type EventType = 'Normal' | 'Warning';
@@ -43,8 +44,7 @@ type Written = Extract<CorrelateResult, { skip: false }>;
 export class ApiEventRecorder implements EventRecorder {
   private readonly correlator: EventCorrelator;
   private outstanding = 0;
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly slots: Semaphore;
   /** The last write of each Event (by correlation key), for serializing the next one. */
   private readonly chains = new Map<string, Promise<void>>();
   private idle: (() => void)[] = [];
@@ -59,6 +59,7 @@ export class ApiEventRecorder implements EventRecorder {
     private readonly now: () => Date = () => new Date(), private readonly opts: RecorderOptions = {},
   ) {
     this.correlator = new EventCorrelator({ ...opts.correlator, now: () => this.now().getTime() });
+    this.slots = new Semaphore(maxInflight);
   }
 
   event(obj: KubeObject, type: EventType, reason: string, message: string, fieldPath?: string): void {
@@ -88,7 +89,7 @@ export class ApiEventRecorder implements EventRecorder {
     const tries = this.opts.maxTries ?? 3;
     for (let attempt = 1; ; attempt++) {
       try {
-        const written = await this.slot(() => this.send(r));
+        const written = await this.slots.run(() => this.send(r));
         this.correlator.updateState(r.key, written);
         return;
       } catch (err) {
@@ -111,16 +112,5 @@ export class ApiEventRecorder implements EventRecorder {
     }
     const { resourceVersion: _rv, ...fresh } = meta;
     return this.client.create<Event & KubeObject>(resources.events, meta.namespace, { ...r.event, metadata: fresh } as Event & KubeObject);
-  }
-
-  private async slot<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.maxInflight) await new Promise<void>(r => this.waiting.push(r));
-    else this.active++;
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next(); else this.active--;
-    }
   }
 }
