@@ -38,7 +38,8 @@ const modes: [string, (lab: Lab) => Mode][] = [
     const a = new NftablesApplier(sock);
     return {
       sync: (s, ctx, o) => a.sync(compileServices(state(lab, s, ctx)), { resync: o?.resync === true }),
-      affinityState: () => execInNetns(lab.node, 'nft', ['list', 'map', 'ip', 'k8ts-proxy', 'affinity']),
+      // One set of clients per endpoint index (affinity-K); the test's service has 3 endpoints.
+      affinityState: () => execInNetns(lab.node, 'sh', ['-c', 'for k in 0 1 2; do nft list set ip k8ts-proxy affinity-$k; done']),
       close: async () => { await a.cleanup('k8ts-proxy'); sock.close(); },
     };
   }],

@@ -16,6 +16,8 @@
 // choice, not the choice set, and needs a live probe), and matching our compilers' rule text
 // (blind to rules added by hand).
 
+import { TABLE as PROXY_TABLE } from '../../proxy/nftables/compile.js';
+
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 export type Hook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
@@ -364,7 +366,7 @@ function runRule(c: Ctx, r: NftRule): Outcome {
         break;
       }
       case 'set': case 'map': {
-        // `add/update @affinity { key timeout T : data }`: the choice is remembered per client.
+        // `add/update @affinity-K { key timeout T }`: the choice is remembered per client.
         const timeout = b.elem && typeof b.elem === 'object' && !Array.isArray(b.elem) ? (b.elem as Record<string, Record<string, Json>>).elem?.timeout : undefined;
         c.affinity = { map: String(b.set ?? b.map).replace(/^@/, ''), ...(typeof timeout === 'number' ? { timeoutS: timeout } : {}) };
         break;
@@ -416,30 +418,36 @@ function runRule(c: Ctx, r: NftRule): Outcome {
 }
 
 /**
- * A chain nft could not print. The proxy's ClientIP-affinity chains (`aff-N-T`, `local-aff-N-T`:
- * proxy/nftables/compile.ts) are known by name: a client found in @affinity goes to the endpoint it
- * had; a new one picks from @eps-N as lb-N does, and is remembered for T seconds. Anything else is
- * reported as not understood.
+ * The proxy's ClientIP-affinity chains (`aff-N-T`, `local-aff-N-T`: proxy/nftables/compile.ts),
+ * read by their layout rather than rule by rule: a client found in the set `affinity-K` goes to
+ * endpoint K of the chain's endpoint map (`eps-N`, or `local-eps-N` for a Local policy); a new one
+ * gets any of the N at random and is then remembered in the set of the one it got, for T seconds.
  */
 function affinityChain(c: Ctx, family: string, table: string, chain: string): Outcome | undefined {
-  const m = /^(?:local-)?aff-(\d+)-(\d+)$/.exec(chain);
+  const m = /^(local-)?aff-(\d+)-(\d+)$/.exec(chain);
   if (!m) { c.res.unknown.push(`${table} ${chain}: nft could not print its rules`); return undefined; }
-  const n = Number(m[1]), timeoutS = Number(m[2]);
+  const n = Number(m[2]), timeoutS = Number(m[3]);
+  const eps = `${m[1] ?? ''}eps-${n}`;
   const p = c.p;
-  const pinnedTo = lookupAll(findSet(c.rs, family, table, 'affinity')?.elem ?? [], [p.saddr, p.daddr, PROTO[p.proto]!, p.dport])[0];
-  const all = choicesOf(lookupAll(findSet(c.rs, family, table, `eps-${n}`)?.elem ?? [], [p.daddr, PROTO[p.proto]!, p.dport, { numgen: n, offset: 0 }]));
+  const service = [p.daddr, PROTO[p.proto]!, p.dport];
+  const epsElems = findSet(c.rs, family, table, eps)?.elem ?? [];
+  const k = Array.from({ length: n }, (_, i) => i).find(i => (findSet(c.rs, family, table, `affinity-${i}`)?.elem ?? []).some(x => elemMatches(x, [p.saddr, ...service])));
+  const pinnedTo = k === undefined ? undefined : lookupAll(epsElems, [...service, k])[0];
   const pinned = pinnedTo ? choicesOf([pinnedTo])[0] : undefined;
-  const choices = pinned ? [{ ...pinned, probability: 1 }] : all;
-  if (choices.length === 0) { c.res.unknown.push(`${table} ${chain}: no element of @eps-${n} for this packet`); return undefined; }
-  c.res.dnat = { choices, table, chain, handle: 0, affinity: { map: 'affinity', timeoutS, ...(pinned ? { pinned } : {}) } };
-  c.res.hits.push({ table, chain, handle: 0, effect: `dnat ${pinned ? `to ${pinned.ip}${pinned.port ? `:${pinned.port}` : ''} (this client's entry in @affinity)` : `to one of @eps-${n}, remembered in @affinity for ${timeoutS}s`} (rules read from the chain's name: nft cannot print them)` });
+  const choices = pinned ? [{ ...pinned, probability: 1 }] : choicesOf(lookupAll(epsElems, [...service, { numgen: n, offset: 0 }]));
+  if (choices.length === 0) { c.res.unknown.push(`${table} ${chain}: no element of @${eps} for this packet`); return undefined; }
+  const set = k === undefined ? 'affinity-K' : `affinity-${k}`;
+  c.res.dnat = { choices, table, chain, handle: 0, affinity: { map: set, timeoutS, ...(pinned ? { pinned } : {}) } };
+  c.res.hits.push({ table, chain, handle: 0, effect: pinned ? `dnat to ${pinned.ip}${pinned.port ? `:${pinned.port}` : ''} (this client is in @${set}, its timeout restarts)` : `dnat to one of @${eps} at random (no affinity entry yet), then remembered in @affinity-K of the endpoint K picked, for ${timeoutS}s` });
   return { kind: 'nat', what: 'dnat' };
 }
 
 /** Runs a chain (and what it jumps to); returns a terminal outcome, or 'return'/'end' when it falls through. */
 function runChain(c: Ctx, family: string, table: string, chain: string, depth: number): Outcome | undefined {
   if (depth > 32) { c.res.unknown.push(`${table} ${chain}: jumps nested deeper than 32`); return undefined; }
-  if (c.rs.undecodable?.includes(`${table} ${chain}`)) return affinityChain(c, family, table, chain);
+  // Affinity chains by their layout (the rules' constant endpoint index has no type nft can print),
+  // and any chain an older layout left that nft could not print at all.
+  if ((table === PROXY_TABLE && /^(?:local-)?aff-\d+-\d+$/.test(chain)) || c.rs.undecodable?.includes(`${table} ${chain}`)) return affinityChain(c, family, table, chain);
   const rules = c.rs.rules.filter(r => r.family === family && r.table === table && r.chain === chain);
   for (const r of rules) {
     const o = runRule(c, r);

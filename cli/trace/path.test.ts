@@ -96,22 +96,23 @@ describe('computePath', () => {
     }
   });
 
-  it('reads a chain nft cannot print as the ClientIP-affinity chain it is named after, pinned when the client has an entry', () => {
+  it('reads a ClientIP-affinity chain by its layout: any endpoint for a new client, the one whose set holds a known client', () => {
     const aff: Snapshot = JSON.parse(JSON.stringify(n1)) as Snapshot;
     const svcIps = aff.nft.sets.find(s => s.table === 'k8ts-proxy' && s.name === 'service-ips')!;
     svcIps.elem!.push([{ concat: ['10.43.54.253', 'tcp', 81] }, { goto: { target: 'aff-2-60' } }]);
     aff.nft.chains.push({ family: 'ip', table: 'k8ts-proxy', name: 'aff-2-60' });
-    aff.nft.undecodable = ['k8ts-proxy aff-2-60'];
     const eps2 = aff.nft.sets.find(s => s.table === 'k8ts-proxy' && s.name === 'eps-2')!;
     eps2.elem!.push([{ concat: ['10.43.54.253', 'tcp', 81, 0] }, { concat: ['10.42.1.2', 8080] }], [{ concat: ['10.43.54.253', 'tcp', 81, 1] }, { concat: ['10.42.1.3', 8080] }]);
     const flow = { ...toClusterIP, dport: 81 };
     const fresh = computePath(aff, flow);
-    expect(fresh.dnat).toMatchObject({ chain: 'aff-2-60', affinity: { map: 'affinity', timeoutS: 60 } });
+    expect(fresh.dnat).toMatchObject({ chain: 'aff-2-60', affinity: { map: 'affinity-K', timeoutS: 60 } });
     expect(fresh.dnat!.choices.map(c => c.probability)).toEqual([0.5, 0.5]);
-    aff.nft.sets.push({ family: 'ip', table: 'k8ts-proxy', name: 'affinity', elem: [[{ concat: ['10.42.0.2', '10.43.54.253', 'tcp', 81] }, { concat: ['10.42.1.3', 8080] }]] });
+    // The client is in the set of endpoint 1 (as `nft -j` prints a dynamic set's element).
+    aff.nft.sets.push({ family: 'ip', table: 'k8ts-proxy', name: 'affinity-0', elem: [] });
+    aff.nft.sets.push({ family: 'ip', table: 'k8ts-proxy', name: 'affinity-1', elem: [{ elem: { val: { concat: ['10.42.0.2', '10.43.54.253', 'tcp', 81] }, timeout: 60, expires: 57 } }] });
     const pinned = computePath(aff, flow);
     expect(pinned.dnat!.choices).toEqual([{ ip: '10.42.1.3', port: 8080, probability: 1 }]);
-    expect(pinned.dnat!.affinity?.pinned).toEqual({ ip: '10.42.1.3', port: 8080, probability: 1 });
+    expect(pinned.dnat!.affinity).toMatchObject({ map: 'affinity-1', pinned: { ip: '10.42.1.3', port: 8080, probability: 1 } });
   });
 
   it('renders numbered steps naming the rules by table, chain and handle', () => {

@@ -34,7 +34,14 @@ const HOOK_HOOKNUM = 1, HOOK_PRIORITY = 2;
 const RULE_TABLE = 1, RULE_CHAIN = 2, RULE_EXPRESSIONS = 4;
 const LIST_ELEM = 1;
 const EXPR_NAME = 1, EXPR_DATA = 2;
-const SET_TABLE = 1, SET_NAME = 2, SET_FLAGS = 3, SET_KEY_TYPE = 4, SET_KEY_LEN = 5, SET_DATA_TYPE = 6, SET_DATA_LEN = 7, SET_DESC = 9, SET_ID = 10;
+const SET_TABLE = 1, SET_NAME = 2, SET_FLAGS = 3, SET_KEY_TYPE = 4, SET_KEY_LEN = 5, SET_DATA_TYPE = 6, SET_DATA_LEN = 7, SET_DESC = 9, SET_ID = 10, SET_USERDATA = 13;
+/**
+ * Set userdata as nft writes it (libnftnl udata TLVs: u8 type, u8 length, value): the key's byte
+ * order, host (1). nft needs it to print a key that is one host-order integer (e.g. a numgen
+ * value) as the number it is; without it nft shows the bytes as a big-endian number.
+ */
+const UDATA_SET_KEYBYTEORDER = 0, BYTEORDER_HOST_ENDIAN = 1;
+const hostOrderKeyUserdata = (() => { const b = Buffer.alloc(6); b.writeUInt8(UDATA_SET_KEYBYTEORDER, 0); b.writeUInt8(4, 1); b.writeUInt32LE(BYTEORDER_HOST_ENDIAN, 2); return b; })();
 const SET_DESC_SIZE = 1;
 const SET_ELEM_LIST_TABLE = 1, SET_ELEM_LIST_SET = 2, SET_ELEM_LIST_ELEMENTS = 3;
 const SET_ELEM_KEY = 1, SET_ELEM_DATA = 2;
@@ -206,6 +213,7 @@ export function encodeBatch(batch: Batch, firstSeq: number): EncodedBatch {
           w.u32be(SET_DATA_TYPE, typeId(s.data));
           w.u32be(SET_DATA_LEN, fieldsLen(s.data));
         }
+        if (s.key.length === 1 && (s.key[0] === 'mark' || s.key[0] === 'integer')) w.bytes(SET_USERDATA, hostOrderKeyUserdata);
         if (s.size !== undefined) {
           const d = w.nest(SET_DESC);
           w.u32be(SET_DESC_SIZE, s.size);

@@ -119,13 +119,13 @@ test('removing a service from the middle sends only its elements', () => {
 test('a resync keeps dynamic sets and re-creates everything else in one transaction', () => {
   const plain = compile(model(2));
   expect(planResync(plain, plain)).toEqual(planFullSync(plain));
-  const withAff = { ...plain, sets: [...plain.sets, { name: 'affinity', key: ['ipv4_addr'] as const, data: ['ipv4_addr'] as const, dynamic: true, elements: [] }] };
+  const withAff = { ...plain, sets: [...plain.sets, { name: 'affinity-0', key: ['ipv4_addr'] as const, dynamic: true, elements: [] }] };
   const ops = summary(planResync(withAff, withAff));
   expect(ops).not.toContain('delTable');
-  expect(ops).not.toContain('delSet affinity');
+  expect(ops).not.toContain('delSet affinity-0');
   expect(ops).toContain('delSet service-ips');
   expect(ops.indexOf('flushChain services')).toBeLessThan(ops.indexOf('delSet service-ips'));
-  expect(ops.filter((o) => o === 'addSet affinity')).toHaveLength(1);
+  expect(ops.filter((o) => o === 'addSet affinity-0')).toHaveLength(1);
 });
 
 test('a set whose declared size changes re-creates the table (the size is a hard limit in the kernel)', () => {

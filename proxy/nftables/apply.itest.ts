@@ -5,7 +5,9 @@ import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { randomBytes } from 'node:crypto';
 import { createNetns, deleteNetns, execInNetns } from '../../kernel/netns.js';
 import { NftError, NfTablesSocket } from '../../kernel/nftables/socket.js';
+import { listTable } from '../../kernel/nftables/list.js';
 import { renderNft } from '../../kernel/nftables/render.js';
+import { diffAgainstKernel } from './diff.js';
 import { createLab, type Lab } from '../../kernel/testlab.js';
 import { buildServiceModel } from '../model.js';
 import { NftablesApplier } from './apply.js';
@@ -155,6 +157,20 @@ test('the table read back from the kernel matches renderNft loaded by nft', asyn
   } finally {
     await deleteNetns(scratch);
   }
+}, 30_000);
+
+test('with ClientIP affinity, nft lists the table and the dry-run diff against the kernel is empty', async () => {
+  // nft 1.0.6 aborted listing the affinity layout before this one (a set's data looked up from
+  // another lookup), which broke `nft list ruleset` for users and `k8ts proxy --dry-run`'s diff.
+  const sticky = svc('sticky', '10.96.0.16', { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } });
+  const rs = want([web, sticky], [slice('web', [lab.backendIP(1), lab.backendIP(2), lab.backendIP(3)]), slice('sticky', [lab.backendIP(1), lab.backendIP(3)])], '10.128.0.0/9');
+  await applier.sync(rs, { full: true });
+  expect(new Set(await lab.connectMany('10.96.0.16', 80, 5))).toHaveProperty('size', 1);
+  const listed = await listTable(TABLE, { netns: lab.node });
+  expect(listed?.chains.get('aff-2-60')).toBe(4); // the mark for clients outside the cluster CIDR, one hit rule per endpoint, the random pick
+  expect(listed?.sets.get('affinity-0')?.length ?? 0).toBeLessThanOrEqual(1);
+  expect(diffAgainstKernel(rs, listed)).toEqual([]);
+  expect(await execInNetns(lab.node, 'nft', ['list', 'ruleset'])).toContain('vmap @aff-2-60-pick');
 }, 30_000);
 
 test('cleanup removes the table and nothing else', async () => {

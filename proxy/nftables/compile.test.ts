@@ -142,11 +142,19 @@ test('compileServices sends ClientIP-affinity services through an affinity chain
   expect(text).toContain('192.168.1.10 . tcp . 30080 : goto ext-aff-2-60');
   expect(rs.chains.find((c) => c.name === 'aff-2-60')?.rules.map((r) => r.text)).toEqual([
     'ip saddr != 10.244.0.0/16 meta mark set meta mark | 0x00004000',
-    'dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @affinity (update timeout 60s)',
-    'dnat ip to ip daddr . meta l4proto . th dport . numgen random mod 2 map @eps-2 (add @affinity { ip saddr . ip daddr . meta l4proto . th dport timeout 60s : endpoint })',
+    // A client seen before goes to the endpoint whose set holds it, and its timeout restarts…
+    'ip saddr . ip daddr . meta l4proto . th dport @affinity-0 update @affinity-0 { ip saddr . ip daddr . meta l4proto . th dport timeout 60s } dnat ip to ip daddr . meta l4proto . th dport . 0 map @eps-2',
+    'ip saddr . ip daddr . meta l4proto . th dport @affinity-1 update @affinity-1 { ip saddr . ip daddr . meta l4proto . th dport timeout 60s } dnat ip to ip daddr . meta l4proto . th dport . 1 map @eps-2',
+    // …a new one is given an endpoint at random, which remembers it.
+    'numgen random mod 2 vmap @aff-2-60-pick',
+  ]);
+  expect(rs.sets.find((s) => s.name === 'aff-2-60-pick')?.elements).toEqual([{ key: [0], data: { code: 'goto', chain: 'aff-2-60-new-0' } }, { key: [1], data: { code: 'goto', chain: 'aff-2-60-new-1' } }]);
+  expect(rs.chains.find((c) => c.name === 'aff-2-60-new-1')?.rules.map((r) => r.text)).toEqual([
+    'add @affinity-1 { ip saddr . ip daddr . meta l4proto . th dport timeout 60s } dnat ip to ip daddr . meta l4proto . th dport . 1 map @eps-2',
   ]);
   expect(rs.chains.find((c) => c.name === 'ext-aff-2-60')?.rules.map((r) => r.text)).toEqual(['meta mark set meta mark | 0x00004000', 'goto aff-2-60']);
-  expect(rs.sets.find((s) => s.name === 'affinity')).toMatchObject({ dynamic: true, key: ['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'] });
+  for (const k of [0, 1]) expect(rs.sets.find((s) => s.name === `affinity-${k}`)).toMatchObject({ dynamic: true, key: ['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'] });
+  expect(rs.sets.some((s) => s.name === 'affinity-2')).toBe(false);
   expect(rs.chains.some((c) => c.name === 'lb-2')).toBe(false);
   expect(rs.sets.some((s) => s.name === 'eps-2')).toBe(true);
 });
@@ -194,7 +202,7 @@ describe('externalTrafficPolicy', () => {
     expect(marks(p)).toEqual([]);
     expect(p.some((r) => r.includes('@affinity'))).toBe(true);
     expect(rs.chains.some((c) => c.name === 'aff-1-30')).toBe(false);
-    expect(rs.sets.some((s) => s.name === 'affinity')).toBe(true);
+    expect(rs.sets.some((s) => s.name === 'affinity-0')).toBe(true);
   });
 
   test('Local with no endpoint on this node rejects the NodePort', () => {
@@ -245,7 +253,12 @@ describe('externalTrafficPolicy=Local reached from pods and from the node itself
         if (r === `ip saddr != ${CIDR} meta mark set meta mark | 0x00004000` && from !== 'pod') out.masquerade = true;
         const g = /^goto (\S+)$/.exec(r);
         if (g) { next = g[1]; break; }
-        const d = /^dnat .* map @(eps-\d+|local-eps-\d+)/.exec(r);
+        // A new ClientIP-affinity client: one of the `-new-K` chains at random, each DNATing to
+        // endpoint K of the same map, so the choice set is that map's endpoints.
+        const pick = /^numgen random mod \d+ vmap @(\S+)$/.exec(r);
+        const firstNew = pick ? (rs.sets.find((x) => x.name === pick[1])?.elements[0]?.data as { chain: string } | undefined)?.chain : undefined;
+        const rule = firstNew ? rs.chains.find((c) => c.name === firstNew)?.rules[0]?.text ?? r : r;
+        const d = /^(?:dnat|add @affinity-\d+ .*\bdnat) .* map @(eps-\d+|local-eps-\d+)/.exec(rule);
         if (d) {
           out.verdict = 'dnat';
           out.endpoints = els(d[1]!).map((e) => `${(e.data as string[])[0]}`);

@@ -27,10 +27,15 @@
 // Fragment of set elements; fragments are memoized per model object, so a caller that keeps
 // unchanged model objects gets identical fragments and the planner skips them by identity.
 //
-//   aff-N-T         ClientIP affinity with timeout T s: ip saddr . ip daddr . meta l4proto . th dport
-//                   looked up in @affinity (flags dynamic,timeout) → that endpoint, timeout refreshed;
-//                   else numgen over @eps-N as lb-N, and the choice added to @affinity. One chain per
-//                   (N, T) in use, one map for all services (the service is part of the key).
+//   aff-N-T         ClientIP affinity with timeout T s. For each endpoint index K < N one rule:
+//                   ip saddr . ip daddr . meta l4proto . th dport found in @affinity-K (flags
+//                   dynamic,timeout) → timeout refreshed, DNAT to element K of @eps-N; then, for a
+//                   new client, `numgen random mod N vmap @aff-N-T-pick` → aff-N-T-new-K, which adds
+//                   the client to @affinity-K and DNATs to element K. One chain (+ N small ones) per
+//                   (N, T) in use; the sets affinity-K are shared by every service (the service is
+//                   part of the key). Why a set per index rather than one map client → endpoint: a
+//                   map's data would come from another lookup, which the kernel runs but `nft`
+//                   (1.0.6, Debian 12) cannot print — it aborts listing the whole ruleset.
 //   ext-aff-N-T     external traffic (NodePort, external/LB IPs) of an affinity service: mark for
 //                   masquerade, goto aff-N-T.
 //   local-N, local-aff-N-T   external traffic of an externalTrafficPolicy=Local service: as lb-N /
@@ -80,13 +85,22 @@ const loadDispatchKey: Expr[] = [
 ];
 
 // Affinity key in r8..r11 (client, service address, protocol, port); the endpoint map's key is then
-// r9..r12 with the random index in r12, so both lookups read contiguous registers.
+// r9..r12 with the endpoint index in r12, so both lookups read contiguous registers.
 const loadAffinityKey: Expr[] = [
   { op: 'payload', base: 'network', offset: 12, len: 4, dreg: R.a },
   { op: 'payload', base: 'network', offset: 16, len: 4, dreg: R.b },
   { op: 'meta', key: 'l4proto', dreg: R.c },
   { op: 'payload', base: 'transport', offset: 2, len: 2, dreg: R.d },
 ];
+
+/** Endpoint `k` of the service the packet is addressed to (key in r9..r12), then DNAT to it. */
+function natToEndpoint(k: number, eps: string): Expr[] {
+  return [
+    { op: 'immediate', dreg: 12, data: le32(k) },
+    { op: 'lookup', set: eps, sreg: R.b, dreg: R.b },
+    { op: 'nat', type: 'dnat', addrReg: R.b, protoReg: R.c },
+  ];
+}
 
 export const rules = {
   jump: (chain: string): Rule => ({ text: `jump ${chain}`, exprs: [{ op: 'verdict', verdict: { code: 'jump', chain } }] }),
@@ -114,26 +128,33 @@ export const rules = {
       { op: 'nat', type: 'dnat', addrReg: R.a, protoReg: R.b },
     ],
   }),
-  /** A client seen before (within the timeout) goes to the endpoint it had; the timeout restarts. */
-  affinityHit: (map: string, timeoutS: number): Rule => ({
-    text: `dnat ip to ip saddr . ip daddr . meta l4proto . th dport map @${map} (update timeout ${timeoutS}s)`,
+  /**
+   * A client seen before (within the timeout) with endpoint K of the service goes to it again, and
+   * the timeout restarts. One rule per K, each with its own set, because a set's data cannot come
+   * from a lookup in a form `nft` can print back (it asserts on it): the index is the set's name.
+   */
+  affinityHit: (k: number, eps: string, timeoutS: number): Rule => ({
+    text: `ip saddr . ip daddr . meta l4proto . th dport @${affSet(k)} update @${affSet(k)} { ip saddr . ip daddr . meta l4proto . th dport timeout ${timeoutS}s } dnat ip to ip daddr . meta l4proto . th dport . ${k} map @${eps}`,
     exprs: [
       ...loadAffinityKey,
-      { op: 'lookup', set: map, sreg: R.a, dreg: 12 },
-      { op: 'dynset', set: map, operation: 'update', sregKey: R.a, sregData: 12, timeoutMs: timeoutS * 1000 },
-      { op: 'nat', type: 'dnat', addrReg: 12, protoReg: 13 },
+      { op: 'lookup', set: affSet(k), sreg: R.a },
+      { op: 'dynset', set: affSet(k), operation: 'update', sregKey: R.a, timeoutMs: timeoutS * 1000 },
+      ...natToEndpoint(k, eps),
     ],
   }),
-  /** A new client: pick an endpoint at random, as lb-N does, and remember it. */
-  affinityNew: (n: number, eps: string, map: string, timeoutS: number): Rule => ({
-    text: `dnat ip to ip daddr . meta l4proto . th dport . numgen random mod ${n} map @${eps} (add @${map} { ip saddr . ip daddr . meta l4proto . th dport timeout ${timeoutS}s : endpoint })`,
+  /** A new client: endpoint K (picked by the chain's `numgen` dispatch) is remembered in its set. */
+  affinityNew: (k: number, eps: string, timeoutS: number): Rule => ({
+    text: `add @${affSet(k)} { ip saddr . ip daddr . meta l4proto . th dport timeout ${timeoutS}s } dnat ip to ip daddr . meta l4proto . th dport . ${k} map @${eps}`,
     exprs: [
       ...loadAffinityKey,
-      { op: 'numgen', dreg: 12, modulus: n, random: true },
-      { op: 'lookup', set: eps, sreg: R.b, dreg: 13 },
-      { op: 'dynset', set: map, operation: 'add', sregKey: R.a, sregData: 13, timeoutMs: timeoutS * 1000 },
-      { op: 'nat', type: 'dnat', addrReg: 13, protoReg: 14 },
+      { op: 'dynset', set: affSet(k), operation: 'add', sregKey: R.a, timeoutMs: timeoutS * 1000 },
+      ...natToEndpoint(k, eps),
     ],
+  }),
+  /** `numgen random mod N vmap @map`: one of N chains at random. */
+  pickAtRandom: (n: number, map: string): Rule => ({
+    text: `numgen random mod ${n} vmap @${map}`,
+    exprs: [{ op: 'numgen', dreg: R.a, modulus: n, random: true }, { op: 'lookup', set: map, sreg: R.a, dreg: 0 }],
   }),
   setMarkBits: (bits: number): Rule => ({ text: `meta mark set meta mark | ${hex(bits)}`, exprs: setMarkBits(bits) }),
   returnUnlessMarked: (bits: number): Rule => ({
@@ -209,7 +230,10 @@ const localChain = (n: number): string => `local-${n}`;
 const extKey = (n: number, local: boolean): number => n * 2 + (local ? 1 : 0);
 const epsMap = (n: number): string => `eps-${n}`;
 const localEpsMap = (n: number): string => `local-eps-${n}`;
-const AFFINITY = 'affinity';
+/** ClientIP affinity: the clients (and the address they reached) that endpoint number K serves. */
+const affSet = (k: number): string => `affinity-${k}`;
+const affNewChain = (chain: string, k: number): string => `${chain}-new-${k}`;
+const affPickMap = (chain: string): string => `${chain}-pick`;
 const AFF_SHIFT = 2 ** 20;
 const affChain = (n: number, t: number): string => `aff-${n}-${t}`;
 const extAffChain = (n: number, t: number): string => `ext-aff-${n}-${t}`;
@@ -368,6 +392,16 @@ function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragm
   const localEpsSizes = [...new Set([...local, ...localAff.map((a) => a.n)])].sort((a, b) => a - b);
   const shortCircuit = (elCount.get(FROM_NODE) ?? 0) > 0;
 
+  const masqueradeOutside = state.clusterCIDR ? [rules.markUnlessFrom(state.clusterCIDR, MASQUERADE_MARK)] : [];
+  // ClientIP affinity: per (N, T) a chain for cluster traffic and per (N, T) one for Local external
+  // traffic, each with N hit rules, a random pick among N `-new-K` chains, and the K-th endpoint's
+  // client set `affinity-K` shared by every service (the service is part of the key).
+  const affChains = [
+    ...aff.map(({ n, t }) => ({ name: affChain(n, t), n, t, eps: epsMap(n), prefix: masqueradeOutside })),
+    ...localAff.map(({ n, t }) => ({ name: localAffChain(n, t), n, t, eps: localEpsMap(n), prefix: [] as Rule[] })),
+  ];
+  const affSetCount = Math.max(0, ...affChains.map((c) => c.n));
+  const affSets = Array.from({ length: affSetCount }, (_, k): NftSet => ({ name: affSet(k), key: ['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'], dynamic: true, elements: [] }));
   const dispatchShape = { key: ['ipv4_addr', 'inet_proto', 'inet_service'], data: 'verdict' } as const;
   const endpointMap = (name: string, n: number): NftSet => ({
     name,
@@ -381,7 +415,11 @@ function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragm
     { name: NO_ENDPOINTS, ...dispatchShape, elements: [] },
     { name: HAIRPIN, key: ['ipv4_addr', 'ipv4_addr'], shared: true, elements: [] },
     { name: CLUSTER_IPS, key: ['ipv4_addr'], shared: true, elements: [] },
-    ...(affKeys.length ? [{ name: AFFINITY, key: ['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'], data: ['ipv4_addr', 'inet_service'], dynamic: true, elements: [] } as NftSet] : []),
+    ...affSets,
+    ...affChains.map(({ name, n }): NftSet => ({
+      name: affPickMap(name), key: ['mark'], data: 'verdict', typeText: 'type mark : verdict',
+      elements: Array.from({ length: n }, (_, k) => ({ key: [k], data: { code: 'goto', chain: affNewChain(name, k) } })),
+    })),
     ...(shortCircuit ? [{ name: FROM_PODS, ...dispatchShape, elements: [] }, { name: FROM_NODE, ...dispatchShape, elements: [] }] : []),
     ...epsSizes.map((n) => endpointMap(epsMap(n), n)),
     ...localEpsSizes.map((n) => endpointMap(localEpsMap(n), n)),
@@ -396,7 +434,6 @@ function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragm
     rules.daddrInSetGoto(CLUSTER_IPS, 'reject-service'),
     ...(state.serviceCIDR ? [rules.daddrInCidrDrop(state.serviceCIDR)] : []),
   ];
-  const masqueradeOutside = state.clusterCIDR ? [rules.markUnlessFrom(state.clusterCIDR, MASQUERADE_MARK)] : [];
   const chains: Chain[] = [
     { name: 'nat-prerouting', base: nat('prerouting')!, rules: [rules.jump('services')] },
     { name: 'nat-output', base: nat('output')!, rules: [rules.jump('services')] },
@@ -416,17 +453,19 @@ function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragm
     { name: 'reject-service', rules: [rules.rejectTcpReset(), rules.reject()] },
     ...lb.map((n): Chain => ({ name: lbChain(n), rules: [...masqueradeOutside, rules.loadBalance(n, epsMap(n))] })),
     ...ext.map((n): Chain => ({ name: extChain(n), rules: [rules.setMarkBits(MASQUERADE_MARK), rules.goto(lbChain(n))] })),
-    ...aff.map(({ n, t }): Chain => ({ name: affChain(n, t), rules: [...masqueradeOutside, rules.affinityHit(AFFINITY, t), rules.affinityNew(n, epsMap(n), AFFINITY, t)] })),
+    ...affChains.flatMap(({ name, n, t, eps, prefix }): Chain[] => [
+      { name, rules: [...prefix, ...Array.from({ length: n }, (_, k) => rules.affinityHit(k, eps, t)), rules.pickAtRandom(n, affPickMap(name))] },
+      ...Array.from({ length: n }, (_, k): Chain => ({ name: affNewChain(name, k), rules: [rules.affinityNew(k, eps, t)] })),
+    ]),
     ...extAff.map(({ n, t }): Chain => ({ name: extAffChain(n, t), rules: [rules.setMarkBits(MASQUERADE_MARK), rules.goto(affChain(n, t))] })),
     ...local.map((n): Chain => ({ name: localChain(n), rules: [rules.loadBalance(n, localEpsMap(n))] })),
-    ...localAff.map(({ n, t }): Chain => ({ name: localAffChain(n, t), rules: [rules.affinityHit(AFFINITY, t), rules.affinityNew(n, localEpsMap(n), AFFINITY, t)] })),
   ];
   // Sizes for every set the packet path does not fill; sets that went away forget theirs.
   const names = new Set(sets.map((x) => x.name));
   for (const name of sizes.keys()) if (!names.has(name)) sizes.delete(name);
   const sized = sets.map((x): NftSet => {
     if (x.dynamic) return x;
-    const size = setSize(sizes.get(x.name), elCount.get(x.name) ?? 0);
+    const size = setSize(sizes.get(x.name), (elCount.get(x.name) ?? 0) + x.elements.length);
     sizes.set(x.name, size);
     return { ...x, size };
   });
@@ -471,7 +510,7 @@ function compileServicePort(sp: ServicePortModel, state: Omit<ProxyState, 'servi
       return;
     }
     if (t !== undefined && n < AFF_SHIFT) {
-      // ClientIP affinity: the chain remembers each client's endpoint in the affinity map.
+      // ClientIP affinity: the chain remembers each client in the set of the endpoint it got.
       aff.add(affKey(t, n, local ? 2 : external ? 1 : 0));
       push(SERVICE_IPS, { key: [addr, proto, port], data: { code: 'goto', chain: local ? localAffChain(n, t) : external ? extAffChain(n, t) : affChain(n, t) } });
     } else {

@@ -12,6 +12,8 @@ export function diffAgainstKernel(want: Ruleset, have: ListedTable | undefined):
     const w = new Set(allElements(s, want.fragments).map((e) => elementText(s, e)));
     const h = have.sets.get(s.name);
     if (!h) { out.push(`+ set ${s.name} (${w.size} elements)`); continue; }
+    // A dynamic set is filled by the packet path (ClientIP affinity's clients), not programmed.
+    if (s.dynamic) continue;
     const hs = new Set(h);
     for (const e of w) if (!hs.has(e)) out.push(`+ ${s.name}: ${e}`);
     for (const e of hs) if (!w.has(e)) out.push(`- ${s.name}: ${e}`);

@@ -8,7 +8,7 @@
 // - NetworkPolicy rules gone: the netpol table deleted every 100 ms on every node;
 // - Service rules gone: the proxy's table deleted every 100 ms on node 1 (its client pod's node);
 // - Service and pod semantics bent while traffic flows: everything sent to a pod masqueraded
-//   (pods and endpoints see a node address, not the client's), node 1's ClientIP affinity map
+//   (pods and endpoints see a node address, not the client's), node 1's ClientIP affinity sets
 //   flushed every 100 ms, hairpin turned off on node 1's bridge ports, and TCP packets to pods
 //   longer than 1000 bytes dropped (an MTU black hole).
 //
@@ -173,7 +173,10 @@ export const semanticsBent: Breakage = {
   chain big-fwd { type filter hook forward priority -10; ip daddr ${POD_CIDR} meta l4proto tcp meta length > 1000 drop; }
   chain big-out { type filter hook output priority -10; ip daddr ${POD_CIDR} meta l4proto tcp meta length > 1000 drop; }`);
     // Node 1 only: the affinity checks ask from its client pod, and its proxy picks the backend.
-    const stopFlush = repeatedly(nodes.slice(0, 1), ['flush', 'map', 'ip', 'k8ts-proxy', 'affinity']);
+    // The affinity state is one set per endpoint index (affinity-K); the suite's affinity
+    // services have 3 endpoints.
+    const flushes = [0, 1, 2].map(k => repeatedly(nodes.slice(0, 1), ['flush', 'set', 'ip', 'k8ts-proxy', `affinity-${k}`]));
+    const stopFlush = async (): Promise<void> => { for (const stop of flushes) await stop(); };
     // The suite's fixture pods exist by now (the run sets them up first), except the hairpin
     // check's own: it asks through netserver-0, made with the run. So hairpin goes off a moment
     // later too, for the ports that appear while the breakage holds.
