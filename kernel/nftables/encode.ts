@@ -322,8 +322,9 @@ function encodeExpr(w: Writer, e: Expr): void {
       const n = w.nest(2); encodeVerdict(w, e.verdict); w.endNest(n);
       break;
     }
-    case 'numgen': // NFTA_NG_DREG 1, MODULUS 2, TYPE 3 (0 incremental, 1 random)
+    case 'numgen': // NFTA_NG_DREG 1, MODULUS 2, TYPE 3 (0 incremental, 1 random), OFFSET 4
       w.u32be(1, e.dreg); w.u32be(2, e.modulus); w.u32be(3, e.random ? 1 : 0);
+      if (e.offset) w.u32be(4, e.offset);
       break;
     case 'nat': // NFTA_NAT_TYPE 1, FAMILY 2, REG_ADDR_MIN 3, REG_PROTO_MIN 5, FLAGS 7
       w.u32be(1, e.type === 'snat' ? 0 : 1); w.u32be(2, NFPROTO_IPV4); w.u32be(3, e.addrReg);

@@ -34,7 +34,8 @@ export type Expr =
   | { readonly op: 'lookup'; readonly set: string; readonly sreg: number; readonly dreg?: number; readonly invert?: boolean }
   | { readonly op: 'immediate'; readonly dreg: number; readonly data: readonly number[] }
   | { readonly op: 'verdict'; readonly verdict: Verdict }
-  | { readonly op: 'numgen'; readonly dreg: number; readonly modulus: number; readonly random: boolean }
+  /** `numgen random|inc mod M [offset O]`: a number in O..O+M-1, random or round robin. */
+  | { readonly op: 'numgen'; readonly dreg: number; readonly modulus: number; readonly random: boolean; readonly offset?: number }
   | { readonly op: 'nat'; readonly type: 'snat' | 'dnat'; readonly addrReg: number; readonly protoReg?: number; readonly flags?: number }
   | { readonly op: 'masq'; readonly flags?: number }
   | { readonly op: 'reject'; readonly type: 'icmp' | 'tcp-rst'; readonly code?: number }

@@ -132,8 +132,12 @@ test('the table read back from the kernel matches renderNft loaded by nft', asyn
   const shared = svc('shared', '10.96.0.13');
   // A Local service with no endpoint on this node: the short-circuit rules (`fib saddr type local`).
   const local = svc('local', '10.96.0.15', { type: 'NodePort', externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30085 }] });
-  const rs = want([web, empty, shared, local], [slice('web', [lab.backendIP(1), lab.backendIP(2), lab.backendIP(3)]), slice('shared', [lab.backendIP(1)]), slice('local', [lab.backendIP(2)])], '10.128.0.0/9');
+  // ClientIP affinity: its rules DNAT to endpoint K by `numgen inc mod 1 offset K`, which nft can
+  // write and read back (a bare constant there cannot be written in nft's syntax at all).
+  const sticky = svc('sticky', '10.96.0.16', { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } });
+  const rs = want([web, empty, shared, local, sticky], [slice('web', [lab.backendIP(1), lab.backendIP(2), lab.backendIP(3)]), slice('shared', [lab.backendIP(1)]), slice('local', [lab.backendIP(2)]), slice('sticky', [lab.backendIP(1), lab.backendIP(3)])], '10.128.0.0/9');
   expect(renderNft(rs)).toContain('fib saddr type local');
+  expect(renderNft(rs)).toContain('th dport . numgen inc mod 1 offset 1 map @eps-2');
   await applier.sync(rs, { full: true });
   const scratch = `k8ts-t-${randomBytes(4).toString('hex')}`;
   await createNetns(scratch);
@@ -147,7 +151,8 @@ test('the table read back from the kernel matches renderNft loaded by nft', asyn
         // The one known difference: nft's `typeof … numgen` stores the key's description as set
         // userdata, which we do not send; we declare that field as `mark` (32-bit) instead of a
         // bare `integer`, which nft cannot print without the userdata.
-        if (Array.isArray(rest.type)) rest.type = rest.type.map((t: unknown) => (t === 'mark' ? 'integer' : t));
+        const integer = (t: unknown): unknown => (t === 'mark' ? 'integer' : t);
+        rest.type = Array.isArray(rest.type) ? rest.type.map(integer) : integer(rest.type);
         return { [kind]: rest };
       });
     };
@@ -170,7 +175,10 @@ test('with ClientIP affinity, nft lists the table and the dry-run diff against t
   expect(listed?.chains.get('aff-2-60')).toBe(4); // the mark for clients outside the cluster CIDR, one hit rule per endpoint, the random pick
   expect(listed?.sets.get('affinity-0')?.length ?? 0).toBeLessThanOrEqual(1);
   expect(diffAgainstKernel(rs, listed)).toEqual([]);
-  expect(await execInNetns(lab.node, 'nft', ['list', 'ruleset'])).toContain('vmap @aff-2-60-pick');
+  const text = await execInNetns(lab.node, 'nft', ['list', 'ruleset']);
+  expect(text).toContain('vmap @aff-2-60-pick');
+  expect(text).toContain('dnat ip to ip daddr . meta l4proto . th dport . numgen inc mod 1 offset 1 map @eps-2');
+  expect(text).not.toContain('invalid type');
 }, 30_000);
 
 test('cleanup removes the table and nothing else', async () => {

@@ -143,14 +143,14 @@ test('compileServices sends ClientIP-affinity services through an affinity chain
   expect(rs.chains.find((c) => c.name === 'aff-2-60')?.rules.map((r) => r.text)).toEqual([
     'ip saddr != 10.244.0.0/16 meta mark set meta mark | 0x00004000',
     // A client seen before goes to the endpoint whose set holds it, and its timeout restarts…
-    'ip saddr . ip daddr . meta l4proto . th dport @affinity-0 update @affinity-0 { ip saddr . ip daddr . meta l4proto . th dport timeout 60s } dnat ip to ip daddr . meta l4proto . th dport . 0 map @eps-2',
-    'ip saddr . ip daddr . meta l4proto . th dport @affinity-1 update @affinity-1 { ip saddr . ip daddr . meta l4proto . th dport timeout 60s } dnat ip to ip daddr . meta l4proto . th dport . 1 map @eps-2',
+    'ip saddr . ip daddr . meta l4proto . th dport @affinity-0 update @affinity-0 { ip saddr . ip daddr . meta l4proto . th dport timeout 60s } dnat ip to ip daddr . meta l4proto . th dport . numgen inc mod 1 map @eps-2',
+    'ip saddr . ip daddr . meta l4proto . th dport @affinity-1 update @affinity-1 { ip saddr . ip daddr . meta l4proto . th dport timeout 60s } dnat ip to ip daddr . meta l4proto . th dport . numgen inc mod 1 offset 1 map @eps-2',
     // …a new one is given an endpoint at random, which remembers it.
     'numgen random mod 2 vmap @aff-2-60-pick',
   ]);
   expect(rs.sets.find((s) => s.name === 'aff-2-60-pick')?.elements).toEqual([{ key: [0], data: { code: 'goto', chain: 'aff-2-60-new-0' } }, { key: [1], data: { code: 'goto', chain: 'aff-2-60-new-1' } }]);
   expect(rs.chains.find((c) => c.name === 'aff-2-60-new-1')?.rules.map((r) => r.text)).toEqual([
-    'add @affinity-1 { ip saddr . ip daddr . meta l4proto . th dport timeout 60s } dnat ip to ip daddr . meta l4proto . th dport . 1 map @eps-2',
+    'add @affinity-1 { ip saddr . ip daddr . meta l4proto . th dport timeout 60s } dnat ip to ip daddr . meta l4proto . th dport . numgen inc mod 1 offset 1 map @eps-2',
   ]);
   expect(rs.chains.find((c) => c.name === 'ext-aff-2-60')?.rules.map((r) => r.text)).toEqual(['meta mark set meta mark | 0x00004000', 'goto aff-2-60']);
   for (const k of [0, 1]) expect(rs.sets.find((s) => s.name === `affinity-${k}`)).toMatchObject({ dynamic: true, key: ['ipv4_addr', 'ipv4_addr', 'inet_proto', 'inet_service'] });

@@ -93,10 +93,16 @@ const loadAffinityKey: Expr[] = [
   { op: 'payload', base: 'transport', offset: 2, len: 2, dreg: R.d },
 ];
 
-/** Endpoint `k` of the service the packet is addressed to (key in r9..r12), then DNAT to it. */
+/**
+ * Endpoint `k` of the service the packet is addressed to (key in r9..r12), then DNAT to it. The
+ * index comes from `numgen inc mod 1 offset k` (always k) rather than an immediate: nft can type a
+ * numgen in the map's `typeof … numgen` key, so it prints the rule and loads its text back, while a
+ * bare constant there is `[invalid type]` to nft and cannot be written in its syntax at all.
+ */
+const endpointIndexText = (k: number): string => `numgen inc mod 1${k ? ` offset ${k}` : ''}`;
 function natToEndpoint(k: number, eps: string): Expr[] {
   return [
-    { op: 'immediate', dreg: 12, data: le32(k) },
+    { op: 'numgen', dreg: 12, modulus: 1, random: false, offset: k },
     { op: 'lookup', set: eps, sreg: R.b, dreg: R.b },
     { op: 'nat', type: 'dnat', addrReg: R.b, protoReg: R.c },
   ];
@@ -134,7 +140,7 @@ export const rules = {
    * from a lookup in a form `nft` can print back (it asserts on it): the index is the set's name.
    */
   affinityHit: (k: number, eps: string, timeoutS: number): Rule => ({
-    text: `ip saddr . ip daddr . meta l4proto . th dport @${affSet(k)} update @${affSet(k)} { ip saddr . ip daddr . meta l4proto . th dport timeout ${timeoutS}s } dnat ip to ip daddr . meta l4proto . th dport . ${k} map @${eps}`,
+    text: `ip saddr . ip daddr . meta l4proto . th dport @${affSet(k)} update @${affSet(k)} { ip saddr . ip daddr . meta l4proto . th dport timeout ${timeoutS}s } dnat ip to ip daddr . meta l4proto . th dport . ${endpointIndexText(k)} map @${eps}`,
     exprs: [
       ...loadAffinityKey,
       { op: 'lookup', set: affSet(k), sreg: R.a },
@@ -144,7 +150,7 @@ export const rules = {
   }),
   /** A new client: endpoint K (picked by the chain's `numgen` dispatch) is remembered in its set. */
   affinityNew: (k: number, eps: string, timeoutS: number): Rule => ({
-    text: `add @${affSet(k)} { ip saddr . ip daddr . meta l4proto . th dport timeout ${timeoutS}s } dnat ip to ip daddr . meta l4proto . th dport . ${k} map @${eps}`,
+    text: `add @${affSet(k)} { ip saddr . ip daddr . meta l4proto . th dport timeout ${timeoutS}s } dnat ip to ip daddr . meta l4proto . th dport . ${endpointIndexText(k)} map @${eps}`,
     exprs: [
       ...loadAffinityKey,
       { op: 'dynset', set: affSet(k), operation: 'add', sregKey: R.a, timeoutMs: timeoutS * 1000 },
@@ -417,7 +423,7 @@ function assemble(state: Omit<ProxyState, 'services'>, fragments: readonly Fragm
     { name: CLUSTER_IPS, key: ['ipv4_addr'], shared: true, elements: [] },
     ...affSets,
     ...affChains.map(({ name, n }): NftSet => ({
-      name: affPickMap(name), key: ['mark'], data: 'verdict', typeText: 'type mark : verdict',
+      name: affPickMap(name), key: ['mark'], data: 'verdict', typeText: `typeof numgen random mod ${n} : verdict`,
       elements: Array.from({ length: n }, (_, k) => ({ key: [k], data: { code: 'goto', chain: affNewChain(name, k) } })),
     })),
     ...(shortCircuit ? [{ name: FROM_PODS, ...dispatchShape, elements: [] }, { name: FROM_NODE, ...dispatchShape, elements: [] }] : []),
