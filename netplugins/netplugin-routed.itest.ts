@@ -3,41 +3,30 @@
 // 1 s and a route deleted by hand is back within the resync period.
 import { jest } from '@jest/globals';
 import type { Node } from 'kubernetes-types/core/v1.js';
-import { clientFromKubeconfig } from '../api/client/https.js';
-import { resources } from '../api/client/types.js';
-import { TestServer } from '../test/e2e/harness.js';
+import { resources, type ClusterClient } from '../api/client/types.js';
 import { ANNOTATIONS } from './common/plan-nodes.js';
 import { startNetplugin, type Netplugin } from './index.js';
-import { createNetLab, registerLabNode, within, type NetLab } from './testlab.js';
+import { createNetLab, registerLabNode, startLabApi, within, type NetLab } from './testlab.js';
 
 jest.setTimeout(120_000);
 
 const PORT = 7000;
-let server: TestServer;
-let conn: ReturnType<typeof clientFromKubeconfig>;
 let lab: NetLab;
+let client: ClusterClient;
 const plugins: Netplugin[] = [];
 
-const registerNode = (i: number): Promise<void> => registerLabNode(conn.client, lab.nodes[i]!);
+const registerNode = (i: number): Promise<void> => registerLabNode(client, lab.nodes[i]!);
 
 const routeVia = async (ns: string, dst: string): Promise<string> => (await lab.ip(ns, ['route', 'show', dst, 'proto', '107'])).trim();
 
 beforeAll(async () => {
-  server = new TestServer();
-  lab = await createNetLab(3);
-  await server.start();
-  conn = clientFromKubeconfig(server.kubeconfig, { userAgent: 'k8ts-netplugin-itest' });
-  for (let i = 0; i < 3; i++) {
-    const pod = await lab.addPod(i, 'routed');
-    await lab.serve(pod.ns, PORT);
-  }
+  lab = await createNetLab(3, { pods: 'routed', serve: PORT });
+  client = await startLabApi(lab);
   for (let i = 0; i < 3; i++) await registerNode(i);
 }, 120_000);
 
 afterAll(async () => {
   for (const p of plugins) await p.stop({ cleanup: true }).catch(() => undefined);
-  conn?.transport.close();
-  await server?.stop();
   await lab?.destroy();
 }, 60_000);
 
@@ -46,27 +35,27 @@ const pod = (i: number) => lab.pod(i);
 test('three nodes in routed mode: pods reach each other, the underlay MTU is reported, the Node is marked', async () => {
   // A node whose address is not on our L2 segment: the kernel refuses its route, which must not
   // keep the others unconnected or the plugin from starting.
-  await conn.client.create<Node>(resources.nodes, undefined, { metadata: { name: 'ghost' }, spec: { podCIDR: '10.244.9.0/24' } });
-  await conn.client.patch(resources.nodes, undefined, 'ghost', 'merge', { status: { addresses: [{ type: 'InternalIP', address: '172.31.0.1' }] } }, { subresource: 'status' });
+  await client.create<Node>(resources.nodes, undefined, { metadata: { name: 'ghost' }, spec: { podCIDR: '10.244.9.0/24' } });
+  await client.patch(resources.nodes, undefined, 'ghost', 'merge', { status: { addresses: [{ type: 'InternalIP', address: '172.31.0.1' }] } }, { subresource: 'status' });
   plugins.push(...await Promise.all([0, 1, 2].map((i) => startNetplugin({
-    client: conn.client, nodeName: lab.nodes[i]!.name, mode: 'routed', clusterCIDR: '10.244.0.0/16', netns: lab.nodes[i]!.ns, resyncMs: 1000,
+    client, nodeName: lab.nodes[i]!.name, mode: 'routed', clusterCIDR: '10.244.0.0/16', netns: lab.nodes[i]!.ns, resyncMs: 1000,
   }))));
   expect(plugins.map((p) => p.mtu)).toEqual([1500, 1500, 1500]);
   expect(await routeVia(lab.nodes[0]!.ns, '10.244.9.0/24')).toBe('');
-  await conn.client.delete(resources.nodes, undefined, 'ghost');
+  await client.delete(resources.nodes, undefined, 'ghost');
   expect(await routeVia(lab.nodes[0]!.ns, '10.244.3.0/24')).toBe('10.244.3.0/24 via 192.168.77.13 dev eth0');
   expect(await routeVia(lab.nodes[0]!.ns, '10.244.1.0/24')).toBe('blackhole 10.244.1.0/24');
   for (const [a, b] of [[0, 1], [1, 2], [2, 0]] as const) {
     expect(await lab.send(pod(a).ns, pod(b).ip, PORT, 1000)).toMatch(new RegExp(`^${pod(b).ns} ${pod(a).ip} 1000 `));
   }
-  const node = await conn.client.get<Node>(resources.nodes, undefined, lab.nodes[1]!.name);
+  const node = await client.get<Node>(resources.nodes, undefined, lab.nodes[1]!.name);
   expect(node.metadata?.annotations).toMatchObject({ [ANNOTATIONS.backendType]: 'routed', [ANNOTATIONS.publicIP]: lab.nodes[1]!.ip });
   expect(node.status?.conditions?.find((c) => c.type === 'NetworkUnavailable')).toMatchObject({ status: 'False', reason: 'K8tsRoutedIsUp' });
 });
 
 test('a deleted Node loses its route within 1 s and gets it back within 1 s of being re-created', async () => {
   const ns = lab.nodes[0]!.ns;
-  await conn.client.delete(resources.nodes, undefined, lab.nodes[2]!.name);
+  await client.delete(resources.nodes, undefined, lab.nodes[2]!.name);
   const leaveMs = await within(1000, 'route removal', async () => (await routeVia(ns, '10.244.3.0/24')) === '');
   expect(await lab.send(pod(0).ns, pod(2).ip, PORT, 0, 1000)).toMatch(/^ERR:/);
   await registerNode(2);
@@ -86,7 +75,7 @@ test('a route deleted by hand is back within the resync period', async () => {
 test('restarted with BGP, the nodes learn each other\'s blocks from BIRD instead', async () => {
   for (const p of plugins.splice(0)) await p.stop();
   plugins.push(...await Promise.all([0, 1, 2].map((i) => startNetplugin({
-    client: conn.client, nodeName: lab.nodes[i]!.name, mode: 'routed', clusterCIDR: '10.244.0.0/16', netns: lab.nodes[i]!.ns, resyncMs: 1000,
+    client, nodeName: lab.nodes[i]!.name, mode: 'routed', clusterCIDR: '10.244.0.0/16', netns: lab.nodes[i]!.ns, resyncMs: 1000,
     bgp: { runDir: `/tmp/${lab.nodes[i]!.ns}-bird` },
   }))));
   const ns = lab.nodes[0]!.ns;

@@ -4,46 +4,35 @@
 // and NetworkUnavailable=False.
 import { jest } from '@jest/globals';
 import type { Node } from 'kubernetes-types/core/v1.js';
-import { clientFromKubeconfig } from '../api/client/https.js';
-import { resources } from '../api/client/types.js';
+import { resources, type ClusterClient } from '../api/client/types.js';
 import { execInNetns } from '../kernel/netns.js';
-import { TestServer } from '../test/e2e/harness.js';
 import { ANNOTATIONS } from './common/plan-nodes.js';
 import { startNetplugin, type Netplugin, VXLAN_DEVICE, vtepMacFor, MASQ_TABLE } from './index.js';
-import { createNetLab, registerLabNode, within, type NetLab } from './testlab.js';
+import { createNetLab, registerLabNode, startLabApi, within, type NetLab } from './testlab.js';
 
 jest.setTimeout(120_000);
 
 const PORT = 7000;
-let server: TestServer;
-let conn: ReturnType<typeof clientFromKubeconfig>;
 let lab: NetLab;
+let client: ClusterClient;
 const plugins: (Netplugin | undefined)[] = [];
 
-const registerNode = (i: number): Promise<void> => registerLabNode(conn.client, lab.nodes[i]!, { ready: true });
+const registerNode = (i: number): Promise<void> => registerLabNode(client, lab.nodes[i]!, { ready: true });
 
 const start = (i: number): Promise<Netplugin> => startNetplugin({
-  client: conn.client, nodeName: lab.nodes[i]!.name, mode: 'vxlan', clusterCIDR: '10.244.0.0/16', netns: lab.nodes[i]!.ns, resyncMs: 1000,
+  client, nodeName: lab.nodes[i]!.name, mode: 'vxlan', clusterCIDR: '10.244.0.0/16', netns: lab.nodes[i]!.ns, resyncMs: 1000,
 });
 
 const hasRoute = async (ns: string, dst: string): Promise<boolean> => (await lab.ip(ns, ['route', 'show', dst, 'proto', '107'])).trim() !== '';
 
 beforeAll(async () => {
-  server = new TestServer();
-  lab = await createNetLab(3);
-  await server.start();
-  conn = clientFromKubeconfig(server.kubeconfig, { userAgent: 'k8ts-netplugin-itest' });
-  for (let i = 0; i < 3; i++) {
-    const pod = await lab.addPod(i, 'bridge', 1450);
-    await lab.serve(pod.ns, PORT);
-  }
+  lab = await createNetLab(3, { pods: 'bridge', mtu: 1450, serve: PORT });
+  client = await startLabApi(lab);
   for (let i = 0; i < 2; i++) await registerNode(i);
 }, 120_000);
 
 afterAll(async () => {
   for (const p of plugins) await p?.stop({ cleanup: true }).catch(() => undefined);
-  conn?.transport.close();
-  await server?.stop();
   await lab?.destroy();
 }, 60_000);
 
@@ -63,7 +52,7 @@ test('starting on two nodes connects their pods and reports the overlay MTU and 
 });
 
 test('the Node carries its VTEP MAC, address and NetworkUnavailable=False', async () => {
-  const node = await conn.client.get<Node>(resources.nodes, undefined, lab.nodes[0]!.name);
+  const node = await client.get<Node>(resources.nodes, undefined, lab.nodes[0]!.name);
   expect(node.metadata?.annotations).toMatchObject({
     [ANNOTATIONS.backendData]: JSON.stringify({ VNI: 1, VtepMAC: vtepMacFor(lab.nodes[0]!.name) }),
     [ANNOTATIONS.backendType]: 'vxlan',
@@ -84,7 +73,7 @@ test('a node that joins is routed to within 1 s of publishing itself, and unrout
   expect(await lab.send(pod(0).ns, pod(2).ip, PORT, 0)).toContain(pod(2).ns);
   expect(await lab.send(pod(2).ns, pod(1).ip, PORT, 0)).toContain(pod(1).ns);
 
-  await conn.client.delete(resources.nodes, undefined, lab.nodes[2]!.name);
+  await client.delete(resources.nodes, undefined, lab.nodes[2]!.name);
   const leaveMs = await within(1000, 'route removal', async () => !(await hasRoute(lab.nodes[0]!.ns, '10.244.3.0/24')));
   expect(await lab.ip(lab.nodes[0]!.ns, ['neigh', 'show', '10.244.3.0', 'dev', VXLAN_DEVICE])).toBe('');
   process.stdout.write(`netplugin: join reflected in ${joinMs.toFixed(0)} ms, removal in ${leaveMs.toFixed(0)} ms\n`);
@@ -114,7 +103,7 @@ test('stop with cleanup removes the device, our routes and the masquerade table'
 test('a start can be aborted before its first sync completed, leaving nothing running', async () => {
   const ac = new AbortController();
   const started = startNetplugin({
-    client: conn.client, nodeName: 'no-such-node', mode: 'vxlan', clusterCIDR: '10.244.0.0/16', netns: lab.inet,
+    client, nodeName: 'no-such-node', mode: 'vxlan', clusterCIDR: '10.244.0.0/16', netns: lab.inet,
     nodeIP: lab.inetIP, podCIDR: '10.244.99.0/24', signal: ac.signal,
   });
   ac.abort();
@@ -122,6 +111,6 @@ test('a start can be aborted before its first sync completed, leaving nothing ru
 });
 
 test('a cluster CIDR the masquerade cannot handle is refused at start', async () => {
-  await expect(startNetplugin({ client: conn.client, nodeName: lab.nodes[1]!.name, mode: 'vxlan', clusterCIDR: 'fd00::/48', netns: lab.nodes[1]!.ns }))
+  await expect(startNetplugin({ client, nodeName: lab.nodes[1]!.name, mode: 'vxlan', clusterCIDR: 'fd00::/48', netns: lab.nodes[1]!.ns }))
     .rejects.toThrow(/IPv4/);
 });

@@ -9,11 +9,19 @@
 //
 // Everything is built with `ip` (the independent witness the tests also read the kernel with),
 // every name carries a random suffix, nothing touches the root namespace, and `destroy` removes
-// every namespace and process even after a partial set-up.
+// every namespace and process even after a partial set-up. What a test opens on top of the lab
+// (netlink handles, masquerade appliers, an API server) is registered with `defer`, so one
+// `destroy` releases everything in reverse order. `testPodTraffic` holds the traffic checks that
+// every mode's integration test runs the same way.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Node } from 'kubernetes-types/core/v1.js';
+import { clientFromKubeconfig } from '../api/client/https.js';
 import { resources, type ClusterClient } from '../api/client/types.js';
 import { createNetns, deleteNetns, execInNetns, spawnInNetns, type NetnsProcess } from '../kernel/netns.js';
+import { TestServer } from '../test/e2e/harness.js';
+import type { NetKernel } from './common/kernel.js';
+import { MasqueradeApplier } from './common/masq.js';
+import { rtnlKernel } from './common/rtnl-kernel.js';
 
 export interface LabNode {
   readonly name: string;
@@ -39,7 +47,24 @@ export interface NetLab {
   /** Sends `size` bytes from `from` to addr:port; resolves with the server's reply or `ERR:<code>`. */
   send(from: string, addr: string, port: number, size: number, timeoutMs?: number): Promise<string>;
   ip(ns: string, args: string[]): Promise<string>;
+  /** Node `i`'s netlink handle, as the agent hands it to a mode's applier (opened once, closed by `destroy`). */
+  kernel(i: number): NetKernel;
+  /** Node `i`'s masquerade applier (created once, closed by `destroy`). */
+  masq(i: number): MasqueradeApplier;
+  /** Registers a release for `destroy`, which runs them in reverse order before it stops the servers and removes the namespaces. */
+  defer(release: () => unknown): void;
   destroy(): Promise<void>;
+}
+
+export interface NetLabOptions {
+  /** Wires one pod into every node, in this style (see `addPod`). */
+  readonly pods?: 'bridge' | 'routed';
+  /** The MTU of the pods' links. */
+  readonly mtu?: number;
+  /** Starts the echo server on this port in every pod and in the internet namespace. */
+  readonly serve?: number;
+  /** Installs the masquerade for this cluster network in every node (`masq(i)`), as the agent does in every mode. */
+  readonly masquerade?: string;
 }
 
 // TCP: replies `<name> <peer address> <bytes received> <sha256 of them>` once the client ends.
@@ -96,13 +121,58 @@ export async function registerLabNode(client: ClusterClient, n: LabNode, o: { re
   await client.patch(resources.nodes, undefined, n.name, 'merge', { status }, { subresource: 'status' });
 }
 
-export async function createNetLab(nodeCount: number): Promise<NetLab> {
+/** Starts a real k8ts API server for the lab's daemon tests; the lab's `destroy` stops it. Returns a client of it. */
+export async function startLabApi(lab: NetLab): Promise<ClusterClient> {
+  const server = new TestServer();
+  lab.defer(() => server.stop());
+  await server.start();
+  const conn = clientFromKubeconfig(server.kubeconfig, { userAgent: 'k8ts-netplugin-itest' });
+  lab.defer(() => conn.transport.close());
+  return conn.client;
+}
+
+/**
+ * The checks every mode must pass once its applier synced every node (one pod per node serving on
+ * `port`, the masquerade installed): pods reach pods across nodes without NAT, 1400-byte and 4 MB
+ * payloads arrive intact, and traffic leaving the cluster network is masqueraded to the node.
+ * Registers them as jest tests: call it at the top level of a test file, where they run in order.
+ */
+export function testPodTraffic(getLab: () => NetLab, port: number): void {
+  const pod = (i: number): LabPod => getLab().pod(i);
+  test('pods reach pods on every other node over TCP, without NAT', async () => {
+    for (const [a, b] of [[0, 1], [1, 2], [2, 0], [1, 0]] as const) {
+      expect(await getLab().send(pod(a).ns, pod(b).ip, port, 0)).toBe(`${pod(b).ns} ${pod(a).ip} 0 ${payloadDigest(0)}`);
+    }
+  });
+
+  test('a 1400-byte and a 4 MB transfer arrive intact', async () => {
+    const lab = getLab();
+    expect(await lab.send(pod(0).ns, pod(2).ip, port, 1400)).toBe(`${pod(2).ns} ${pod(0).ip} 1400 ${payloadDigest(1400)}`);
+    const big = 4 * 1024 * 1024;
+    expect(await lab.send(pod(2).ns, pod(0).ip, port, big, 20_000)).toBe(`${pod(0).ns} ${pod(2).ip} ${big} ${payloadDigest(big)}`);
+  });
+
+  test('traffic to outside the cluster network is masqueraded to the node address', async () => {
+    const lab = getLab();
+    expect(await lab.send(pod(1).ns, lab.inetIP, port, 10)).toBe(`${lab.inet} ${lab.nodes[1]!.ip} 10 ${payloadDigest(10)}`);
+  });
+}
+
+export async function createNetLab(nodeCount: number, opts: NetLabOptions = {}): Promise<NetLab> {
   const id = randomBytes(3).toString('hex');
   const sw = `k8ts-t-${id}-sw`;
   const inet = `k8ts-t-${id}-inet`;
   const created: string[] = [];
   const servers: NetnsProcess[] = [];
+  const releases: (() => unknown)[] = [];
+  const kernels = new Map<number, NetKernel>();
+  const masqs = new Map<number, MasqueradeApplier>();
   const ip = (ns: string, args: string[]): Promise<string> => execInNetns(ns, 'ip', args);
+  const nodeNs = (i: number): string => {
+    const n = nodes[i];
+    if (!n) throw new Error(`the lab has no node ${i}`);
+    return n.ns;
+  };
   const nodes: LabNode[] = Array.from({ length: nodeCount }, (_, i) => ({
     name: `node-${i + 1}`, ns: `k8ts-t-${id}-n${i + 1}`, ip: `192.168.77.${11 + i}`, podCidr: `10.244.${i + 1}.0/24`, pods: [],
   }));
@@ -158,7 +228,21 @@ export async function createNetLab(nodeCount: number): Promise<NetLab> {
     async send(from, addr, port, size, timeoutMs = 5000) {
       return (await execInNetns(from, process.execPath, ['-e', ECHO_CLIENT, addr, String(port), String(size), String(timeoutMs)])).trim();
     },
+    kernel(i) {
+      const k = kernels.get(i) ?? rtnlKernel(nodeNs(i));
+      if (!kernels.has(i)) { kernels.set(i, k); lab.defer(() => k.close()); }
+      return k;
+    },
+    masq(i) {
+      const m = masqs.get(i) ?? new MasqueradeApplier(nodeNs(i));
+      if (!masqs.has(i)) { masqs.set(i, m); lab.defer(() => m.close()); }
+      return m;
+    },
+    defer(release) {
+      releases.push(release);
+    },
     async destroy() {
+      for (const release of releases.splice(0).reverse()) await Promise.resolve().then(release).catch(() => undefined);
       await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
       for (const ns of created.reverse()) await deleteNetns(ns).catch(() => undefined);
     },
@@ -179,6 +263,12 @@ export async function createNetLab(nodeCount: number): Promise<NetLab> {
       // Every real node has a default route; proxy ARP for 169.254.1.1 (routed pods) needs one too.
       await ip(n.ns, ['route', 'add', 'default', 'via', '192.168.77.254']);
     }
+    for (let i = 0; opts.pods && i < nodeCount; i++) {
+      const pod = await lab.addPod(i, opts.pods, opts.mtu);
+      if (opts.serve !== undefined) await lab.serve(pod.ns, opts.serve);
+    }
+    if (opts.serve !== undefined) await lab.serve(inet, opts.serve);
+    for (let i = 0; opts.masquerade && i < nodeCount; i++) await lab.masq(i).sync(opts.masquerade);
   } catch (e) {
     await lab.destroy();
     throw e;

@@ -13,7 +13,7 @@
 //   any version the kubelet speaks passes through. Upstream's UpgradeAwareHandler does the same.
 // - Kubelet serving certificates are not verified (upstream's default without
 //   --kubelet-certificate-authority); the kubelet authenticates us by client certificate.
-import { request as httpsRequest } from 'node:https';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Container, ContainerStatus, Node, Pod } from 'kubernetes-types/core/v1.js';
@@ -133,7 +133,7 @@ export class KubeletProxy implements SubresourceProxy {
     const seg = (s: string) => encodeURIComponent(s);
     const path = `/${sub === 'log' ? 'containerLogs' : 'exec'}/${seg(pod.metadata!.namespace!)}/${seg(pod.metadata!.name!)}/${seg(container)}?${kq.toString()}`;
     const target = { host: host.includes(':') ? `[${host}]` : host, port };
-    if (sub === 'log') return this.proxyLogs(req, res, target, path);
+    if (sub === 'log') return this.proxyLogs(res, target, path);
     if (!req.headers.upgrade) throw errors.badRequest('exec needs an upgrade to a WebSocket (v5.channel.k8s.io)');
     return this.proxyUpgrade(req, res, target, path);
   }
@@ -149,13 +149,28 @@ export class KubeletProxy implements SubresourceProxy {
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !proxyDropped.has(k)) headers[k] = v;
     headers.host = `${target.host}:${target.port}`;
+    return this.relay(res, this.requestOptions(target, path, req.method ?? 'GET', headers), req, 'error trying to reach service', kres => {
+      // The kubelet's answer passes through as it is (status, type, body), as upstream's proxy.
+      const out: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(kres.headers)) if (v !== undefined && !proxyDropped.has(k)) out[k] = v;
+      res.writeHead(kres.statusCode ?? 502, out);
+      return undefined;
+    });
+  }
+
+  /**
+   * Sends one request to the kubelet (with the client's body, or none) and streams the kubelet's
+   * answer back. `start` sees the kubelet's response first: it writes the reply's head, or returns
+   * the error to answer with instead (the body is then not streamed). A kubelet that cannot be
+   * reached is a 503 (`unreachable`: the message's start), unless the reply has begun: then the
+   * connection is cut, as nothing else can tell the client.
+   */
+  private relay(res: ServerResponse, options: RequestOptions, body: IncomingMessage | undefined, unreachable: string, start: (kres: IncomingMessage) => Promise<Error> | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const up = httpsRequest(this.requestOptions(target, path, req.method ?? 'GET', headers), kres => {
+      const up = httpsRequest(options, kres => {
         up.setTimeout(0);
-        // The kubelet's answer passes through as it is (status, type, body), as upstream's proxy.
-        const out: Record<string, string | string[]> = {};
-        for (const [k, v] of Object.entries(kres.headers)) if (v !== undefined && !proxyDropped.has(k)) out[k] = v;
-        res.writeHead(kres.statusCode ?? 502, out);
+        const refused = start(kres);
+        if (refused) { void refused.then(reject); return; }
         kres.pipe(res);
         kres.on('end', () => resolve());
         kres.on('error', () => { res.destroy(); resolve(); });
@@ -163,10 +178,12 @@ export class KubeletProxy implements SubresourceProxy {
       up.on('timeout', () => up.destroy(new Error('timed out')));
       up.on('error', err => {
         if (res.headersSent) { res.destroy(); resolve(); return; }
-        reject(errors.unavailable(`error trying to reach service: ${err.message}`));
+        reject(errors.unavailable(`${unreachable}: ${err.message}`));
       });
+      // The response closes when the client leaves (or the stream ended): stop reading the kubelet.
       res.on('close', () => up.destroy());
-      req.pipe(up);
+      if (body) body.pipe(up);
+      else up.end();
     });
   }
 
@@ -178,34 +195,23 @@ export class KubeletProxy implements SubresourceProxy {
     };
   }
 
-  private proxyLogs(req: IncomingMessage, res: ServerResponse, target: { host: string; port: number }, path: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const up = httpsRequest(this.requestOptions(target, path, 'GET', {}), kres => {
-        up.setTimeout(0);
-        if (kres.statusCode !== 200) {
+  private proxyLogs(res: ServerResponse, target: { host: string; port: number }, path: string): Promise<void> {
+    return this.relay(res, this.requestOptions(target, path, 'GET', {}), undefined, `error trying to reach the kubelet at ${target.host}:${target.port}`, kres => {
+      if (kres.statusCode !== 200) {
+        // The kubelet's refusal (its text) becomes the matching Status.
+        return new Promise<Error>(done => {
           let body = '';
           kres.setEncoding('utf8');
           kres.on('data', (c: string) => { body += c; });
           kres.on('end', () => {
             const code = kres.statusCode ?? 500;
-            reject(code === 404 ? new StatusError(404, 'NotFound', body.trim()) : code >= 500 ? errors.unavailable(body.trim()) : errors.badRequest(body.trim()));
+            done(code === 404 ? new StatusError(404, 'NotFound', body.trim()) : code >= 500 ? errors.unavailable(body.trim()) : errors.badRequest(body.trim()));
           });
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-cache' });
-        res.flushHeaders();
-        kres.pipe(res);
-        kres.on('end', () => resolve());
-        kres.on('error', () => { res.destroy(); resolve(); });
-      });
-      up.on('timeout', () => up.destroy(new Error('timed out')));
-      up.on('error', err => {
-        if (res.headersSent) { res.destroy(); resolve(); return; }
-        reject(errors.unavailable(`error trying to reach the kubelet at ${target.host}:${target.port}: ${err.message}`));
-      });
-      // The response closes when the client leaves (or the stream ended): stop reading the kubelet.
-      res.on('close', () => up.destroy());
-      up.end();
+        });
+      }
+      res.writeHead(200, { 'content-type': 'text/plain', 'cache-control': 'no-cache' });
+      res.flushHeaders();
+      return undefined;
     });
   }
 

@@ -4,6 +4,12 @@ import type { RegistryContext } from './types.js';
 
 const ctx: RegistryContext = { serviceCIDR: '10.43.0.0/16', clusterCIDR: '10.42.0.0/16', nodePortRange: { min: 30000, max: 32767 }, now: () => new Date('2026-01-01T00:00:00Z') };
 
+/** One status counter of each kind whose /status writes are checked for non-negative counters. */
+const STATUS_COUNTER: Record<string, string> = {
+  daemonsets: 'numberReady', deployments: 'observedGeneration', replicasets: 'observedGeneration', statefulsets: 'observedGeneration',
+  jobs: 'active', horizontalpodautoscalers: 'desiredReplicas', poddisruptionbudgets: 'currentHealthy',
+};
+
 describe('the registry', () => {
   it('serves each group/version/resource once', () => {
     const keys = allResources().map(d => `${d.group}/${d.version}/${d.resource}`);
@@ -48,6 +54,28 @@ describe('the registry', () => {
       expect(() => def.validateUpdate(obj, obj, ctx)).not.toThrow();
       expect(() => def.validateStatusUpdate?.(obj, obj, ctx)).not.toThrow();
     });
+
+    if (def.hasStatusSubresource) {
+      it('keeps the stored status on an update of the main resource: only /status writes it', () => {
+        const meta = { name: 'x', namespace: def.namespaced ? 'default' : undefined };
+        const old = { metadata: meta, status: { observedGeneration: 1 } } as KubeObject;
+        const next = { metadata: meta, status: { observedGeneration: 7 } } as KubeObject;
+        def.prepareForUpdate?.(next, old);
+        expect(next.status).toMatchObject({ observedGeneration: 1 }); // autoscaling/v1 adds its converted fields
+      });
+    }
+
+    const counter = STATUS_COUNTER[def.resource];
+    if (counter) {
+      it(`refuses a negative status.${counter} and a renamed object on a /status write`, () => {
+        const old = { metadata: { name: 'x', namespace: 'default', resourceVersion: '1' } } as KubeObject;
+        const next = { metadata: { name: 'y', namespace: 'default', resourceVersion: '1' }, status: { [counter]: -1 } } as KubeObject;
+        expect(def.validateStatusUpdate!(next, old, ctx).map(e => e.message())).toEqual([
+          'metadata.name: Invalid value: "y": field is immutable',
+          `status.${counter}: Invalid value: -1: must be greater than or equal to 0`,
+        ]);
+      });
+    }
 
     it('declares a schema name matching its group, version and kind', () => {
       const groupPart = def.group.replace(/\.k8s\.io$/, '').replace(/\.k8s\.io$/, '');

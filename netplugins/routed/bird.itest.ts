@@ -1,8 +1,7 @@
 // Routed mode with BGP: a real BIRD 2 per node namespace in a full iBGP mesh, the routed applier
 // keeping only the blackhole, and pod blocks learned over BGP carrying pod-to-pod TCP.
 import { jest } from '@jest/globals';
-import type { NetKernel } from '../common/kernel.js';
-import { K8TS_ROUTE_PROTOCOL, rtnlKernel } from '../common/rtnl-kernel.js';
+import { K8TS_ROUTE_PROTOCOL } from '../common/rtnl-kernel.js';
 import { createNetLab, labNodeObject, within, type LabNode, type NetLab } from '../testlab.js';
 import { RoutedApplier } from './apply.js';
 import { BirdDaemon } from './bird.js';
@@ -13,15 +12,13 @@ jest.setTimeout(120_000);
 
 const PORT = 7000;
 let lab: NetLab;
-const kernels: NetKernel[] = [];
 const birds: BirdDaemon[] = [];
-
 
 /** Syncs node i's routes and BIRD config against `nodes`. */
 async function syncNode(i: number, nodes: readonly LabNode[] = lab.nodes) {
   const n = lab.nodes[i]!;
   const want = desiredRouted({ nodeName: n.name, nodeIP: n.ip, podCidr: n.podCidr, bgp: true }, nodes.map((n) => labNodeObject(n)));
-  const plan = await new RoutedApplier(kernels[i]!, K8TS_ROUTE_PROTOCOL).sync(want);
+  const plan = await new RoutedApplier(lab.kernel(i), K8TS_ROUTE_PROTOCOL).sync(want);
   await birds[i]!.configure(compileBirdConfig({ routerId: n.ip, asn: DEFAULT_BGP_ASN, podCidr: n.podCidr, clusterCidr: '10.244.0.0/16', peers: want.peers }));
   return plan;
 }
@@ -29,22 +26,15 @@ async function syncNode(i: number, nodes: readonly LabNode[] = lab.nodes) {
 const birdRoute = async (ns: string, dst: string): Promise<string> => (await lab.ip(ns, ['route', 'show', dst, 'proto', 'bird'])).trim();
 
 beforeAll(async () => {
-  lab = await createNetLab(3);
+  lab = await createNetLab(3, { pods: 'routed', serve: PORT });
   for (const n of lab.nodes) {
-    kernels.push(rtnlKernel(n.ns));
-    birds.push(new BirdDaemon({ netns: n.ns, dir: `/tmp/${n.ns}-bird` }));
-  }
-  for (let i = 0; i < 3; i++) {
-    const pod = await lab.addPod(i, 'routed');
-    await lab.serve(pod.ns, PORT);
+    const bird = new BirdDaemon({ netns: n.ns, dir: `/tmp/${n.ns}-bird` });
+    birds.push(bird);
+    lab.defer(() => bird.stop());
   }
 }, 120_000);
 
-afterAll(async () => {
-  for (const b of birds) await b.stop().catch(() => undefined);
-  kernels.forEach((k) => k.close());
-  await lab?.destroy();
-});
+afterAll(() => lab?.destroy());
 
 const pod = (i: number) => lab.pod(i);
 

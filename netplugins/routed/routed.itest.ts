@@ -3,10 +3,8 @@
 // 169.254.1.1 gateway answered by proxy ARP, a /32 route on the host), and real TCP between them.
 import { jest } from '@jest/globals';
 import { execInNetns } from '../../kernel/netns.js';
-import type { NetKernel } from '../common/kernel.js';
-import { MasqueradeApplier } from '../common/masq.js';
-import { K8TS_ROUTE_PROTOCOL, rtnlKernel } from '../common/rtnl-kernel.js';
-import { createNetLab, labNodeObject, payloadDigest, type LabNode, type NetLab } from '../testlab.js';
+import { K8TS_ROUTE_PROTOCOL } from '../common/rtnl-kernel.js';
+import { createNetLab, labNodeObject, payloadDigest, testPodTraffic, type LabNode, type NetLab } from '../testlab.js';
 import { RoutedApplier } from './apply.js';
 import { desiredRouted } from './plan.js';
 
@@ -14,10 +12,7 @@ jest.setTimeout(120_000);
 
 const PORT = 7000;
 let lab: NetLab;
-const kernels: NetKernel[] = [];
 const appliers: RoutedApplier[] = [];
-const masqs: MasqueradeApplier[] = [];
-
 
 function syncNode(i: number, nodes: readonly LabNode[] = lab.nodes) {
   const n = lab.nodes[i]!;
@@ -30,27 +25,14 @@ const routes = async (ns: string): Promise<string[]> =>
     .map((r) => [r.type ?? '', r.dst, r.gateway ? `via ${r.gateway}` : '', r.dev ? `dev ${r.dev}` : ''].filter(Boolean).join(' '));
 
 beforeAll(async () => {
-  lab = await createNetLab(3);
-  for (const n of lab.nodes) {
-    const k = rtnlKernel(n.ns);
-    kernels.push(k);
-    appliers.push(new RoutedApplier(k, K8TS_ROUTE_PROTOCOL));
-    masqs.push(new MasqueradeApplier(n.ns));
-  }
+  lab = await createNetLab(3, { pods: 'routed', serve: PORT, masquerade: '10.244.0.0/16' });
   for (let i = 0; i < 3; i++) {
-    const pod = await lab.addPod(i, 'routed');
+    appliers.push(new RoutedApplier(lab.kernel(i), K8TS_ROUTE_PROTOCOL));
     await syncNode(i);
-    await masqs[i]!.sync('10.244.0.0/16');
-    await lab.serve(pod.ns, PORT);
   }
-  await lab.serve(lab.inet, PORT);
 }, 120_000);
 
-afterAll(async () => {
-  masqs.forEach((m) => m.close());
-  kernels.forEach((k) => k.close());
-  await lab?.destroy();
-});
+afterAll(() => lab?.destroy());
 
 const pod = (i: number) => lab.pod(i);
 
@@ -70,24 +52,10 @@ test('a second sync finds nothing to do', async () => {
   for (let i = 0; i < 3; i++) expect(await syncNode(i)).toEqual({ add: [], del: [] });
 });
 
-test('pods reach pods on every other node over TCP, without NAT', async () => {
-  for (const [a, b] of [[0, 1], [1, 2], [2, 0], [1, 0]] as const) {
-    expect(await lab.send(pod(a).ns, pod(b).ip, PORT, 0)).toBe(`${pod(b).ns} ${pod(a).ip} 0 ${pattern(0)}`);
-  }
-});
+testPodTraffic(() => lab, PORT);
 
 test('a node reaches a pod on another node', async () => {
   expect(await lab.send(lab.nodes[0]!.ns, pod(2).ip, PORT, 0)).toBe(`${pod(2).ns} ${lab.nodes[0]!.ip} 0 ${pattern(0)}`);
-});
-
-test('a 1400-byte and a 4 MB transfer arrive intact', async () => {
-  expect(await lab.send(pod(0).ns, pod(2).ip, PORT, 1400)).toBe(`${pod(2).ns} ${pod(0).ip} 1400 ${pattern(1400)}`);
-  const big = 4 * 1024 * 1024;
-  expect(await lab.send(pod(2).ns, pod(0).ip, PORT, big, 20_000)).toBe(`${pod(0).ns} ${pod(2).ip} ${big} ${pattern(big)}`);
-});
-
-test('traffic to outside the cluster network is masqueraded to the node address', async () => {
-  expect(await lab.send(pod(1).ns, lab.inetIP, PORT, 10)).toBe(`${lab.inet} ${lab.nodes[1]!.ip} 10 ${pattern(10)}`);
 });
 
 test('packets the proxy marked 0x4000 are left to the proxy, not masqueraded by us', async () => {

@@ -4,10 +4,8 @@ import { release } from 'node:os';
 import { jest } from '@jest/globals';
 import type { Node } from 'kubernetes-types/core/v1.js';
 import { execInNetns } from '../../kernel/netns.js';
-import type { NetKernel } from '../common/kernel.js';
-import { MasqueradeApplier } from '../common/masq.js';
-import { K8TS_ROUTE_PROTOCOL, rtnlKernel } from '../common/rtnl-kernel.js';
-import { createNetLab, labNodeObject, payloadDigest, type LabNode, type NetLab } from '../testlab.js';
+import { K8TS_ROUTE_PROTOCOL } from '../common/rtnl-kernel.js';
+import { createNetLab, labNodeObject, testPodTraffic, type LabNode, type NetLab } from '../testlab.js';
 import { VxlanApplier } from './apply.js';
 import { desiredVxlan, isNoopVxlanPlan, vtepMacFor, vxlanAnnotations, vxlanNeedsChecksumWorkaround, VXLAN_DEVICE, type VxlanPlan } from './plan.js';
 
@@ -18,9 +16,7 @@ jest.setTimeout(120_000);
 
 const PORT = 7000;
 let lab: NetLab;
-const kernels: NetKernel[] = [];
 const appliers: VxlanApplier[] = [];
-const masqs: MasqueradeApplier[] = [];
 
 const nodeObject = (n: LabNode): Node => labNodeObject(n, vxlanAnnotations(vtepMacFor(n.name), n.ip));
 
@@ -31,30 +27,16 @@ function syncNode(i: number, nodes: readonly LabNode[] = lab.nodes): Promise<Vxl
 }
 
 const json = async <T>(ns: string, args: string[]): Promise<T> => JSON.parse(await lab.ip(ns, ['-j', ...args])) as T;
-const pattern = payloadDigest;
 
 beforeAll(async () => {
-  lab = await createNetLab(3);
-  for (const n of lab.nodes) {
-    const k = rtnlKernel(n.ns);
-    kernels.push(k);
-    appliers.push(new VxlanApplier(k, K8TS_ROUTE_PROTOCOL, (m) => { throw new Error(m); }, vxlanNeedsChecksumWorkaround(release())));
-    masqs.push(new MasqueradeApplier(n.ns));
-  }
+  lab = await createNetLab(3, { pods: 'bridge', mtu: 1450, serve: PORT, masquerade: '10.244.0.0/16' });
   for (let i = 0; i < 3; i++) {
+    appliers.push(new VxlanApplier(lab.kernel(i), K8TS_ROUTE_PROTOCOL, (m) => { throw new Error(m); }, vxlanNeedsChecksumWorkaround(release())));
     await syncNode(i);
-    await masqs[i]!.sync('10.244.0.0/16');
-    const pod = await lab.addPod(i, 'bridge', 1450);
-    await lab.serve(pod.ns, PORT);
   }
-  await lab.serve(lab.inet, PORT);
 }, 120_000);
 
-afterAll(async () => {
-  masqs.forEach((m) => m.close());
-  kernels.forEach((k) => k.close());
-  await lab?.destroy();
-});
+afterAll(() => lab?.destroy());
 
 const pod = (i: number) => lab.pod(i);
 
@@ -89,24 +71,10 @@ test('each peer has a permanent neighbour, an FDB entry and an onlink route with
 
 test('a second sync finds nothing to do', async () => {
   for (let i = 0; i < 3; i++) expect(isNoopVxlanPlan(await syncNode(i))).toBe(true);
-  expect(await masqs[0]!.sync('10.244.0.0/16')).toBe(false);
+  expect(await lab.masq(0).sync('10.244.0.0/16')).toBe(false);
 });
 
-test('pods reach pods on every other node over TCP, without NAT', async () => {
-  for (const [a, b] of [[0, 1], [1, 2], [2, 0], [1, 0]] as const) {
-    expect(await lab.send(pod(a).ns, pod(b).ip, PORT, 0)).toBe(`${pod(b).ns} ${pod(a).ip} 0 ${pattern(0)}`);
-  }
-});
-
-test('a 1400-byte and a 4 MB transfer cross the overlay intact', async () => {
-  expect(await lab.send(pod(0).ns, pod(2).ip, PORT, 1400)).toBe(`${pod(2).ns} ${pod(0).ip} 1400 ${pattern(1400)}`);
-  const big = 4 * 1024 * 1024;
-  expect(await lab.send(pod(2).ns, pod(0).ip, PORT, big, 20_000)).toBe(`${pod(0).ns} ${pod(2).ip} ${big} ${pattern(big)}`);
-});
-
-test('traffic to outside the cluster network is masqueraded to the node address', async () => {
-  expect(await lab.send(pod(1).ns, lab.inetIP, PORT, 10)).toBe(`${lab.inet} ${lab.nodes[1]!.ip} 10 ${pattern(10)}`);
-});
+testPodTraffic(() => lab, PORT);
 
 test('a node that goes away loses its neighbour, FDB entry and route; they return with it', async () => {
   const n1 = lab.nodes[0]!;

@@ -9,6 +9,24 @@ interface Obj { metadata: { name: string; namespace?: string; deletionTimestamp?
 
 const rfc3339 = (d = new Date()) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
+/**
+ * The usual set-up of a control-plane test file: `server` started and these nodes registered and
+ * heartbeating before the file's tests (beforeAll), both stopped after them (afterAll).
+ */
+export function withFakeKubelets(server: TestServer, nodes: string[]): FakeKubelets {
+  const kubelets = new FakeKubelets(server, nodes);
+  beforeAll(async () => {
+    await server.start();
+    await kubelets.register();
+    kubelets.start();
+  });
+  afterAll(async () => {
+    await kubelets.stop();
+    await server.stop();
+  });
+  return kubelets;
+}
+
 export class FakeKubelets {
   private running = false;
   private loop: Promise<void> | undefined;

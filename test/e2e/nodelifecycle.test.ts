@@ -5,12 +5,12 @@
 // Kubelets are faked through the API (fake-kubelet.ts).
 import { jest } from '@jest/globals';
 import { TestServer, eventually } from './harness.js';
-import { FakeKubelets } from './fake-kubelet.js';
+import { withFakeKubelets } from './fake-kubelet.js';
 
 jest.setTimeout(180_000);
 
 const server = new TestServer(['--node-monitor-grace-period', '3s', '--node-monitor-period', '500ms'], undefined, { controlPlane: true, logLevel: 'info' });
-const kubelets = new FakeKubelets(server, ['node-a', 'node-b']);
+const kubelets = withFakeKubelets(server, ['node-a', 'node-b']);
 const ns = 'default';
 
 interface Obj {
@@ -21,17 +21,6 @@ interface Obj {
 const get = async (path: string) => { const r = await server.request('GET', path); return r.status === 200 ? r.body as Obj : undefined; };
 const list = async (path: string) => ((await server.request('GET', path)).body as { items: Obj[] }).items;
 const cond = (o: Obj | undefined, type: string) => o?.status?.conditions?.find(c => c.type === type);
-
-beforeAll(async () => {
-  await server.start();
-  await kubelets.register();
-  kubelets.start();
-});
-
-afterAll(async () => {
-  await kubelets.stop();
-  await server.stop();
-});
 
 const deployment = `apiVersion: apps/v1
 kind: Deployment

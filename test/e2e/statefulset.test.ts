@@ -6,12 +6,12 @@
 // `kubectl rollout status`, scale-down from the top, and volumes deleted with their claims.
 import { jest } from '@jest/globals';
 import { TestServer, eventually } from './harness.js';
-import { FakeKubelets } from './fake-kubelet.js';
+import { withFakeKubelets } from './fake-kubelet.js';
 
 jest.setTimeout(240_000);
 
 const server = new TestServer([], undefined, { controlPlane: true, logLevel: 'info' });
-const kubelets = new FakeKubelets(server, ['node-a', 'node-b', 'node-c']);
+const kubelets = withFakeKubelets(server, ['node-a', 'node-b', 'node-c']);
 const ns = 'default';
 
 interface Obj {
@@ -22,17 +22,6 @@ interface Obj {
 const get = async (path: string) => { const r = await server.request('GET', path); return r.status === 200 ? r.body as Obj : undefined; };
 const list = async (path: string) => ((await server.request('GET', path)).body as { items: Obj[] }).items;
 const livePods = async () => (await list(`/api/v1/namespaces/${ns}/pods?labelSelector=app%3Ddb`)).filter(p => !p.metadata.deletionTimestamp);
-
-beforeAll(async () => {
-  await server.start();
-  await kubelets.register();
-  kubelets.start();
-});
-
-afterAll(async () => {
-  await kubelets.stop();
-  await server.stop();
-});
 
 const stsYaml = (image: string, replicas: number) => `apiVersion: v1
 kind: Service

@@ -9,9 +9,9 @@
 // LabelSelector use `GoValueFieldError` instead of changing the shared renderer for every kind.
 import type { LabelSelector, LabelSelectorRequirement } from 'kubernetes-types/meta/v1.js';
 import { FieldError, field, FieldPath } from '../../../api/errors.js';
-import { validateLabels, validateLabelName, validateNonnegativeField } from '../../../api/validation/meta.js';
+import { validateLabels, validateLabelName, validateNonnegativeField, validateObjectMetaUpdate } from '../../../api/validation/meta.js';
 import { isValidLabelValue, regexError } from '../../../api/validation/names.js';
-import { isPlainObject } from '../../../api/object.js';
+import { isPlainObject, type KubeObject } from '../../../api/object.js';
 
 // ---------------------------------------------------------------------------------------------
 // Label selectors
@@ -172,6 +172,18 @@ export function setPath(obj: Record<string, unknown>, dotted: string, value: unk
     cur = cur[part] as Record<string, unknown>;
   });
   cur[parts[parts.length - 1] ?? ''] = value;
+}
+
+/**
+ * The /status update rule of kinds whose status holds only counters (upstream's
+ * ValidateDaemonSetStatusUpdate, ValidateJobUpdateStatus, …): the metadata update rules, and no
+ * counter below zero.
+ */
+export function validateCounterStatusUpdate(counters: readonly string[]): (obj: KubeObject, old: KubeObject) => FieldError[] {
+  return (obj, old) => [
+    ...validateObjectMetaUpdate(obj.metadata, old.metadata),
+    ...validateNonnegativeFields(obj.status as Record<string, unknown> | undefined, counters, FieldPath.root('status')),
+  ];
 }
 
 /** The non-negative checks of status counters, as upstream's ValidateNonnegativeField per field. */

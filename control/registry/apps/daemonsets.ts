@@ -10,9 +10,10 @@ import { nameIsDNSSubdomain } from '../../../api/validation/names.js';
 import { formatLabelSelector, isEverything, tryFromMetaLabelSelector } from '../../../api/selectors.js';
 import { CONTAINERS_DESCRIPTION, IMAGES_DESCRIPTION, ageColumn, ageOf, column, containerCells, formatLabels, nameColumn } from '../printers.js';
 import type { ResourceDef } from '../types.js';
+import { keepOldStatus } from '../core/common.js';
 import {
   GoValueFieldError, goIntOrString, goLabelSelector, immutableSelector, intOrPercentValue, validateLabelSelector,
-  validateNonnegativeFields, validateNonnegativeIntOrPercent, validateNotMoreThan100Percent,
+  validateCounterStatusUpdate, validateNonnegativeIntOrPercent, validateNotMoreThan100Percent,
 } from './common.js';
 import { applyPodTemplateDefaults, validatePodTemplateSpec } from './podtemplate.js';
 import { restartAlwaysOnly, validateSelectorMatchesTemplate } from './workload.js';
@@ -95,17 +96,14 @@ export const daemonsets: ResourceDef = {
     obj.status = { currentNumberScheduled: 0, numberMisscheduled: 0, desiredNumberScheduled: 0, numberReady: 0 };
     obj.metadata = { ...(obj.metadata ?? {}), generation: 1 };
   },
-  prepareForUpdate(obj, old) { obj.status = old.status; },
+  prepareForUpdate: keepOldStatus,
   validate: obj => [...validateObjectMeta(obj.metadata, true, FieldPath.root('metadata'), nameIsDNSSubdomain), ...validateDaemonSetSpec(asDaemonSet(obj).spec)],
   validateUpdate: (obj, old) => [
     ...validateObjectMetaUpdate(obj.metadata, old.metadata),
     ...validateDaemonSetSpec(asDaemonSet(obj).spec),
     ...immutableSelector(specPath.child('selector'), asDaemonSet(obj).spec?.selector, asDaemonSet(old).spec?.selector),
   ],
-  validateStatusUpdate: (obj, old) => [
-    ...validateObjectMetaUpdate(obj.metadata, old.metadata),
-    ...validateNonnegativeFields(obj.status as Record<string, unknown> | undefined, STATUS_COUNTERS, FieldPath.root('status')),
-  ],
+  validateStatusUpdate: validateCounterStatusUpdate(STATUS_COUNTERS),
   tableColumns: [
     nameColumn(),
     column('Desired', 'integer', 'The total number of nodes that should be running the daemon pod (including nodes correctly running the daemon pod). More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/'),

@@ -10,8 +10,9 @@ import { nameIsDNSSubdomain } from '../../../api/validation/names.js';
 import { labelSelectorString, tryFromMetaLabelSelector } from '../../../api/selectors.js';
 import { CONTAINERS_DESCRIPTION, IMAGES_DESCRIPTION, ageColumn, ageOf, column, containerCells, nameColumn } from '../printers.js';
 import type { ResourceDef } from '../types.js';
+import { keepOldStatus } from '../core/common.js';
 import {
-  GoValueFieldError, goIntOrString, immutableSelector, intOrPercentValue, validateNonnegativeFields,
+  GoValueFieldError, goIntOrString, immutableSelector, intOrPercentValue, validateCounterStatusUpdate,
   validateNonnegativeIntOrPercent, validateNotMoreThan100Percent,
 } from './common.js';
 import { applyPodTemplateDefaults } from './podtemplate.js';
@@ -99,8 +100,7 @@ function validateDeploymentStatusUpdate(obj: KubeObject, old: KubeObject): Field
   const d = asDeployment(obj), o = asDeployment(old);
   const st = FieldPath.root('status');
   const status = d.status ?? {};
-  const errs = [...validateObjectMetaUpdate(d.metadata, o.metadata)];
-  errs.push(...validateNonnegativeFields(status as Record<string, unknown>, STATUS_COUNTERS, st));
+  const errs = validateCounterStatusUpdate(STATUS_COUNTERS)(obj, old);
   if (status.collisionCount !== undefined) errs.push(...validateNonnegativeField(status.collisionCount, st.child('collisionCount')));
   const replicas = status.replicas ?? 0;
   for (const name of ['updatedReplicas', 'readyReplicas', 'availableReplicas'] as const) {
@@ -148,7 +148,7 @@ export const deployments: ResourceDef = {
     obj.metadata = { ...(obj.metadata ?? {}), generation: 1 };
   },
   prepareForUpdate(obj, old) {
-    obj.status = old.status;
+    keepOldStatus(obj, old);
     // Upstream also bumps the generation when only annotations change (the legacy rollback hook).
     const meta = obj.metadata ?? {};
     const oldMeta = old.metadata ?? {};

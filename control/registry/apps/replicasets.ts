@@ -8,8 +8,9 @@ import { validateNonnegativeField, validateObjectMeta, validateObjectMetaUpdate 
 import { nameIsDNSSubdomain } from '../../../api/validation/names.js';
 import { CONTAINERS_DESCRIPTION, IMAGES_DESCRIPTION, ageColumn, ageOf, column, containerCells, nameColumn } from '../printers.js';
 import type { ResourceDef } from '../types.js';
+import { keepOldStatus } from '../core/common.js';
 import { formatLabelSelector } from '../../../api/selectors.js';
-import { immutableSelector, validateNonnegativeFields } from './common.js';
+import { immutableSelector, validateCounterStatusUpdate } from './common.js';
 import { applyPodTemplateDefaults } from './podtemplate.js';
 import { validateReplicaSetTemplate, validateWorkloadSelector } from './workload.js';
 
@@ -33,8 +34,7 @@ function validateStatusUpdate(obj: KubeObject, old: KubeObject): FieldError[] {
   const rs = asReplicaSet(obj);
   const st = FieldPath.root('status');
   const s = rs.status ?? { replicas: 0 };
-  const errs = [...validateObjectMetaUpdate(rs.metadata, asReplicaSet(old).metadata)];
-  errs.push(...validateNonnegativeFields(s as unknown as Record<string, unknown>, STATUS_COUNTERS, st));
+  const errs = validateCounterStatusUpdate(STATUS_COUNTERS)(obj, old);
   for (const name of ['fullyLabeledReplicas', 'readyReplicas', 'availableReplicas'] as const) {
     const v = s[name] ?? 0;
     if (v > s.replicas) errs.push(field.invalid(st.child(name).toString(), v, 'cannot be greater than status.replicas'));
@@ -65,7 +65,7 @@ export const replicasets: ResourceDef = {
     obj.status = { replicas: 0 };
     obj.metadata = { ...(obj.metadata ?? {}), generation: 1 };
   },
-  prepareForUpdate(obj, old) { obj.status = old.status; },
+  prepareForUpdate: keepOldStatus,
   validate: obj => [...validateObjectMeta(obj.metadata, true, FieldPath.root('metadata'), nameIsDNSSubdomain), ...validateSpec(asReplicaSet(obj))],
   validateUpdate: (obj, old) => [
     ...validateObjectMetaUpdate(obj.metadata, old.metadata),

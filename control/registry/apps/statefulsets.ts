@@ -12,7 +12,8 @@ import { nameIsDNSLabel } from '../../../api/validation/names.js';
 import { tryFromMetaLabelSelector } from '../../../api/selectors.js';
 import { CONTAINERS_DESCRIPTION, IMAGES_DESCRIPTION, ageColumn, ageOf, column, containerCells, nameColumn } from '../printers.js';
 import type { ResourceDef } from '../types.js';
-import { validateNonnegativeFields, validateNonnegativeIntOrPercent, validateNotMoreThan100Percent } from './common.js';
+import { keepOldStatus } from '../core/common.js';
+import { validateCounterStatusUpdate, validateNonnegativeIntOrPercent, validateNotMoreThan100Percent } from './common.js';
 import { applyPodTemplateDefaults, validatePodTemplateSpec } from './podtemplate.js';
 import { restartAlwaysOnly, validateSelectorMatchesTemplate, validateWorkloadSelector } from './workload.js';
 
@@ -145,8 +146,7 @@ function validateStatusUpdate(obj: KubeObject, old: KubeObject): FieldError[] {
   const sts = asStatefulSet(obj);
   const st = FieldPath.root('status');
   const s = sts.status ?? { replicas: 0 };
-  const errs = [...validateObjectMetaUpdate(sts.metadata, asStatefulSet(old).metadata)];
-  errs.push(...validateNonnegativeFields(s as unknown as Record<string, unknown>, STATUS_COUNTERS, st));
+  const errs = validateCounterStatusUpdate(STATUS_COUNTERS)(obj, old);
   for (const name of ['readyReplicas', 'currentReplicas', 'updatedReplicas', 'availableReplicas'] as const) {
     const v = s[name] ?? 0;
     if (v > s.replicas) errs.push(field.invalid(st.child(name).toString(), v, 'cannot be greater than status.replicas'));
@@ -171,7 +171,7 @@ export const statefulsets: ResourceDef = {
     obj.status = { replicas: 0, availableReplicas: 0 };
     obj.metadata = { ...(obj.metadata ?? {}), generation: 1 };
   },
-  prepareForUpdate(obj, old) { obj.status = old.status; },
+  prepareForUpdate: keepOldStatus,
   validate: obj => [...validateObjectMeta(obj.metadata, true, FieldPath.root('metadata'), nameIsDNSLabel), ...validateStatefulSetSpec(asStatefulSet(obj).spec)],
   validateUpdate: (obj, old) => validateStatefulSetUpdate(obj, old),
   validateStatusUpdate: (obj, old) => validateStatusUpdate(obj, old),

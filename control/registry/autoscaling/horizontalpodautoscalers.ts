@@ -14,7 +14,8 @@ import { validateObjectMeta, validateObjectMetaUpdate } from '../../../api/valid
 import { nameIsDNSSubdomain, nameIsPathSegment } from '../../../api/validation/names.js';
 import { ageColumn, ageOf, column, nameColumn } from '../printers.js';
 import type { ResourceDef } from '../types.js';
-import { validateNonnegativeFields } from '../apps/common.js';
+import { validateCounterStatusUpdate } from '../apps/common.js';
+import { keepOldStatus } from '../core/common.js';
 
 const asHPA = (obj: KubeObject): HorizontalPodAutoscaler => obj as unknown as HorizontalPodAutoscaler;
 const specPath = FieldPath.root('spec');
@@ -254,13 +255,10 @@ export const horizontalpodautoscalers: ResourceDef = {
   tracksGeneration: false,
   applyDefaults: obj => applyHPADefaults(obj),
   prepareForCreate(obj) { obj.status = { desiredReplicas: 0 }; },
-  prepareForUpdate(obj, old) { obj.status = old.status; },
+  prepareForUpdate: keepOldStatus,
   validate: obj => [...validateObjectMeta(obj.metadata, true, FieldPath.root('metadata'), nameIsDNSSubdomain), ...validateHPASpec(asHPA(obj).spec)],
   validateUpdate: (obj, old) => [...validateObjectMetaUpdate(obj.metadata, old.metadata), ...validateHPASpec(asHPA(obj).spec)],
-  validateStatusUpdate: (obj, old) => [
-    ...validateObjectMetaUpdate(obj.metadata, old.metadata),
-    ...validateNonnegativeFields(obj.status as Record<string, unknown> | undefined, ['currentReplicas', 'desiredReplicas'], FieldPath.root('status')),
-  ],
+  validateStatusUpdate: validateCounterStatusUpdate(['currentReplicas', 'desiredReplicas']),
   tableColumns: [
     nameColumn(),
     column('Reference', 'string', 'scaleTargetRef points to the target resource to scale, and is used to the pods for which metrics should be collected, as well as to actually change the replica count.'),

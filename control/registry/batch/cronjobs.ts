@@ -10,6 +10,7 @@ import { validateNonnegativeField, validateObjectMeta, validateObjectMetaUpdate 
 import { nameIsDNSSubdomain } from '../../../api/validation/names.js';
 import { CONTAINERS_DESCRIPTION, IMAGES_DESCRIPTION, ageColumn, ageOf, column, containerCells, nameColumn, translateTimestampSince } from '../printers.js';
 import type { ResourceDef } from '../types.js';
+import { keepOldStatus } from '../core/common.js';
 import { formatLabelSelector } from '../../../api/selectors.js';
 import { GoValueFieldError, goLabelSelector } from '../apps/common.js';
 import { applyPodTemplateDefaults } from '../apps/podtemplate.js';
@@ -114,7 +115,7 @@ export const cronjobs: ResourceDef = {
     obj.status = {};
     obj.metadata = { ...(obj.metadata ?? {}), generation: 1 };
   },
-  prepareForUpdate(obj, old) { obj.status = old.status; },
+  prepareForUpdate: keepOldStatus,
   validate: obj => validateCronJob(obj),
   // Names longer than 52 characters are only refused on create, so old objects stay updatable.
   validateUpdate: (obj, old) => [...validateObjectMetaUpdate(obj.metadata, old.metadata), ...validateCronJobSpec(asCronJob(obj).spec, asCronJob(old).spec ?? { schedule: '', jobTemplate: {} })],

@@ -17,9 +17,10 @@ import { isDNS1123Label, nameIsDNSSubdomain } from '../../../api/validation/name
 import { formatLabelSelector, labelsMatch, tryFromMetaLabelSelector } from '../../../api/selectors.js';
 import { CONTAINERS_DESCRIPTION, IMAGES_DESCRIPTION, ageColumn, ageOf, column, containerCells, humanDuration, nameColumn } from '../printers.js';
 import type { ResourceDef } from '../types.js';
+import { keepOldStatus } from '../core/common.js';
 import {
   GoValueFieldError, goLabelSelector, goStringMap, immutableSelector, selectorMismatch, validateLabelSelector,
-  validateNonnegativeFields,
+  validateCounterStatusUpdate,
 } from '../apps/common.js';
 import { applyPodTemplateDefaults, validatePodTemplateSpec } from '../apps/podtemplate.js';
 
@@ -269,7 +270,7 @@ export const jobs: ResourceDef = {
     obj.status = {};
     obj.metadata = { ...(obj.metadata ?? {}), generation: 1 };
   },
-  prepareForUpdate(obj, old) { obj.status = old.status; },
+  prepareForUpdate: keepOldStatus,
   validate: obj => validateJob(obj, true),
   validateUpdate(obj, old) {
     // As upstream's strategy: ValidateJob then ValidateJobUpdate (spec errors can appear twice).
@@ -277,10 +278,7 @@ export const jobs: ResourceDef = {
     const oldLabels = asJob(old).spec?.template?.metadata?.labels ?? {};
     return [...validateJob(obj, CONTROLLER_UID_LABEL in oldLabels), ...validateJobUpdate(obj, old)];
   },
-  validateStatusUpdate: (obj, old) => [
-    ...validateObjectMetaUpdate(obj.metadata, old.metadata),
-    ...validateNonnegativeFields(obj.status as Record<string, unknown> | undefined, STATUS_COUNTERS, FieldPath.root('status')),
-  ],
+  validateStatusUpdate: validateCounterStatusUpdate(STATUS_COUNTERS),
   fieldSelectorAttributes: obj => ({ 'status.successful': String(asJob(obj).status?.succeeded ?? 0) }),
   tableColumns: [
     nameColumn(),

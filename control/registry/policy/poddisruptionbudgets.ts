@@ -9,7 +9,8 @@ import { validateObjectMeta, validateObjectMetaUpdate } from '../../../api/valid
 import { nameIsDNSSubdomain } from '../../../api/validation/names.js';
 import { ageColumn, ageOf, column, nameColumn } from '../printers.js';
 import type { ResourceDef } from '../types.js';
-import { validateLabelSelector, validateNonnegativeFields, validateNonnegativeIntOrPercent, validateNotMoreThan100Percent } from '../apps/common.js';
+import { keepOldStatus } from '../core/common.js';
+import { validateCounterStatusUpdate, validateLabelSelector, validateNonnegativeIntOrPercent, validateNotMoreThan100Percent } from '../apps/common.js';
 
 const asPDB = (obj: KubeObject): PodDisruptionBudget => obj as unknown as PodDisruptionBudget;
 const specPath = FieldPath.root('spec');
@@ -51,13 +52,10 @@ export const poddisruptionbudgets: ResourceDef = {
     obj.status = { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 };
     obj.metadata = { ...(obj.metadata ?? {}), generation: 1 };
   },
-  prepareForUpdate(obj, old) { obj.status = old.status; },
+  prepareForUpdate: keepOldStatus,
   validate: obj => [...validateObjectMeta(obj.metadata, true, FieldPath.root('metadata'), nameIsDNSSubdomain), ...validatePDBSpec(asPDB(obj).spec)],
   validateUpdate: (obj, old) => [...validateObjectMetaUpdate(obj.metadata, old.metadata), ...validatePDBSpec(asPDB(obj).spec)],
-  validateStatusUpdate: (obj, old) => [
-    ...validateObjectMetaUpdate(obj.metadata, old.metadata),
-    ...validateNonnegativeFields(obj.status as Record<string, unknown> | undefined, STATUS_COUNTERS, FieldPath.root('status')),
-  ],
+  validateStatusUpdate: validateCounterStatusUpdate(STATUS_COUNTERS),
   tableColumns: [
     nameColumn(),
     column('Min Available', 'string', 'The minimum number of pods that must be available.'),
