@@ -21,33 +21,32 @@
 //   connects, then `--connects` (default 2 000) one after another; p50/p99 in µs. Connects run
 //   sequentially on an idle event loop, so Node's own overhead is the same for every layout.
 //
-// Usage: npm run bench:proxy-first-packet [-- --sizes 10,10000 --connects 2000 --layouts nftables,upstream-iptables,direct]
-import { execFileSync, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+// - Goal "flat": p50 at the largest S within ×1.2 of p50 at the smallest (p99 reported beside it;
+//   on 2 shared cores it is mostly scheduling noise).
+// - This is the `first-packet` part of `npm run bench:proxy` (./proxy.ts); the run/report loop is
+//   ./workload.ts's.
+// - `--fp-runs` rounds (default 3), every layout and size once per round; medians of p50/p99.
+//
+// Usage: npm run bench:proxy-first-packet [-- --fp-sizes 10,10000 --fp-runs 3 --connects 2000 --layouts nftables,iptables,upstream-iptables,direct | --quick]
+import { writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Iptables } from '../kernel/iptables/restore.js';
-import { createNetns, deleteNetns, execInNetns } from '../kernel/netns.js';
+import { execInNetns } from '../kernel/netns.js';
 import { NfTablesSocket } from '../kernel/nftables/socket.js';
 import { IptablesApplier } from '../proxy/iptables/apply.js';
 import { compileIptables } from '../proxy/iptables/compile.js';
 import { buildServiceModel } from '../proxy/model.js';
 import { NftablesApplier } from '../proxy/nftables/apply.js';
 import { compileServices } from '../proxy/nftables/compile.js';
-import { E, ep, objects, upstreamIptablesRestore, vip } from './workload.js';
+import { arg, benchEntry, withTempDir, E, ep, hasFlag, medianOf, numbers, objects, quantile, runCase, runParts, spawnTracked, upstreamIptablesRestore, vip, withNetns, type Figure, type PartOutcome } from './workload.js';
 
 const CLIENT = '10.1.0.1';
 type Layout = 'nftables' | 'upstream-iptables' | 'iptables' | 'direct';
 interface Latency { p50: number; p99: number; mean: number; n: number; loadMs: number }
 
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-};
-const self = fileURLToPath(import.meta.url);
-const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+const self = import.meta.url;
 
 /** In the namespace: a server on :8080 and `n` timed connects to host:port (µs each). */
 async function measure(host: string, port: number, n: number): Promise<number[]> {
@@ -84,70 +83,83 @@ async function load(layout: Layout, s: number, ns: string, dir: string): Promise
   } else if (layout === 'upstream-iptables') {
     const file = join(dir, `upstream-${s}.rules`);
     writeFileSync(file, upstreamIptablesRestore(s));
-    const r = spawnSync('sh', ['-c', `ip netns exec ${ns} iptables-legacy-restore --wait=5 < ${file}`], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`iptables-legacy-restore failed: ${r.stderr.slice(0, 500)}`);
+    await spawnTracked('sh', ['-c', `ip netns exec ${ns} iptables-legacy-restore --wait=5 < ${file}`]);
   }
   return performance.now() - t;
 }
 
-async function caseRun(layout: Layout, s: number, n: number, dir: string): Promise<Latency> {
-  const ns = `k8ts-t-fp-${randomBytes(3).toString('hex')}`;
-  await createNetns(ns);
-  try {
-    const last = s - 1;
-    await execInNetns(ns, 'ip', ['link', 'set', 'lo', 'up']);
-    for (const a of [CLIENT, ...Array.from({ length: E }, (_, j) => ep(last, j))]) await execInNetns(ns, 'ip', ['addr', 'add', `${a}/32`, 'dev', 'lo']);
-    await execInNetns(ns, 'ip', ['route', 'add', '10.96.0.0/12', 'dev', 'lo', 'src', CLIENT]);
-    const loadMs = await load(layout, s, ns, dir);
-    const [host, port] = layout === 'direct' ? [ep(last, 0), 8080] : [vip(last), 80];
-    const out = execFileSync('ip', ['netns', 'exec', ns, process.execPath, self, '--case', 'measure', '--host', host, '--port', String(port), '--connects', String(n)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    const us = (JSON.parse(out.trim().split('\n').pop()!) as number[]).sort((a, b) => a - b);
-    return { p50: quantile(us, 0.5), p99: quantile(us, 0.99), mean: us.reduce((a, b) => a + b, 0) / us.length, n: us.length, loadMs };
-  } finally {
-    await deleteNetns(ns);
-  }
-}
+const caseRun = (layout: Layout, s: number, n: number, dir: string): Promise<Latency> => withNetns(async (ns) => {
+  const last = s - 1;
+  for (const a of [CLIENT, ...Array.from({ length: E }, (_, j) => ep(last, j))]) await execInNetns(ns, 'ip', ['addr', 'add', `${a}/32`, 'dev', 'lo']);
+  await execInNetns(ns, 'ip', ['route', 'add', '10.96.0.0/12', 'dev', 'lo', 'src', CLIENT]);
+  const loadMs = await load(layout, s, ns, dir);
+  const [host, port] = layout === 'direct' ? [ep(last, 0), 8080] : [vip(last), 80];
+  const { stdout } = await spawnTracked('ip', ['netns', 'exec', ns, process.execPath, fileURLToPath(self), '--case', 'measure', '--host', host, '--port', String(port), '--connects', String(n)], { inheritStderr: true });
+  const us = JSON.parse(stdout.trim().split('\n').pop()!) as number[];
+  return { p50: quantile(us, 0.5), p99: quantile(us, 0.99), mean: us.reduce((a, b) => a + b, 0) / us.length, n: us.length, loadMs };
+});
 
-async function main(): Promise<void> {
-  const kind = arg('case', '');
-  if (kind === 'measure') {
-    process.stdout.write(JSON.stringify(await measure(arg('host', ''), Number(arg('port', '80')), Number(arg('connects', '2000')))) + '\n');
-    return;
-  }
-  if (kind === 'run') {
-    process.stdout.write(JSON.stringify(await caseRun(arg('layout', 'nftables') as Layout, Number(arg('s', '10')), Number(arg('connects', '2000')), arg('dir', '/tmp'))) + '\n');
-    return;
-  }
-  const sizes = arg('sizes', '10,10000').split(',').map(Number);
-  const layouts = arg('layouts', 'nftables,upstream-iptables,direct').split(',') as Layout[];
-  const n = Number(arg('connects', '2000'));
-  const dir = join('/tmp', `k8ts-bench-fp-${randomBytes(3).toString('hex')}`);
-  mkdirSync(dir, { recursive: true });
+export interface FirstPacketOptions { sizes: number[]; layouts: Layout[]; connects: number; runs: number }
+export const firstPacketOptions = (quick: boolean): FirstPacketOptions => ({
+  sizes: numbers(arg('fp-sizes', quick ? '10,1000' : '10,10000')),
+  layouts: arg('layouts', 'nftables,iptables,upstream-iptables,direct').split(',') as Layout[],
+  connects: Number(arg('connects', quick ? '500' : '2000')),
+  runs: Number(arg('fp-runs', quick ? '1' : '3')),
+});
+
+/** p50 at the largest S within this factor of p50 at the smallest counts as flat. */
+const FLAT = 1.2;
+
+export const firstPacketPart = (o: FirstPacketOptions): Promise<PartOutcome> => withTempDir('k8ts-bench-fp', async (dir) => {
   const f = (x: number): string => x.toFixed(0);
-  console.log(`proxy first-packet bench: TCP connect to the last of S ClusterIPs (×${E} endpoints), ${n} connects after 200 warm-up, ${new Date().toISOString()}, kernel ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()}`);
+  console.log(`TCP connect to the last of S ClusterIPs (×${E} endpoints), ${o.connects} connects after 200 warm-up`);
   const rows: Record<string, unknown>[] = [];
-  try {
-    for (const layout of layouts) {
-      const bySize: Record<number, Latency> = {};
-      for (const s of sizes) {
+  const by = new Map<Layout, Record<number, Latency>>();
+  // Runs interleaved (every layout and size once per round), so drift in the machine's load
+  // hits all alike; medians over the rounds.
+  const raw = new Map<string, Latency[]>();
+  for (let r = 0; r < o.runs; r++) {
+    for (const s of o.sizes) {
+      for (const layout of o.layouts) {
         // Its own process: the rules' loading (10 000 services) leaves nothing behind in this one.
-        const out = execFileSync(process.execPath, ['--max-old-space-size=4096', self, '--case', 'run', '--layout', layout, '--s', String(s), '--connects', String(n), '--dir', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-        bySize[s] = JSON.parse(out.trim().split('\n').pop()!) as Latency;
-        rows.push({ layout, services: s, ...bySize[s] });
+        const x = await runCase<Latency>(self, 'run', { layout, s, connects: o.connects, dir });
+        raw.set(`${layout}/${s}`, [...(raw.get(`${layout}/${s}`) ?? []), x]);
+        rows.push({ layout, services: s, run: r, ...x });
       }
-      const parts = sizes.map((s) => `S=${s}: p50 ${f(bySize[s]!.p50)} µs, p99 ${f(bySize[s]!.p99)} µs (rules loaded in ${f(bySize[s]!.loadMs)} ms)`);
-      const lo = bySize[sizes[0]!]!;
-      const hi = bySize[sizes[sizes.length - 1]!]!;
-      console.log(`${layout.padEnd(18)} ${parts.join(' | ')}; p50 ×${(hi.p50 / lo.p50).toFixed(2)}, p99 ×${(hi.p99 / lo.p99).toFixed(2)} from S=${sizes[0]} to S=${sizes[sizes.length - 1]}`);
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
-  const resultsDir = join(dirname(self), '..', '..', 'bench', 'results');
-  try {
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(join(resultsDir, `proxy-first-packet-${new Date().toISOString().slice(0, 10)}.json`), JSON.stringify(rows, null, 2) + '\n');
-  } catch { /* results are a convenience */ }
-}
+  for (const layout of o.layouts) {
+    const bySize: Record<number, Latency> = {};
+    for (const s of o.sizes) bySize[s] = medianOf(raw.get(`${layout}/${s}`)!);
+    by.set(layout, bySize);
+    const parts = o.sizes.map((s) => `S=${s}: p50 ${f(bySize[s]!.p50)} µs, p99 ${f(bySize[s]!.p99)} µs (rules loaded in ${f(bySize[s]!.loadMs)} ms)`);
+    const lo = bySize[o.sizes[0]!]!;
+    const hi = bySize[o.sizes[o.sizes.length - 1]!]!;
+    console.log(`${layout.padEnd(18)} ${parts.join(' | ')}; p50 ×${(hi.p50 / lo.p50).toFixed(2)}, p99 ×${(hi.p99 / lo.p99).toFixed(2)} from S=${o.sizes[0]} to S=${o.sizes[o.sizes.length - 1]}`);
+  }
+  const lo = o.sizes[0]!;
+  const hi = o.sizes[o.sizes.length - 1]!;
+  const span = (b: Record<number, Latency>): string => `p50 ${f(b[lo]!.p50)} → ${f(b[hi]!.p50)} µs (×${(b[hi]!.p50 / b[lo]!.p50).toFixed(2)}), p99 ${f(b[lo]!.p99)} → ${f(b[hi]!.p99)} µs`;
+  const up = by.get('upstream-iptables');
+  const direct = by.get('direct');
+  const figures: Figure[] = [];
+  for (const layout of ['nftables', 'iptables'] as const) {
+    const b = by.get(layout);
+    if (!b) continue;
+    const growth = b[hi]!.p50 / b[lo]!.p50;
+    figures.push({
+      part: `first-packet (${layout})`, workload: `S = ${lo} → ${hi}`, figure: `TCP connect to the last ClusterIP${direct ? ` (floor, no rules: p50 ${f(direct[lo]!.p50)} → ${f(direct[hi]!.p50)} µs)` : ''}`, ours: span(b),
+      ...(up ? { anchor: `upstream iptables layout (legacy): ${span(up)}`, ratio: (up[hi]!.p50 / up[lo]!.p50) / growth } : {}),
+      goal: `flat (p50 ×≤ ${FLAT})`, met: growth <= FLAT, runs: o.runs,
+    });
+  }
+  return { figures, details: rows };
+});
 
-await main();
+await benchEntry(self, {
+  measure: () => measure(arg('host', ''), Number(arg('port', '80')), Number(arg('connects', '2000'))),
+  run: () => caseRun(arg('layout', 'nftables') as Layout, Number(arg('s', '10')), Number(arg('connects', '2000')), arg('dir', '/tmp')),
+}, async () => {
+  const o = firstPacketOptions(hasFlag('quick'));
+  await runParts('proxy-first-packet', [{ name: 'first-packet', run: () => firstPacketPart(o) }], { ...o });
+});

@@ -17,15 +17,15 @@
 //   one service's chains, rules and map element, as upstream's partial sync does.
 // - Also our layout loaded as renderNft text through `nft -f`: the gap to "full" is what encoding
 //   netlink ourselves buys, separately from what the layout buys.
-// - Medians of 3 fresh runs. The anchor stops at 3 000 services (10 000 takes minutes).
+// - Medians of `--runs` fresh runs (default 3); the anchor above 3 000 services runs once (at
+//   10 000 it takes minutes).
+// - This is the `nftables` part of `npm run bench:proxy` (./proxy.ts); the run/report loop is
+//   ./workload.ts's.
 //
-// Usage: npm run bench:proxy [-- --sizes 1000,3000,10000 --anchor-sizes 1000,3000 --runs 3]
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createNetns, deleteNetns, execInNetns } from '../kernel/netns.js';
+// Usage: npm run bench:proxy-nftables [-- --sizes 1000,10000 --anchor-sizes 1000,10000 --runs 3 | --quick]
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execInNetns } from '../kernel/netns.js';
 import { NfTablesSocket } from '../kernel/nftables/socket.js';
 import { buildServiceModel } from '../proxy/model.js';
 import { renderNft } from '../kernel/nftables/render.js';
@@ -33,14 +33,12 @@ import { NftablesApplier } from '../proxy/nftables/apply.js';
 import { compileServices, IncrementalCompiler } from '../proxy/nftables/compile.js';
 import { EndpointSliceChangeTracker, ServiceChangeTracker } from '../proxy/changes.js';
 import { ServicePortMap } from '../proxy/servicemap.js';
-import { E, ep, median, objects, vip } from './workload.js';
+import { arg, benchEntry, timeChanges, withTempDir, E, ep, fmt, hasFlag, median, medianOf, numbers, objects, runCase, runParts, runTimed, sleep, vip, withNetns, type Figure, type Part, type PartOutcome } from './workload.js';
 
 interface OursResult { modelMs: number; fullMs: number; compileMs: number; planMs: number; encodeMs: number; kernelMs: number; bytes: number; messages: number; addMs: number; addMaxMs: number; delEndpointMs: number; addKernelMs: number; addCompileMs: number; addPlanMs: number; addOps: number; maxRssMB: number; check: string }
 interface AnchorResult { fullMs: number; addMs: number; maxRssMB: number; userS: number; sysS: number }
 
-async function caseOurs(s: number): Promise<OursResult> {
-  const ns = `k8ts-t-bench-${randomBytes(3).toString('hex')}`;
-  await createNetns(ns);
+const caseOurs = (s: number): Promise<OursResult> => withNetns(async (ns) => {
   const sock = NfTablesSocket.open(ns);
   try {
     const { services, slices } = objects(s);
@@ -64,7 +62,7 @@ async function caseOurs(s: number): Promise<OursResult> {
     for (let k = 0; k < 5; k++) {
       // Changes arrive spaced out (kube-proxy's minSyncPeriod is 1 s); 250 ms lets the collector
       // finish with the full sync's garbage, as it would in a running proxy.
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
       const extra = objects(1, s + k);
       current = [...current, ...buildServiceModel(extra.services, extra.slices)];
       t = performance.now();
@@ -82,7 +80,7 @@ async function caseOurs(s: number): Promise<OursResult> {
     // to the (E-1)-endpoint chain, its hairpin element is deleted.
     const dels: number[] = [];
     for (let k = 0; k < 3; k++) {
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
       const one = objects(1, k * 7);
       const shrunk = buildServiceModel(one.services, [{ ...one.slices[0]!, endpoints: one.slices[0]!.endpoints.slice(1) }])[0]!;
       current = current.map((sp) => (sp.id === shrunk.id ? shrunk : sp));
@@ -99,9 +97,8 @@ async function caseOurs(s: number): Promise<OursResult> {
     };
   } finally {
     sock.close();
-    await deleteNetns(ns);
   }
-}
+});
 
 interface TrackedResult { fullMs: number; addMs: number; addMaxMs: number; addTrackMs: number; addCompileMs: number; addSyncMs: number; delEndpointMs: number; delEndpointMaxMs: number; delServiceMs: number; check: string }
 
@@ -110,9 +107,7 @@ interface TrackedResult { fullMs: number; addMs: number; addMaxMs: number; addTr
  * changed services only, the incremental compiler fed those, one netlink batch. "+1 svc" and
  * "−1 endpoint" are timed from the first event to the kernel's acknowledgement.
  */
-async function caseTracked(s: number): Promise<TrackedResult> {
-  const ns = `k8ts-t-bench-${randomBytes(3).toString('hex')}`;
-  await createNetns(ns);
+const caseTracked = (s: number): Promise<TrackedResult> => withNetns(async (ns) => {
   const sock = NfTablesSocket.open(ns);
   try {
     const st = new ServiceChangeTracker();
@@ -137,26 +132,11 @@ async function caseTracked(s: number): Promise<TrackedResult> {
     await sync(true);
     const fullMs = performance.now() - t;
     compiler.settle(); // as the daemon does once the first sync is committed
-    const adds: number[] = [], track: number[] = [], comp: number[] = [], syn: number[] = [];
-    for (let k = 0; k < 5; k++) {
-      await new Promise((r) => setTimeout(r, 250));
-      const extra = objects(1, s + k);
-      t = performance.now();
-      st.update(undefined, extra.services[0]);
-      et.update(extra.slices[0]!, false);
-      const r = await sync();
-      adds.push(performance.now() - t); track.push(r.trackMs); comp.push(r.compileMs); syn.push(r.syncMs);
-    }
-    const dels: number[] = [];
-    for (let k = 0; k < 5; k++) {
-      await new Promise((r) => setTimeout(r, 250));
-      const one = objects(1, k * 7).slices[0]!;
-      t = performance.now();
-      et.replace(one, { ...one, endpoints: one.endpoints.slice(1) });
-      await sync();
-      dels.push(performance.now() - t);
-    }
-    await new Promise((r) => setTimeout(r, 250));
+    const ch = await timeChanges(s, st, et, () => sync(), 5, 5);
+    const adds = ch.adds.map((c) => c.ms);
+    const dels = ch.dels.map((c) => c.ms);
+    const track = ch.adds.map((c) => c.r.trackMs), comp = ch.adds.map((c) => c.r.compileMs), syn = ch.adds.map((c) => c.r.syncMs);
+    await sleep(250);
     t = performance.now();
     st.update(services[s >> 1], undefined);
     await sync();
@@ -166,9 +146,8 @@ async function caseTracked(s: number): Promise<TrackedResult> {
     return { fullMs, addMs: median(adds), addMaxMs: Math.max(...adds), addTrackMs: median(track), addCompileMs: median(comp), addSyncMs: median(syn), delEndpointMs: median(dels), delEndpointMaxMs: Math.max(...dels), delServiceMs, check };
   } finally {
     sock.close();
-    await deleteNetns(ns);
   }
-}
+});
 
 function hash8(s: string): string {
   let h = 2166136261;
@@ -212,120 +191,82 @@ function anchorText(s: number, from: number, withBase: boolean): string {
   return L.join('\n') + '\n';
 }
 
-async function caseAnchor(s: number, dir: string): Promise<AnchorResult> {
-  const ns = `k8ts-t-bench-${randomBytes(3).toString('hex')}`;
-  await createNetns(ns);
-  try {
-    const full = join(dir, `anchor-${s}.nft`);
-    const add = join(dir, `anchor-${s}-add.nft`);
-    writeFileSync(full, anchorText(s, 0, true));
-    writeFileSync(add, anchorText(1, s, false));
-    const f = runWithTime(ns, full);
-    const a = runWithTime(ns, add);
-    return { fullMs: f.ms, addMs: a.ms, maxRssMB: f.rssMB, userS: f.user, sysS: f.sys };
-  } finally {
-    await deleteNetns(ns);
-  }
-}
-
-function runWithTime(ns: string, file: string): { ms: number; rssMB: number; user: number; sys: number } {
-  const t = performance.now();
-  const r = execFileSync('sh', ['-c', `ip netns exec ${ns} /usr/bin/time -f 'TIME %M %U %S' nft -f ${file} 2>&1 >/dev/null`], { encoding: 'utf8' });
-  const ms = performance.now() - t;
-  const m = /TIME (\d+) ([\d.]+) ([\d.]+)/.exec(r);
-  if (!m) throw new Error(`nft -f ${file} failed: ${r.slice(0, 2000)}`);
-  return { ms, rssMB: Number(m[1]) / 1024, user: Number(m[2]), sys: Number(m[3]) };
-}
+const caseAnchor = (s: number, dir: string): Promise<AnchorResult> => withNetns(async (ns) => {
+  const full = join(dir, `anchor-${s}.nft`);
+  const add = join(dir, `anchor-${s}-add.nft`);
+  writeFileSync(full, anchorText(s, 0, true));
+  writeFileSync(add, anchorText(1, s, false));
+  const f = await runTimed(ns, 'nft', `-f ${full}`);
+  const a = await runTimed(ns, 'nft', `-f ${add}`);
+  return { fullMs: f.ms, addMs: a.ms, maxRssMB: f.rssMB, userS: f.userS, sysS: f.sysS };
+});
 
 /** Our layout, but loaded as `renderNft` text through `nft -f`: what the netlink encoder saves. */
-async function caseOursViaNft(s: number, dir: string): Promise<AnchorResult> {
-  const ns = `k8ts-t-bench-${randomBytes(3).toString('hex')}`;
-  await createNetns(ns);
-  try {
-    const { services, slices } = objects(s);
-    const file = join(dir, `ours-${s}.nft`);
-    writeFileSync(file, renderNft(compileServices({ services: buildServiceModel(services, slices), nodeName: 'bench', nodeIPs: [] })));
-    const f = runWithTime(ns, file);
-    return { fullMs: f.ms, addMs: 0, maxRssMB: f.rssMB, userS: f.user, sysS: f.sys };
-  } finally {
-    await deleteNetns(ns);
-  }
-}
+const caseOursViaNft = (s: number, dir: string): Promise<AnchorResult> => withNetns(async (ns) => {
+  const { services, slices } = objects(s);
+  const file = join(dir, `ours-${s}.nft`);
+  writeFileSync(file, renderNft(compileServices({ services: buildServiceModel(services, slices), nodeName: 'bench', nodeIPs: [] })));
+  const f = await runTimed(ns, 'nft', `-f ${file}`);
+  return { fullMs: f.ms, addMs: 0, maxRssMB: f.rssMB, userS: f.userS, sysS: f.sysS };
+});
 
 // ---------------------------------------------------------------------------------------------
 
-const arg = (name: string, dflt: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-};
-const self = fileURLToPath(import.meta.url);
+export interface NftablesOptions { sizes: number[]; anchorSizes: number[]; runs: number }
+export const nftablesOptions = (quick: boolean): NftablesOptions => ({
+  sizes: numbers(arg('sizes', quick ? '300,1000' : '1000,10000')),
+  anchorSizes: numbers(arg('anchor-sizes', quick ? '300,1000' : '1000,10000')),
+  runs: Number(arg('runs', quick ? '1' : '3')),
+});
 
-function child<T>(kind: string, s: number, dir: string): T {
-  const out = execFileSync(process.execPath, ['--max-old-space-size=4096', self, '--case', kind, '--s', String(s), '--dir', dir], { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] });
-  return JSON.parse(out.trim().split('\n').pop()!) as T;
-}
+const self = import.meta.url;
+/** Above this size the KEP-3866 anchor runs once: at 10 000 × 10 one load takes minutes. */
+const ANCHOR_ONCE_ABOVE = 3000;
 
-async function main(): Promise<void> {
-  const kind = arg('case', '');
-  if (kind) {
-    const s = Number(arg('s', '1000'));
-    const dir = arg('dir', '/tmp');
-    const r = kind === 'ours' ? await caseOurs(s) : kind === 'tracked' ? await caseTracked(s) : kind === 'ours-nft' ? await caseOursViaNft(s, dir) : await caseAnchor(s, dir);
-    process.stdout.write(JSON.stringify(r) + '\n');
-    return;
-  }
-  const sizes = arg('sizes', '1000,3000,10000').split(',').map(Number);
-  const anchorSizes = new Set(arg('anchor-sizes', '1000,3000').split(',').filter(Boolean).map(Number));
-  const runs = Number(arg('runs', '3'));
-  const dir = join('/tmp', `k8ts-bench-proxy-${randomBytes(3).toString('hex')}`);
-  mkdirSync(dir, { recursive: true });
+export const nftablesPart = (o: NftablesOptions): Promise<PartOutcome> => withTempDir('k8ts-bench-proxy', async (dir) => {
   const rows: Record<string, unknown>[] = [];
-  const f = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
-  console.log(`proxy nftables bench: S services × ${E} endpoints, medians of ${runs}, ${new Date().toISOString()}, kernel ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()}`);
-  for (const s of sizes) {
-    const ours: OursResult[] = [];
-    for (let i = 0; i < runs; i++) ours.push(child<OursResult>('ours', s, dir));
-    const m = (k: keyof OursResult): number => median(ours.map((o) => o[k] as number));
-    const row: Record<string, unknown> = {
-      services: s, endpoints: s * E,
-      ours: { fullMs: m('fullMs'), compileMs: m('compileMs'), planMs: m('planMs'), encodeMs: m('encodeMs'), kernelMs: m('kernelMs'), modelMs: m('modelMs'), bytes: m('bytes'), messages: m('messages'), addMs: m('addMs'), addMaxMs: m('addMaxMs'), delEndpointMs: m('delEndpointMs'), addCompileMs: m('addCompileMs'), addPlanMs: m('addPlanMs'), addKernelMs: m('addKernelMs'), addOps: m('addOps'), maxRssMB: m('maxRssMB'), check: ours[0]!.check },
+  const figures: Figure[] = [];
+  const goal = (x: number, max: number): { goal: string; met: boolean } => ({ goal: `≤ ${max} ms`, met: x <= max });
+  for (const s of o.sizes) {
+    const w = `${s} × ${E}`;
+    const times = async <T>(kind: string, n: number): Promise<T[]> => {
+      const out: T[] = [];
+      for (let i = 0; i < n; i++) out.push(await runCase<T>(self, kind, { s, dir }));
+      return out;
     };
-    let line = `S=${s}: ours full ${f(m('fullMs'))} ms (compile ${f(m('compileMs'))} + plan ${f(m('planMs'))} + encode ${f(m('encodeMs'))} + kernel ${f(m('kernelMs'))}; ${(m('bytes') / 1e6).toFixed(1)} MB in ${m('messages')} msgs; model ${f(m('modelMs'))} ms), +1 svc ${f(m('addMs'))} ms (compile ${f(m('addCompileMs'))} + plan ${f(m('addPlanMs'))} + kernel ${f(m('addKernelMs'))}; worst of 5 ${f(m('addMaxMs'))}), −1 endpoint ${f(m('delEndpointMs'))} ms, peak RSS ${f(m('maxRssMB'))} MB [${ours[0]!.check}]`;
-    {
-      const tr: TrackedResult[] = [];
-      for (let i = 0; i < runs; i++) tr.push(child<TrackedResult>('tracked', s, dir));
-      const tm = (k: keyof TrackedResult): number => median(tr.map((o) => o[k] as number));
-      row.tracked = { fullMs: tm('fullMs'), addMs: tm('addMs'), addMaxMs: tm('addMaxMs'), addTrackMs: tm('addTrackMs'), addCompileMs: tm('addCompileMs'), addSyncMs: tm('addSyncMs'), delEndpointMs: tm('delEndpointMs'), delEndpointMaxMs: tm('delEndpointMaxMs'), delServiceMs: tm('delServiceMs'), check: tr[0]!.check };
-      line += `\n        sync loop (trackers → model → incremental compiler → applier): full ${f(tm('fullMs'))} ms, +1 svc ${f(tm('addMs'))} ms (track+model ${f(tm('addTrackMs'))} + compile ${f(tm('addCompileMs'))} + plan/encode/kernel ${f(tm('addSyncMs'))}; worst of 5 ${f(tm('addMaxMs'))}), −1 endpoint ${f(tm('delEndpointMs'))} ms (worst ${f(tm('delEndpointMaxMs'))}), −1 svc ${f(tm('delServiceMs'))} ms [${tr[0]!.check}]`;
-    }
-    {
-      const vn: AnchorResult[] = [];
-      for (let i = 0; i < runs; i++) vn.push(child<AnchorResult>('ours-nft', s, dir));
-      const vm = (k: keyof AnchorResult): number => median(vn.map((o) => o[k]));
-      row.oursViaNft = { fullMs: vm('fullMs'), maxRssMB: vm('maxRssMB'), userS: vm('userS'), sysS: vm('sysS') };
-      line += `\n        same layout as nft -f text (renderNft) full ${f(vm('fullMs'))} ms (user ${vm('userS')} s, sys ${vm('sysS')} s), peak RSS ${f(vm('maxRssMB'))} MB; nft -f time / ours = ×${f(vm('fullMs') / m('fullMs'))}`;
-    }
-    if (anchorSizes.has(s)) {
-      const an: AnchorResult[] = [];
-      for (let i = 0; i < runs; i++) an.push(child<AnchorResult>('anchor', s, dir));
-      const am = (k: keyof AnchorResult): number => median(an.map((o) => o[k]));
-      row.anchor = { fullMs: am('fullMs'), addMs: am('addMs'), maxRssMB: am('maxRssMB'), userS: am('userS'), sysS: am('sysS') };
-      row.ratio = { full: am('fullMs') / m('fullMs'), add: am('addMs') / m('addMs') };
-      line += `\n        anchor (KEP-3866 via nft -f) full ${f(am('fullMs'))} ms (user ${am('userS')} s, sys ${am('sysS')} s), +1 svc ${f(am('addMs'))} ms, peak RSS ${f(am('maxRssMB'))} MB` +
-        `\n        ratio anchor/ours: full ×${f(am('fullMs') / m('fullMs'))}, +1 svc ×${f(am('addMs') / m('addMs'))}`;
-    }
-    console.log(line);
+    const ours = medianOf(await times<OursResult>('ours', o.runs));
+    const tracked = medianOf(await times<TrackedResult>('tracked', o.runs));
+    const viaNft = medianOf(await times<AnchorResult>('ours-nft', o.runs));
+    const anchorRuns = s > ANCHOR_ONCE_ABOVE ? 1 : o.runs;
+    const anchor = o.anchorSizes.includes(s) ? medianOf(await times<AnchorResult>('anchor', anchorRuns)) : undefined;
+    const row = { services: s, endpoints: s * E, ours, tracked, oursViaNft: viaNft, anchor, anchorRuns, ratio: anchor ? { full: anchor.fullMs / ours.fullMs, add: anchor.addMs / ours.addMs } : undefined };
     rows.push(row);
+    console.log(`S=${s}: ours full ${fmt(ours.fullMs)} ms (compile ${fmt(ours.compileMs)} + plan ${fmt(ours.planMs)} + encode ${fmt(ours.encodeMs)} + kernel ${fmt(ours.kernelMs)}; ${(ours.bytes / 1e6).toFixed(1)} MB in ${ours.messages} msgs; model ${fmt(ours.modelMs)} ms), +1 svc ${fmt(ours.addMs)} ms (compile ${fmt(ours.addCompileMs)} + plan ${fmt(ours.addPlanMs)} + kernel ${fmt(ours.addKernelMs)}; worst of 5 ${fmt(ours.addMaxMs)}), −1 endpoint ${fmt(ours.delEndpointMs)} ms, peak RSS ${fmt(ours.maxRssMB)} MB [${ours.check}]
+      sync loop (trackers → model → incremental compiler → applier): full ${fmt(tracked.fullMs)} ms, +1 svc ${fmt(tracked.addMs)} ms (track+model ${fmt(tracked.addTrackMs)} + compile ${fmt(tracked.addCompileMs)} + plan/encode/kernel ${fmt(tracked.addSyncMs)}; worst of 5 ${fmt(tracked.addMaxMs)}), −1 endpoint ${fmt(tracked.delEndpointMs)} ms (worst ${fmt(tracked.delEndpointMaxMs)}), −1 svc ${fmt(tracked.delServiceMs)} ms [${tracked.check}]
+      same layout as nft -f text (renderNft) full ${fmt(viaNft.fullMs)} ms (user ${viaNft.userS} s, sys ${viaNft.sysS} s), peak RSS ${fmt(viaNft.maxRssMB)} MB; nft -f time / ours = ×${fmt(viaNft.fullMs / ours.fullMs)}` +
+      (anchor ? `\n        anchor (KEP-3866 via nft -f, ${anchorRuns} run(s)) full ${fmt(anchor.fullMs)} ms (user ${anchor.userS} s, sys ${anchor.sysS} s), +1 svc ${fmt(anchor.addMs)} ms, peak RSS ${fmt(anchor.maxRssMB)} MB; ratio anchor/ours: full ×${fmt(anchor.fullMs / ours.fullMs)}, +1 svc ×${fmt(anchor.addMs / ours.addMs)}` : ''));
+    const an = anchor ? 'KEP-3866 via `nft -f`' : undefined;
+    const withAnchor = (value: number | undefined, oursValue: number, unit: string): Pick<Figure, 'anchor' | 'ratio'> =>
+      value === undefined ? {} : { anchor: `${an} ${fmt(value)} ${unit}${anchorRuns !== o.runs ? ` (${anchorRuns} run)` : ''}`, ratio: value / oursValue };
+    figures.push(
+      { part: 'nftables', workload: w, figure: 'full sync', runs: o.runs, ours: `${fmt(ours.fullMs)} ms`, ...withAnchor(anchor?.fullMs, ours.fullMs, 'ms'), ...goal(ours.fullMs, 1000) },
+      { part: 'nftables', workload: w, figure: 'one-service change (+1 Service, compile+commit)', runs: o.runs, ours: `${fmt(ours.addMs)} ms`, ...withAnchor(anchor?.addMs, ours.addMs, 'ms'), ...goal(ours.addMs, 10) },
+      { part: 'nftables', workload: w, figure: 'sync loop: +1 Service / −1 endpoint', runs: o.runs, ours: `${fmt(tracked.addMs)} / ${fmt(tracked.delEndpointMs)} ms`, ...goal(Math.max(tracked.addMs, tracked.delEndpointMs), 10) },
+      { part: 'nftables', workload: w, figure: 'peak RSS, full sync', runs: o.runs, ours: `${fmt(ours.maxRssMB)} MB`, ...withAnchor(anchor?.maxRssMB, ours.maxRssMB, 'MB') },
+      { part: 'nftables', workload: w, figure: 'our layout as text via `nft -f` (what netlink saves)', runs: o.runs, ours: `${fmt(viaNft.fullMs)} ms via nft -f vs ${fmt(ours.fullMs)} over netlink` },
+    );
   }
-  const goals = rows.find((r) => r.services === 10000) as { ours: { fullMs: number; addMs: number } } | undefined;
-  const tg = rows.find((r) => r.services === 10000) as { tracked?: { addMs: number; delEndpointMs: number } } | undefined;
-  if (tg?.tracked) console.log(`sync loop at 10 000×10: one-service add ${f(tg.tracked.addMs)} ms, one-endpoint removal ${f(tg.tracked.delEndpointMs)} ms (goal ≤ 10 ms: ${Math.max(tg.tracked.addMs, tg.tracked.delEndpointMs) <= 10 ? 'MET' : 'MISSED'})`);
-  if (goals) console.log(`goals at 10 000×10: full sync ≤ 1000 ms → ${f(goals.ours.fullMs)} ms ${goals.ours.fullMs <= 1000 ? 'MET' : 'MISSED'}; one-service change ≤ 10 ms → ${f(goals.ours.addMs)} ms ${goals.ours.addMs <= 10 ? 'MET' : 'MISSED'}`);
-  const resultsDir = join(dirname(self), '..', '..', 'bench', 'results');
-  try {
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(join(resultsDir, `proxy-nftables-${new Date().toISOString().slice(0, 10)}.json`), JSON.stringify(rows, null, 2) + '\n');
-  } catch { /* results are a convenience */ }
-}
+  return { figures, details: rows };
+});
 
-await main();
+const s0 = (): number => Number(arg('s', '1000'));
+await benchEntry(self, {
+  ours: () => caseOurs(s0()),
+  tracked: () => caseTracked(s0()),
+  'ours-nft': () => caseOursViaNft(s0(), arg('dir', '/tmp')),
+  anchor: () => caseAnchor(s0(), arg('dir', '/tmp')),
+}, async () => {
+  const o = nftablesOptions(hasFlag('quick'));
+  const part: Part = { name: 'nftables', run: () => nftablesPart(o) };
+  await runParts('proxy-nftables', [part], { ...o });
+});
