@@ -30,7 +30,7 @@ import { CtrRuntime } from '../../agent/ctr.js';
 import { run } from '../../kernel/netns.js';
 import { installCni } from '../../cni/install.js';
 import { ensureBusyboxImage } from '../../test/images/build-busybox-image.js';
-import { agentArgs, checkLabName, labRoot, LabError, pickIndex, planLab, proxyArgs, serverArgs, withServer, findNode, type LabNetwork, type LabPlan, type LabProxy, type LabCni, type NodePlan } from './plan.js';
+import { agentArgs, checkLabName, labRoot, LabError, pickIndex, planLab, proxyArgs, serverArgs, switchSysctls, withServer, findNode, type LabNetwork, type LabPlan, type LabProxy, type LabCni, type NodePlan } from './plan.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The checkout's launcher (dist/test-vm/lab → bin/k8ts). */
@@ -150,16 +150,20 @@ async function ip(netns: string, lines: string[]): Promise<void> {
   await run('ip', ['-n', netns, '-batch', '-'], `${lines.join('\n')}\n`);
 }
 
-async function sysctlIn(netns: string, settings: string[]): Promise<void> {
-  await run('nsenter', [`--net=/run/netns/${netns}`, 'sysctl', '-qw', ...settings]);
+/** `sysctl -w` in `netns`; with `ignoreUnknown`, keys the kernel does not have are skipped (`-e`). */
+async function sysctlIn(netns: string, settings: readonly string[], ignoreUnknown = false): Promise<void> {
+  await run('nsenter', [`--net=/run/netns/${netns}`, 'sysctl', ignoreUnknown ? '-eqw' : '-qw', ...settings]);
 }
 
-/** The underlay: the switch namespace with its bridge, and every node namespace cabled to it. */
-async function buildUnderlay(p: LabPlan): Promise<void> {
+/**
+ * The underlay: the switch namespace with its bridge, and every node namespace cabled to it.
+ * Exported for bench/network, whose bare-topology ceiling is built on this very underlay.
+ */
+export async function buildUnderlay(p: LabPlan): Promise<void> {
   await run('ip', ['netns', 'add', p.switchNetns]);
   await ip(p.switchNetns, ['link set lo up', `link add ${p.bridge} type bridge`, `addr add ${p.gateway}/24 dev ${p.bridge}`, `link set ${p.bridge} up`]);
-  // The gateway routes to whatever a test cables to the switch as "the outside world".
-  await sysctlIn(p.switchNetns, ['net.ipv4.ip_forward=1']);
+  await sysctlIn(p.switchNetns, switchSysctls.required);
+  await sysctlIn(p.switchNetns, switchSysctls.optional, true);
   await Promise.all(p.nodes_.map(n => cableNode(p, n)));
 }
 

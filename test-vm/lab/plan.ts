@@ -27,6 +27,20 @@ export const serviceCIDR = '10.43.0.0/16';
 export const clusterDNS = '10.43.0.10';
 export const apiPort = 6443;
 
+/**
+ * The switch namespace's settings. It routes to whatever a test cables to it as "the outside
+ * world" (ip_forward), and its bridge is a plain L2 switch: br_netfilter defaults
+ * bridge-nf-call-{iptables,ip6tables,arptables} to 1 in every new namespace, which sends each
+ * bridged underlay frame through the IP netfilter hooks (a fake route, an skb extension, three hook
+ * passes) although nothing filters there — a real switch runs no firewall, and that per-packet
+ * cost would be charged to every cross-node path the lab measures (bench/network). The bridge keys
+ * are optional: without br_netfilter they do not exist, and the switch already behaves so.
+ */
+export const switchSysctls: { readonly required: readonly string[]; readonly optional: readonly string[] } = {
+  required: ['net.ipv4.ip_forward=1'],
+  optional: ['net.bridge.bridge-nf-call-iptables=0', 'net.bridge.bridge-nf-call-ip6tables=0', 'net.bridge.bridge-nf-call-arptables=0'],
+};
+
 const NAME_RE = /^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/;
 
 export class LabError extends Error {
