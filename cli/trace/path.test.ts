@@ -166,6 +166,14 @@ describe('computePath with IPVS virtual servers (proxy mode ipvs)', () => {
   it('reports persistence as ClientIP affinity', () => {
     expect(computePath(withIpvs('rr', 1), flow, peers).dnat?.affinity).toEqual({ map: 'ipvs persistence', timeoutS: 10800 });
   });
+  it('does not run output\'s nat chains after IPVS: the connection got its destination binding in prerouting', () => {
+    const s = withIpvs('rr');
+    const natOutput = s.nft.chains.filter(c => c.hook === 'output' && c.type === 'nat').map(c => `${c.table}/${c.name}`);
+    expect(natOutput.length).toBeGreaterThan(0); // the fixture has some, or this proves nothing
+    for (const e of computePath(s, flow, peers).endpoints) {
+      expect(e.forward.chains.map(c => `${c.table}/${c.chain}`).filter(c => natOutput.includes(c))).toEqual([]);
+    }
+  });
 });
 
 describe('routes', () => {

@@ -1,20 +1,40 @@
 #!/usr/bin/env bash
 # Cluster checks run on a server once every node has joined (the Vagrantfile's last step):
-#   cluster-checks.sh N     waits for N nodes Ready, then checks pod-to-pod traffic across nodes
-#                           and a ClusterIP Service reached from every node's pod.
+#   cluster-checks.sh N [--keep]
+# waits for N nodes Ready, starts one web pod per node and a NodePort Service over them, then checks
+#   - from every pod: every pod IP, both backends through the ClusterIP, and both backends through
+#     every node's NodePort (one `kubectl exec` per pod: under TCG each exec costs seconds);
+#   - from this node itself (its own network, not a pod's): both backends through the ClusterIP and
+#     through every node's NodePort;
+#   - with the IPVS proxy (proxy-mode in /etc/k8ts/config.yaml, or K8TS_PROXY_MODE): this node's
+#     IPVS virtual servers for the ClusterIP and its NodePort, with both pods as real servers.
+# --keep leaves the pods and the Service in place (test-vm/vm/guest-check.sh goes on with them) and
+# K8TS_CHECK_FACTS=FILE writes what the other nodes need to check them (vip, port, nodeport, ips,
+# nodeips, pods) as shell assignments.
 # Needs kubectl (K8TS_KUBECTL, default k8ts-kubectl) and the test image imported on every node.
 set -euo pipefail
-want=${1:?usage: cluster-checks.sh NODES}
+want=${1:?usage: cluster-checks.sh NODES [--keep]}
+keep=${2:-}
 kubectl=${K8TS_KUBECTL:-k8ts-kubectl}
 image=${K8TS_TEST_IMAGE:-docker.io/k8ts/busybox:test}
+mode=${K8TS_PROXY_MODE:-$(sed -n 's/^proxy-mode: *//p' /etc/k8ts/config.yaml 2>/dev/null || true)}
 k() { "$kubectl" "$@"; }
 fail() { echo "cluster-checks: FAIL: $*" >&2; exit 1; }
-# An HTTP GET from a pod, answered with the body's last line (the serving pod's node). With nc, not
-# wget: the image's static busybox wget segfaults in the qemu test VM (exit 139, also outside any
-# container), while nc and httpd work.
-get() { k exec "$1" -- sh -c "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 $2 $3" | tail -1; }
-# On a failed request: whether exec itself works in that pod, to tell the network from the tooling.
-why() { k exec "$1" -- sh -c 'echo "cluster-checks: exec in $(hostname) works"' >&2 || echo "cluster-checks: exec in $1 fails too" >&2; }
+t0=$(date +%s)
+elapsed() { echo "$(($(date +%s) - t0)) s"; }
+# An HTTP GET from this node: the body's last line (the serving pod's node). bash's /dev/tcp, as the
+# node may have no HTTP client.
+hget() { timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET / HTTP/1.0\r\n\r\n" >&3 && cat <&3' "$1" "$2" 2>/dev/null | tail -1; }
+# Distinct backends answering at HOST:PORT from this node within 12 requests (stops at 2).
+backends() {
+  local seen='' b
+  for _ in $(seq 12); do
+    b=$(hget "$1" "$2" || true)
+    [ -z "$b" ] || [[ " $seen " == *" $b "* ]] || seen="$seen $b"
+    [ "$(wc -w <<<"$seen")" -ge 2 ] && break
+  done
+  echo "$seen"
+}
 
 echo "cluster-checks: waiting for $want nodes Ready"
 for _ in $(seq 300); do
@@ -25,10 +45,15 @@ done
 k get nodes -o wide
 [ "$ready" -ge "$want" ] || fail "$ready of $want nodes Ready"
 
-# One web pod per node, pinned, answering with its node's name.
+# One web pod per node, pinned, answering with its node's name; one NodePort Service over them
+# (a NodePort Service has a ClusterIP too: both paths from one object).
 k delete pod -l app=k8ts-check --ignore-not-found --wait=true >/dev/null
-for node in $(k get nodes -o jsonpath='{.items[*].metadata.name}'); do
-  k apply -f - >/dev/null <<EOF
+k delete service k8ts-check --ignore-not-found >/dev/null
+nodes=$(k get nodes -o jsonpath='{.items[*].metadata.name}')
+{
+  for node in $nodes; do
+    cat <<EOF
+---
 apiVersion: v1
 kind: Pod
 metadata: {name: check-$node, labels: {app: k8ts-check}}
@@ -40,26 +65,72 @@ spec:
     imagePullPolicy: Never
     command: [sh, -c, 'mkdir -p /www && echo $node >/www/index.html && exec httpd -f -p 8080 -h /www']
 EOF
-done
-k apply -f - >/dev/null <<EOF
+  done
+  cat <<EOF
+---
 apiVersion: v1
 kind: Service
 metadata: {name: k8ts-check}
-spec: {selector: {app: k8ts-check}, ports: [{port: 80, targetPort: 8080}]}
+spec: {type: NodePort, selector: {app: k8ts-check}, ports: [{port: 80, targetPort: 8080}]}
 EOF
+} | k apply -f - >/dev/null
 k wait pod -l app=k8ts-check --for=condition=Ready --timeout=300s >/dev/null
 k get pods -l app=k8ts-check -o wide
+echo "cluster-checks: pods Ready after $(elapsed)"
 ips=$(k get pods -l app=k8ts-check -o jsonpath='{.items[*].status.podIP}')
 vip=$(k get service k8ts-check -o jsonpath='{.spec.clusterIP}')
+np=$(k get service k8ts-check -o jsonpath='{.spec.ports[0].nodePort}')
+nodeips=$(k get nodes -o jsonpath='{.items[*].status.addresses[?(@.type=="InternalIP")].address}')
+[ "$(wc -w <<<"$ips")" -ge "$want" ] || fail "pod IPs: \"$ips\""
+[ -n "$vip" ] && [ -n "$np" ] || fail "service k8ts-check has no ClusterIP or NodePort"
 
+# From each pod, in one exec: every pod IP, the ClusterIP and every node's NodePort (until two
+# backends answer, at most 12 requests each). With nc, not wget: the image's static busybox wget
+# segfaults in the qemu test VM (exit 139, also outside any container), while nc and httpd work.
+# shellcheck disable=SC2016
+probe='get() { printf "GET / HTTP/1.0\r\n\r\n" | nc -w 5 "$1" "$2" 2>/dev/null | tail -1; }
+both() { a=; for i in 1 2 3 4 5 6 7 8 9 10 11 12; do b=$(get "$2" "$3"); echo "$1 $b"; [ -n "$b" ] && [ -n "$a" ] && [ "$b" != "$a" ] && return; [ -n "$b" ] && a=$b; done; }
+ips=$1 vip=$2 np=$3 nodeips=$4
+for ip in $ips; do echo "pod-$ip $(get "$ip" 8080)"; done
+both vip "$vip" 80
+for n in $nodeips; do both "np-$n" "$n" "$np"; done'
 for pod in $(k get pods -l app=k8ts-check -o jsonpath='{.items[*].metadata.name}'); do
+  out=$(k exec "$pod" -- sh -c "$probe" probe "$ips" "$vip" "$np" "$nodeips") || fail "kubectl exec in $pod failed: $out"
   for ip in $ips; do
-    [ -n "$(get "$pod" "$ip" 8080)" ] || { why "$pod"; fail "$pod cannot reach pod $ip"; }
+    [ -n "$(awk -v k="pod-$ip" '$1 == k && NF > 1' <<<"$out")" ] || fail "$pod cannot reach pod $ip"
   done
-  seen=$(for _ in $(seq 12); do get "$pod" "$vip" 80 || true; done | sort -u | wc -l)
-  [ "$seen" -ge 2 ] || fail "$pod reached only $seen backend(s) through the ClusterIP $vip"
-  echo "cluster-checks: $pod reaches every pod and $seen backends through $vip"
+  for key in vip $(for n in $nodeips; do echo "np-$n"; done); do
+    seen=$(awk -v k="$key" '$1 == k && NF > 1 { print $2 }' <<<"$out" | sort -u | wc -l)
+    [ "$seen" -ge 2 ] || fail "$pod reached $seen backend(s) through $key (vip $vip:80, NodePort $np): $(tr '\n' ' ' <<<"$out")"
+  done
+  echo "cluster-checks: $pod reaches every pod, and both backends through $vip:80 and through NodePort $np of $nodeips"
 done
-k delete service k8ts-check >/dev/null
-k delete pod -l app=k8ts-check --wait=false >/dev/null
-echo "cluster-checks: all passed"
+
+# From this node itself: the ClusterIP and every node's NodePort.
+host=$(hostname)
+for hp in "$vip:80" $(for n in $nodeips; do echo "$n:$np"; done); do
+  seen=$(backends "${hp%:*}" "${hp#*:}")
+  [ "$(wc -w <<<"$seen")" -ge 2 ] || fail "node $host reached only \"$seen\" through $hp"
+  echo "cluster-checks: node $host reaches both backends through $hp:$seen"
+done
+
+if [ "$mode" = ipvs ]; then
+  command -v ipvsadm >/dev/null || fail "proxy mode ipvs but no ipvsadm on this node"
+  myip=$(k get node "$host" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')
+  want_real=$(for ip in $ips; do echo "$ip:8080"; done | sort | tr '\n' ' ')
+  for hp in "$vip:80" "$myip:$np"; do
+    real=$(ipvsadm -Ln -t "$hp" | sed -n 's/^ *-> \([0-9.]*:[0-9]*\) .*/\1/p' | sort | tr '\n' ' ')
+    [ "$real" = "$want_real" ] || fail "IPVS virtual server $hp on $host has real servers \"$real\", want \"$want_real\""
+    echo "cluster-checks: IPVS virtual server TCP $hp on $host → $real"
+  done
+fi
+
+if [ -n "${K8TS_CHECK_FACTS:-}" ]; then
+  pods=$(k get pods -l app=k8ts-check -o jsonpath='{range .items[*]}{.metadata.name}={.status.podIP} {end}')
+  printf "vip='%s'\nport=80\nnodeport='%s'\nips='%s'\nnodeips='%s'\npods='%s'\n" "$vip" "$np" "$ips" "$nodeips" "$pods" >"$K8TS_CHECK_FACTS"
+fi
+if [ "$keep" != --keep ]; then
+  k delete service k8ts-check >/dev/null
+  k delete pod -l app=k8ts-check --wait=false >/dev/null
+fi
+echo "cluster-checks: all passed ($(elapsed))"

@@ -12,6 +12,8 @@ fail() { echo "vmcheck: $1 FAIL $(up)"; failed=1; }
 check() { step=$1; shift; if "$@"; then ok "$step"; else fail "$step"; fi; }
 # Polls a command for up to $2 seconds.
 until_ok() { cmd=$1; limit=$2; i=0; while [ "$i" -lt "$limit" ]; do sh -c "$cmd" >/dev/null 2>&1 && return 0; sleep 1; i=$((i + 1)); done; return 1; }
+# The same for a command that may be one of this file's functions: retry SECONDS CMD ARGS…
+retry() { _limit=$1; shift; _i=0; while [ "$_i" -lt "$_limit" ]; do "$@" >/dev/null 2>&1 && return 0; sleep 1; _i=$((_i + 1)); done; return 1; }
 
 ip=$(arg ip) gw=$(arg gw) name=$(arg name) agents=$(arg agents)
 name=${name:-k8ts-vm} agents=${agents:-0}
@@ -27,6 +29,37 @@ echo "127.0.1.1 $name" >>/etc/hosts
 echo "vmcheck: start $(up) kernel $(uname -r) node $name"
 # Waits for a file another VM writes into the shared run folder.
 until_file() { until_ok "test -e /mnt/run/$1" "$2"; }
+# A file for the other VMs, whole or not at all (written aside, then renamed).
+publish() { cat >"/mnt/run/$1.tmp" && mv "/mnt/run/$1.tmp" "/mnt/run/$1"; }
+# The facts cluster-checks.sh published about its Service: vip, port, nodeport, ips (pod IPs),
+# nodeips, pods (name=IP of each check pod).
+service_facts() { . /mnt/run/service-facts; }
+# An HTTP GET from this node (its own network namespace, not a pod's): the body's last line, which
+# for the check pods is the name of the node serving it. bash's /dev/tcp: no HTTP client in the image.
+hget() { timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET / HTTP/1.0\r\n\r\n" >&3 && cat <&3' "$1" "$2" 2>/dev/null | tail -1; }
+# How many different backends answer at HOST:PORT within 12 requests (stops at 2).
+backends() {
+  _seen=
+  for _ in 1 2 3 4 5 6 7 8 9 10 11 12; do
+    _b=$(hget "$1" "$2")
+    [ -n "$_b" ] && case " $_seen " in *" $_b "*) ;; *) _seen="$_seen $_b" ;; esac
+    [ "$(echo $_seen | wc -w)" -ge 2 ] && break
+  done
+  echo "vmcheck: $1:$2 from $name answered by:$_seen" >&2
+  echo $_seen | wc -w
+}
+# At least two backends answer at HOST:PORT from this node.
+both_backends() { [ "$(backends "$1" "$2")" -ge 2 ]; }
+# IPVS: the virtual server VIP:PORT (TCP) exists and has exactly the real servers IP:8080 of $ips.
+ipvs_has() {
+  _out=$(ipvsadm -Ln -t "$1:$2" 2>&1) || { echo "vmcheck: ipvsadm -Ln -t $1:$2: $_out"; return 1; }
+  echo "$_out" | sed -n 's/^ *-> \([0-9.]*:[0-9]*\) .*/\1/p' | sort >/tmp/ipvs-real
+  for _ip in $ips; do echo "$_ip:8080"; done | sort >/tmp/ipvs-want
+  echo "vmcheck: ipvs $1:$2 on $name → $(tr '\n' ' ' </tmp/ipvs-real)"
+  cmp -s /tmp/ipvs-real /tmp/ipvs-want
+}
+# The pid of a check pod's web server on this node (cluster-checks.sh's pods run busybox httpd).
+pid_of_httpd() { for d in /proc/[0-9]*; do [ "$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)" = "httpd -f -p 8080 -h /www " ] && echo "${d#/proc/}"; done; }
 # The verdict, for run-check.sh (one file per VM).
 finish() { echo "vmcheck: done $(up) failed=$failed"; echo "$failed" >"/mnt/run/result-$name"; exit "$failed"; }
 

@@ -37,7 +37,7 @@ mkdir -p "$work/run"
 qemu-img create -q -f qcow2 -b "$image/base.img" -F raw "$work/vm.qcow2"
 vm_shares "$work" "" "$repo" "$work/run"
 
-cmdline="console=ttyS0 root=/dev/nvme0n1 rw rootfstype=ext4 panic=-1 quiet vmtest.script=test-vm/vm/ipvs-check-guest.sh"
+cmdline="$vm_boot_args vmtest.script=test-vm/vm/ipvs-check-guest.sh"
 [ -z "$bench" ] || cmdline+=" vmtest.bench=$bench"
 [ "${K8TS_VM_ITEST:-0}" != 1 ] || cmdline+=" vmtest.itest=1"
 t_boot=$(elapsed)

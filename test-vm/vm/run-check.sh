@@ -7,7 +7,8 @@
 #   sudo test-vm/vm/run-check.sh            # prints the guest's console and a timing summary
 #   K8TS_VM_AGENTS=1 (agent VMs joining it) K8TS_VM_TIMEOUT=1500 K8TS_VM_MEM=2048 K8TS_VM_KEEP=1 (keep the run folder) …
 #   K8TS_VM_NETWORK=vxlan|routed|bridge-local K8TS_VM_PROXY=nftables|iptables|ipvs: the modes every
-#   node is installed with (install.sh -- --network … --proxy-mode …; default vxlan and nftables)
+#   node is installed with (install.sh -- --network … --proxy-mode …; default vxlan and nftables;
+#   join-vm.test.ts runs ipvs)
 #
 # Needs: npm run build done, qemu-system-x86, qemu-utils, debootstrap (scripts/setup.sh), root.
 # Exit code: the guest check's (0 = every check passed), 124 on timeout, 1 on a harness failure.
@@ -21,7 +22,6 @@ proxy=${K8TS_VM_PROXY:-nftables}
 . "$here/host-lib.sh"
 # Agent VMs joining the server VM (each another 2 vCPUs of TCG: slow on a small machine).
 agents=${K8TS_VM_AGENTS:-0}
-kubectl=${K8TS_KUBECTL:-/usr/lib/google-cloud-sdk/bin/kubectl.1.32}
 [ "$(id -u)" = 0 ] || { echo "run-check.sh: run as root" >&2; exit 1; }
 [ -f "$repo/dist/cli/main.js" ] || { echo "run-check.sh: build first (npm run build)" >&2; exit 1; }
 
@@ -46,8 +46,7 @@ trap cleanup EXIT
 trap 'exit 143' TERM INT HUP
 mkdir -p "$work/run"
 
-# What the guests need besides the working copy: kubectl and the test image.
-cp "$kubectl" "$work/run/kubectl"
+# What the guests need besides the working copy and the image (which has kubectl): the test image.
 node --input-type=module -e "
   const m = await import('$repo/dist/test/images/build-busybox-image.js');
   await m.ensureBusyboxImage('$work/run/busybox.tar');
@@ -75,7 +74,7 @@ t_setup=$(elapsed)
 boot() {
   local i=$1 name script
   if [ "$i" = 0 ]; then name=k8ts-server script=guest-check.sh; else name=k8ts-agent$i script=guest-agent.sh; fi
-  local cmdline="console=ttyS0 root=/dev/nvme0n1 rw rootfstype=ext4 panic=-1 net.ifnames=0 quiet"
+  local cmdline="$vm_boot_args net.ifnames=0"
   cmdline+=" vmtest.script=test-vm/vm/$script vmtest.name=$name vmtest.agents=$agents"
   cmdline+=" vmtest.ip=10.99.0.$((2 + i))/24 vmtest.gw=10.99.0.1 vmtest.server=10.99.0.2"
   cmdline+=" vmtest.network=$network vmtest.proxy=$proxy"
@@ -95,14 +94,15 @@ done
 # The consoles' step lines, prefixed with the VM, as they come.
 tail -q -n +1 -F --pid=$$ "$work"/console-*.log 2>/dev/null | grep --line-buffered -aE '^(vmcheck|vmtest|cluster-checks|NAME|k8ts|install|copying|wrote|started|left|kept)|Kernel panic' &
 tailer=$!
-statuses=()
+statuses=() t_off=()
 for q in "${qemus[@]}"; do
   set +e; wait "$q"; statuses+=($?); set -e
+  t_off+=("$(elapsed)")
 done
 kill "$tailer" 2>/dev/null || true
 t_vm=$(elapsed)
 
-echo "--- timings (s since start): image ready $t_image, harness set up $t_setup, VMs powered off $t_vm"
+echo "--- timings (s since start): image ready $t_image, harness set up $t_setup, VMs powered off ${t_off[*]}"
 failed=0
 for i in $(seq 0 $((vms - 1))); do
   if [ "$i" = 0 ]; then name=k8ts-server; else name=k8ts-agent$i; fi
