@@ -18,7 +18,17 @@ describe('compileNetworkPolicies', () => {
   it('leaves pods that no policy selects out of the maps: they stay open', () => {
     const { ruleset } = compileNetworkPolicies(state({}));
     expect(ruleset.sets.find(s => s.name === 'ingress-pods')!.elements).toEqual([]);
-    expect(ruleset.chains.map(c => c.name)).toEqual(['forward', 'input']);
+    expect(ruleset.chains.map(c => c.name)).toEqual(['forward', 'input', 'output']);
+  });
+
+  it('judges what the IPVS proxy forwards on output, and input only after IPVS has taken its packets', () => {
+    const { ruleset } = compileNetworkPolicies(state({}));
+    const chain = (name: string) => ruleset.chains.find(c => c.name === name)!;
+    // IPVS DNATs at LOCAL_IN priority 98 and sends the packet on through LOCAL_OUT.
+    expect(chain('input').base).toEqual({ type: 'filter', hook: 'input', priority: 99 });
+    expect(chain('output').base).toEqual({ type: 'filter', hook: 'output', priority: 0 });
+    // The node's own traffic first (never policed), then the same dispatch as forward.
+    expect(chain('output').rules.map(r => r.text)).toEqual(['fib saddr type local accept', ...chain('forward').rules.map(r => r.text)]);
   });
 
   it('default-deny ingress: every selected pod gets a chain that drops without an allow', () => {

@@ -6,8 +6,11 @@
 //   forward (filter, hook forward)  ct state established,related accept
 //                                   ip saddr vmap @egress-pods    → jump eg-<pod>
 //                                   ip daddr vmap @ingress-pods   → jump in-<pod>
-//   input   (filter, hook input)    ct state established,related accept
-//                                   ip saddr vmap @egress-pods    (a pod talking to the node itself)
+//   input   (filter, hook input,    ct state established,related accept
+//            priority 99)           ip saddr vmap @egress-pods    (a pod talking to the node itself)
+//   output  (filter, hook output)   fib saddr type local accept   (the node's own traffic)
+//                                   ct state established,related accept, then both dispatches:
+//                                   pod traffic the IPVS proxy forwards (INPUT_PRIORITY below)
 //   in-<set> / eg-<set>             clear the allow bit; jump p-<policy>-in|eg for each policy that
 //                                   selects the pod; drop unless the allow bit is set (one chain per
 //                                   distinct set of selecting policies, shared by its pods)
@@ -15,8 +18,8 @@
 //                                   allow bit and return
 //   b-<policy>-<dir>-<rule>-<peer>  an ipBlock with excepts: except → return; CIDR → allow bit
 //
-// - The hook is forward (and input for egress), so policy sees traffic after the proxy's DNAT: a
-//   Service never bypasses a policy. Replies pass on conntrack. Traffic the node sends to its pods
+// - The hook is forward (and input for egress; output for what the IPVS proxy forwards), so policy
+//   sees traffic after the proxy's DNAT: a Service never bypasses a policy. Replies pass on conntrack. Traffic the node sends to its pods
 //   (kubelet probes) leaves through output and is never policed, as upstream requires.
 // - Policies are additive: a pod is allowed what any selecting policy allows, so each policy chain
 //   only ever sets the allow bit (mark 0x10000, clear of the proxy's 0x4000) and the pod chain
@@ -33,11 +36,22 @@ import type { NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort } from 'kubern
 import { fromMetaLabelSelector, labelsMatch } from '../../api/selectors.js';
 import {
   DADDR, PROTO_NUM, SADDR, addrInSet, addrProtoPortInSet, addrVmap, cidrMatch, clearMarkBits, ctEstablishedOrRelated,
-  dportMatch, hex, l4protoMatch, markBitsMatch, setMarkBits,
+  dportMatch, fibSaddrLocal, hex, l4protoMatch, markBitsMatch, setMarkBits,
 } from '../../kernel/nftables/match.js';
 import type { Chain, Expr, NftSet, Rule, Ruleset, SetElement } from '../../kernel/nftables/types.js';
 
 export const NETPOL_TABLE = 'k8ts-netpol';
+
+/**
+ * The input chain runs after IPVS's LOCAL_IN hook (priority 98, NF_IP_PRI_NAT_SRC - 2). With the
+ * IPVS proxy a Service address is local (on kube-ipvs0): pod → Service goes prerouting → input,
+ * where IPVS DNATs it and sends it on through LOCAL_OUT, never through forward. Running after IPVS,
+ * input judges only traffic for the node itself (IPVS took the rest), and the output chain judges
+ * what IPVS sends on — against the endpoint, as forward does for the other proxies. Output lets the
+ * node's own traffic pass (`fib saddr type local`): kubelet probes are never policed, as upstream
+ * requires; a packet there with a pod's source can only be one IPVS forwarded.
+ */
+const INPUT_PRIORITY = 99;
 /** The allow bit: set by a policy rule that matches, read by the pod chain. */
 export const ALLOW_MARK = 0x10000;
 
@@ -261,9 +275,11 @@ export function compileNetworkPolicies(state: NetpolState): CompiledPolicies {
   const established = rule('ct state established,related accept', [...ctEstablishedOrRelated(), accept]);
   const egressDispatch = rule(`ip saddr vmap @${EGRESS_PODS}`, addrVmap(SADDR, EGRESS_PODS));
   const ingressDispatch = rule(`ip daddr vmap @${INGRESS_PODS}`, addrVmap(DADDR, INGRESS_PODS));
+  const fromNode = rule('fib saddr type local accept', [...fibSaddrLocal(), accept]);
   const base: Chain[] = [
     { name: 'forward', base: { type: 'filter', hook: 'forward', priority: 0 }, rules: [established, egressDispatch, ingressDispatch] },
-    { name: 'input', base: { type: 'filter', hook: 'input', priority: 0 }, rules: [established, egressDispatch] },
+    { name: 'input', base: { type: 'filter', hook: 'input', priority: INPUT_PRIORITY }, rules: [established, egressDispatch] },
+    { name: 'output', base: { type: 'filter', hook: 'output', priority: 0 }, rules: [fromNode, established, egressDispatch, ingressDispatch] },
   ];
   const vmaps: NftSet[] = [
     { name: INGRESS_PODS, key: ['ipv4_addr'], data: 'verdict', elements: vmapElements.in },

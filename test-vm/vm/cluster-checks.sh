@@ -7,7 +7,10 @@
 #   - from this node itself (its own network, not a pod's): both backends through the ClusterIP and
 #     through every node's NodePort;
 #   - with the IPVS proxy (proxy-mode in /etc/k8ts/config.yaml, or K8TS_PROXY_MODE): this node's
-#     IPVS virtual servers for the ClusterIP and its NodePort, with both pods as real servers.
+#     IPVS virtual servers for the ClusterIP and its NodePort, with both pods as real servers;
+#   - NetworkPolicy through the Service from a client pod on this node: an ingress policy on the web
+#     pods keeps it out until it carries the allowed label, and an egress policy allowing it the web
+#     pods lets it reach both through their ClusterIP.
 # --keep leaves the pods and the Service in place (test-vm/vm/guest-check.sh goes on with them) and
 # K8TS_CHECK_FACTS=FILE writes what the other nodes need to check them (vip, port, nodeport, ips,
 # nodeips, pods) as shell assignments.
@@ -124,6 +127,59 @@ if [ "$mode" = ipvs ]; then
     echo "cluster-checks: IPVS virtual server TCP $hp on $host → $real"
   done
 fi
+
+# NetworkPolicy through the Service, from a client pod on this node: judged against the endpoints
+# (after the proxy's DNAT), also for the endpoint on this very node. With the IPVS proxy that path
+# leaves through output, not forward (netplugins/netpol/compile.ts). nc -w 2 and few tries: a
+# dropped connection costs its whole timeout under TCG.
+# shellcheck disable=SC2016
+vipProbe='for i in 1 2 3 4 5 6; do printf "GET / HTTP/1.0\r\n\r\n" | nc -w 2 "$0" 80 2>/dev/null | tail -1; done | sort -u | tr "\n" " "'
+# Distinct backends the client reaches through the ClusterIP, retried until the test (a shell
+# condition on $got) holds: a policy change takes effect within a sync on each node.
+client_sees() {
+  local test=$1 got=''
+  for _ in $(seq 10); do
+    got=$(k exec k8ts-check-client -- sh -c "$vipProbe" "$vip" 2>/dev/null || true)
+    if eval "$test"; then echo "$got"; return 0; fi
+    sleep 1
+  done
+  echo "$got"; return 1
+}
+cat <<EOF | k apply -f - >/dev/null
+apiVersion: v1
+kind: Pod
+metadata: {name: k8ts-check-client}
+spec:
+  nodeName: $host
+  containers: [{name: c, image: $image, imagePullPolicy: Never, command: [sleep, '3600']}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: k8ts-check-ingress}
+spec:
+  podSelector: {matchLabels: {app: k8ts-check}}
+  policyTypes: [Ingress]
+  ingress: [{from: [{podSelector: {matchLabels: {k8ts-check-client: 'yes'}}}], ports: [{port: 8080}]}]
+EOF
+k wait pod k8ts-check-client --for=condition=Ready --timeout=120s >/dev/null || fail "pod k8ts-check-client not Ready"
+seen=$(client_sees '[ -z "${got// /}" ]') || fail "ingress allowed only from k8ts-check-client=yes, yet the unlabelled client reached \"$seen\" through $vip:80"
+echo "cluster-checks: netpol: an ingress policy keeps the unlabelled client from both backends through $vip:80"
+k label pod k8ts-check-client k8ts-check-client=yes >/dev/null
+seen=$(client_sees '[ "$(wc -w <<<"$got")" -ge 2 ]') || fail "the client labelled k8ts-check-client=yes reached only \"$seen\" through $vip:80"
+echo "cluster-checks: netpol: labelled, the client reaches both backends through $vip:80: $seen"
+cat <<EOF | k apply -f - >/dev/null
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: k8ts-check-egress}
+spec:
+  podSelector: {matchLabels: {k8ts-check-client: 'yes'}}
+  policyTypes: [Egress]
+  egress: [{to: [{podSelector: {matchLabels: {app: k8ts-check}}}], ports: [{port: 8080}]}]
+EOF
+seen=$(client_sees '[ "$(wc -w <<<"$got")" -ge 2 ]') || fail "egress allowed to the app=k8ts-check pods on 8080, yet the client reached only \"$seen\" through their Service $vip:80"
+echo "cluster-checks: netpol: an egress policy to the pods lets the client reach both through their Service: $seen"
+k delete networkpolicy k8ts-check-ingress k8ts-check-egress >/dev/null
+k delete pod k8ts-check-client --wait=false >/dev/null
 
 if [ -n "${K8TS_CHECK_FACTS:-}" ]; then
   pods=$(k get pods -l app=k8ts-check -o jsonpath='{range .items[*]}{.metadata.name}={.status.podIP} {end}')
