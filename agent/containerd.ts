@@ -15,6 +15,8 @@ export interface ContainerdOptions {
   runDir: string;
   binary?: string;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** A run at least this long was healthy: its crash restarts the back-off (default 60 s). */
+  stableRunMs?: number;
 }
 
 export function containerdConfig(root: string, state: string, address: string): string {
@@ -108,19 +110,27 @@ export class ContainerdSupervisor {
   }
 
   private spawn(): void {
+    const startedAt = Date.now();
     const proc = spawn(this.opts.binary ?? 'containerd', ['--config', this.configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     if (proc.pid) writeFileSync(this.pidFile, `${proc.pid}\n`);
     proc.stdout?.pipe(this.logStream!, { end: false });
     proc.stderr?.pipe(this.logStream!, { end: false });
-    proc.once('exit', (code, signal) => {
+    let ended = false;
+    // A failed spawn emits 'error' and maybe no 'exit': either one schedules the next attempt, once.
+    const onEnd = (how: Record<string, unknown>) => {
+      if (ended) return;
+      ended = true;
       if (this.proc === proc) this.proc = undefined;
       if (this.stopping) return;
+      if (Date.now() - startedAt >= (this.opts.stableRunMs ?? 60_000)) this.restarts = 0;
       this.restarts++;
       const delay = Math.min(30_000, 500 * 2 ** Math.min(this.restarts, 6));
-      this.opts.log?.('containerd exited; restarting', { code, signal, delayMs: delay });
+      this.opts.log?.('containerd exited; restarting', { ...how, delayMs: delay });
       setTimeout(() => { if (!this.stopping) this.spawn(); }, delay).unref();
-    });
+    };
+    proc.once('exit', (code, signal) => onEnd({ code, signal }));
+    proc.once('error', err => onEnd({ err: String(err) }));
   }
 
   /** Stops containerd (SIGTERM, then SIGKILL after `graceMs`). Tasks keep running in their shims. */

@@ -82,7 +82,18 @@ describe('CtrRuntime on a real containerd', () => {
     await rt.kill('itest-sleep', 'SIGKILL');
     const deadline = Date.now() + 10_000;
     while ((await rt.listTasks()).find(t => t.id === 'itest-sleep')?.status === 'RUNNING' && Date.now() < deadline) await new Promise(r => setTimeout(r, 50));
+    expect(rt.oomKilled('itest-sleep')).toBe(false);
     expect(await rt.deleteTask('itest-sleep')).toBe(137);
     await rt.deleteContainer('itest-sleep');
+  });
+
+  it('oomKilled reads the OOM kill from the cgroup of a stopped task, until the task is deleted', async () => {
+    await rt.run({ ...config('itest-hog', ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=200M', 'count=1']), memoryLimitBytes: 32 * 2 ** 20 });
+    const deadline = Date.now() + 10_000;
+    while ((await rt.listTasks()).find(t => t.id === 'itest-hog')?.status === 'RUNNING' && Date.now() < deadline) await new Promise(r => setTimeout(r, 50));
+    expect(rt.oomKilled('itest-hog')).toBe(true);
+    expect(await rt.deleteTask('itest-hog')).toBe(137);
+    expect(rt.oomKilled('itest-hog')).toBe(false); // the cgroup went with the task
+    await rt.deleteContainer('itest-hog');
   });
 });

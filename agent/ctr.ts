@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { systemExec, type Exec } from '../kernel/exec.js';
 import { logWriterUri } from './logs-writer.js';
+import { CgroupFs } from './stats-reader.js';
 import { parseContainerInfo, parseDeleteExitCode, parseEventLine, parseQuietList, parseTaskList, runFailureMessage } from './ctr-parse.js';
 import { RuntimeError, type ContainerConfig, type ContainerInfo, type ExecOutcome, type ImageConfig, type Runtime, type RuntimeEvent, type TaskInfo } from './runtime.js';
 
@@ -44,6 +45,7 @@ export class CtrRuntime implements Runtime {
   private readonly exec: Exec;
   private readonly ctr: string;
   private readonly imageConfigs = new Map<string, ImageConfig>();
+  private readonly cgroups = new CgroupFs();
 
   constructor(private readonly opts: CtrOptions) {
     this.exec = opts.exec ?? systemExec;
@@ -151,6 +153,10 @@ export class CtrRuntime implements Runtime {
   cgroupPath(id: string): string {
     // `ctr run` without --cgroup: containerd's default spec puts the task at /<namespace>/<id>.
     return `/${this.opts.namespace}/${id}`;
+  }
+
+  oomKilled(id: string): boolean {
+    return (this.cgroups.oomKills(this.cgroupPath(id)) ?? 0) > 0;
   }
 
   async execInContainer(id: string, argv: readonly string[], timeoutMs: number, user?: string): Promise<ExecOutcome> {

@@ -7,7 +7,8 @@ import { RuntimeError } from './runtime.js';
 interface FakeContainer {
   config: ContainerConfig;
   labels: Record<string, string>;
-  task?: { pid: number; status: 'RUNNING' | 'STOPPED'; exitCode?: number };
+  /** `oomKills`: the task's cgroup counter (the cgroup goes with the task). */
+  task?: { pid: number; status: 'RUNNING' | 'STOPPED'; exitCode?: number; oomKills?: number };
 }
 
 export class FakeRuntime implements Runtime {
@@ -49,14 +50,31 @@ export class FakeRuntime implements Runtime {
     return pid;
   }
 
-  /** The task exits with `code` and containerd emits the event. */
-  exit(id: string, code: number): void {
+  /** The task exits with `code` and containerd emits the event (unless `emit` is false: a lost event). */
+  exit(id: string, code: number, emit = true): void {
     const t = this.containers.get(id)?.task;
     if (!t || t.status !== 'RUNNING') return;
     t.status = 'STOPPED';
     t.exitCode = code;
     const e: RuntimeEvent = { type: 'exit', id, pid: t.pid, exitCode: code, exitedAt: new Date().toISOString() };
-    for (const l of this.listeners) l(e);
+    if (emit) for (const l of this.listeners) l(e);
+  }
+
+  /**
+   * The kernel OOM-kills the task: its cgroup counts the kill and it exits with 137. Here the
+   * stream's `oom` event comes after the exit, as it can on a busy node; with `emit` false neither
+   * event arrives and only a relist finds the exit.
+   */
+  oomKill(id: string, emit = true): void {
+    const t = this.containers.get(id)?.task;
+    if (!t || t.status !== 'RUNNING') return;
+    t.oomKills = (t.oomKills ?? 0) + 1;
+    this.exit(id, 137, emit);
+    if (emit) for (const l of this.listeners) l({ type: 'oom', id });
+  }
+
+  oomKilled(id: string): boolean {
+    return (this.containers.get(id)?.task?.oomKills ?? 0) > 0;
   }
 
   async kill(id: string, signal: string): Promise<void> {

@@ -150,6 +150,29 @@ describe('Kubelet', () => {
     expect(runtime.containers.has(first)).toBe(true); // the previous attempt is kept for lastState
   });
 
+  /** Runs a restartPolicy Never pod, ends its container with `end`, and returns its terminated state. */
+  async function terminatedAfter(name: string, end: (id: string, k: Kubelet) => unknown) {
+    const k = newKubelet();
+    await k.start();
+    cluster.add(pod(name, { restartPolicy: 'Never' }));
+    const id = await until('the start', () => runtime.runningIds()[0]);
+    await end(id, k);
+    const cs = await until('Failed', () => cluster.pods.get(name)?.status?.phase === 'Failed' && cluster.pods.get(name)!.status!.containerStatuses![0]!);
+    return cs.state!.terminated;
+  }
+
+  it('an OOM kill is OOMKilled even when containerd\'s oom event comes after the exit', async () => {
+    expect(await terminatedAfter('hog', id => runtime.oomKill(id))).toMatchObject({ exitCode: 137, reason: 'OOMKilled' });
+  });
+
+  it('an OOM kill the event stream missed is OOMKilled when a relist finds the exit', async () => {
+    expect(await terminatedAfter('hogs', (id, k) => { runtime.oomKill(id, false); return k.relist(); })).toMatchObject({ exitCode: 137, reason: 'OOMKilled' });
+  });
+
+  it('a container SIGKILLed without an OOM kill ends with reason Error', async () => {
+    expect(await terminatedAfter('killed', id => runtime.exit(id, 137))).toMatchObject({ exitCode: 137, reason: 'Error' });
+  });
+
   it('a new kubelet adopts running containers from their labels without starting anything', async () => {
     const k1 = newKubelet();
     await k1.start();

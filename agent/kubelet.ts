@@ -404,7 +404,11 @@ export class Kubelet {
   }
 
   private onRuntimeEvent(e: RuntimeEvent): void {
-    if (e.type === 'oom') { this.oomed.add(e.id); return; }
+    if (e.type === 'oom') {
+      // After the exit it is not needed (recordExit read the cgroup's counter) and would linger.
+      if (this.records.get(e.id)?.state !== 'exited') this.oomed.add(e.id);
+      return;
+    }
     if (e.type !== 'exit') return;
     const r = this.records.get(e.id);
     if (!r) { this.pendingExits.set(e.id, e); return; }
@@ -416,7 +420,8 @@ export class Kubelet {
     r.state = 'exited';
     r.exitCode = exitCode;
     r.finishedAt = finishedAt;
-    if (this.oomed.delete(r.id)) r.reason = 'OOMKilled';
+    // The event may not have come yet: the cgroup's counter decides (its task is not deleted yet).
+    if (this.oomed.delete(r.id) || this.o.runtime.oomKilled(r.id)) r.reason = 'OOMKilled';
     delete r.pid;
     this.finish(r);
     this.workers.get(r.podUID)?.kick();
@@ -464,7 +469,8 @@ export class Kubelet {
         rec.image = info.image;
         this.records.set(id, rec);
         if (rec.state === 'exited' && taskById.has(id)) {
-          // Stopped while nobody watched: the task still holds the exit code.
+          // Stopped while nobody watched: the task still holds the exit code (and its cgroup the OOM kill).
+          if (this.o.runtime.oomKilled(id)) rec.reason = 'OOMKilled';
           const code = await this.o.runtime.deleteTask(id).catch(() => undefined);
           rec.exitCode = code ?? rec.exitCode ?? 0;
           rec.finishedAt ??= iso(this.now());
@@ -480,6 +486,8 @@ export class Kubelet {
       if (this.starting.has(id)) continue;
       const r = this.records.get(id);
       if (!r || r.state !== 'running') continue;
+      // Deleting the task removes its cgroup: read the OOM kill first.
+      if (this.o.runtime.oomKilled(id)) this.oomed.add(id);
       const code = await this.o.runtime.deleteTask(id).catch(() => undefined);
       this.recordExit(r, code ?? 0, iso(this.now()));
     }

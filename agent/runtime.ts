@@ -103,6 +103,12 @@ export interface Runtime {
   kill(id: string, signal: string): Promise<void>;
   /** The container's cgroup path (what `ctr run` gives it), for /stats/summary. */
   cgroupPath(id: string): string;
+  /**
+   * Whether the kernel OOM-killed a process of the container (its cgroup's counter). Read it before
+   * the task is deleted: that removes the cgroup. The event stream's `oom` may come after the exit
+   * (or a relist may see the exit first), so the counter is what decides OOMKilled.
+   */
+  oomKilled(id: string): boolean;
   /** Runs a process in the container's task (probes, hooks) and waits for it, at most `timeoutMs`. */
   execInContainer(id: string, argv: readonly string[], timeoutMs: number, user?: string): Promise<ExecOutcome>;
   /** Deletes the (stopped) task; resolves with its exit code when ctr reports one. */

@@ -21,7 +21,7 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { ContainerRecord } from './pod-plan.js';
 import { withNetnsSync } from '../kernel/netns.js';
 import {
-  cpuStats, fsStats, memoryStats, networkStats, overlayUpperDirs, parseNetDev, podEphemeral, podTotals, sampleFromV1, sampleFromV2, usageNanoCores,
+  cpuStats, fsStats, memoryStats, networkStats, overlayUpperDirs, parseFlatKeyed, parseNetDev, podEphemeral, podTotals, sampleFromV1, sampleFromV2, usageNanoCores,
   type CgroupSample, type ContainerStats, type FsStats, type NetworkStats, type PodStats, type Summary,
 } from './stats.js';
 
@@ -48,6 +48,16 @@ export class CgroupFs {
     }
     const s = sampleFromV1(now, this.read('cpuacct', p, 'cpuacct.usage'), this.read('memory', p, 'memory.usage_in_bytes'), this.read('memory', p, 'memory.stat'));
     return s.cpuUsageNs === undefined && s.memoryUsageBytes === undefined ? undefined : s;
+  }
+
+  /**
+   * How many processes the kernel OOM-killed in the cgroup at `path` (v2 memory.events, v1
+   * memory.oom_control: `oom_kill N`); undefined when the cgroup does not exist.
+   */
+  oomKills(path: string): number | undefined {
+    const p = path.replace(/^\/+/, '');
+    const text = this.version === 2 ? this.read(p, 'memory.events') : this.read('memory', p, 'memory.oom_control');
+    return text === undefined ? undefined : parseFlatKeyed(text).oom_kill ?? 0;
   }
 }
 

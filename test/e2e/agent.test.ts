@@ -2,7 +2,7 @@
 // scheduler yet, so tests set spec.nodeName) run with init containers, shared localhost, volumes
 // and env; restart policies give upstream's restart counts and reasons; deletion leaves nothing
 // behind; a restarted agent adopts running containers without restarting them.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import type { Pod } from 'kubernetes-types/core/v1.js';
@@ -209,11 +209,21 @@ describe('the agent', () => {
     const uid = pod.metadata!.uid!;
     await waitStatus('steady', s => s.phase === 'Running');
     const before = (await agent.runtime().listTasks()).filter(t => t.id.startsWith(uid));
-    const pid = Number(readFileSync(join(agent.runDir, 'containerd.pid'), 'utf8'));
+    const pidFile = join(agent.runDir, 'containerd.pid');
+    const pid = Number(readFileSync(pidFile, 'utf8'));
     process.kill(pid, 'SIGKILL');
+    // The agent restarts it after 1 s; a failure says which step never came, with containerd's log.
     await eventually('a new containerd', async () => {
-      const now = Number(readFileSync(join(agent.runDir, 'containerd.pid'), 'utf8'));
-      return now !== pid && (await agent.runtime().listTasks().catch(() => undefined)) ? true : undefined;
+      const now = Number(readFileSync(pidFile, 'utf8'));
+      if (now === pid) {
+        const state = existsSync(`/proc/${pid}/stat`) ? `still there, state ${readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0]}` : 'gone';
+        throw new Error(`the pid file still names the killed containerd ${pid} (${state})`);
+      }
+      await agent.runtime().listTasks();
+      return true;
+    }, 60_000).catch((err: Error) => {
+      const log = join(agent.dataDir, 'containerd.log');
+      throw new Error(`${err.message}\ncontainerd.log:\n${existsSync(log) ? readFileSync(log, 'utf8').slice(-3000) : '(none)'}\nagent:\n${agent.logs.slice(-3000)}`);
     });
     expect((await agent.runtime().listTasks()).filter(t => t.id.startsWith(uid))).toEqual(before);
     const next = await createPod('after-restart', { containers: [{ name: 'a', ...sh('sleep 3600') }] });
