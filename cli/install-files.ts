@@ -181,11 +181,27 @@ pids_with() {
     tr '\\0' ' ' <"$d/cmdline" 2>/dev/null | grep -qF -- "$1" && echo "\${d#/proc/}"
   done
 }
+killed=
 for run in $run_dirs; do
   for pid in $(pids_with "$run/containerd.sock") $(cat "$run/containerd.pid" 2>/dev/null); do
-    [ "$pid" = "$$" ] || kill -9 $(tree "$pid") 2>/dev/null
+    [ "$pid" = "$$" ] && continue
+    below=$(tree "$pid")
+    killed="$killed $below"
+    kill -9 $below 2>/dev/null
   done
 done
+# SIGKILL takes effect asynchronously (and the dead wait for their reaper): wait, at most 10 s,
+# until they are gone, so that nothing of ours runs once this script returns.
+tries=0
+while [ "$tries" -lt 100 ]; do
+  left=
+  for pid in $killed; do [ -d "/proc/$pid" ] && left="$left $pid"; done
+  killed=$left
+  [ -z "$killed" ] && break
+  sleep 0.1
+  tries=$((tries + 1))
+done
+[ -z "$killed" ] || echo "k8ts-killall.sh: still there 10 s after SIGKILL:$killed" >&2
 
 # Unmount deepest first: container root filesystems, shm, netns bind mounts.
 for dir in $data_dirs $run_dirs; do

@@ -40,7 +40,12 @@ kernel_pkg=${K8TS_TEST_VM_KERNEL:-$(apt-cache depends linux-image-cloud-amd64 | 
 kver=${kernel_pkg#linux-image-}
 key=$( { cat "$0"; printf '%s\n' "${runtime[@]}" "$kernel_pkg"; "$node_bin" --version; sha256sum <"$kubectl"; } | sha256sum | cut -c1-12)
 out="$cache/$key"
-if [ -f "$out/done" ]; then echo "$out"; exit 0; fi
+# Each use marks the image (its done file's time); images of other keys (an older version of this
+# script, another kernel) unused for a day go, so old 600 MB images do not pile up.
+prune_stale() {
+  find "$cache" -mindepth 2 -maxdepth 2 -name done -mmin +1440 -printf '%h\n' 2>/dev/null | while read -r d; do [ "$d" = "$out" ] || rm -rf "$d"; done
+}
+if [ -f "$out/done" ]; then touch "$out/done"; prune_stale; echo "$out"; exit 0; fi
 
 t0=$(date +%s.%N)
 step() { printf 'build-image: %-28s %6.1f s\n' "$1" "$(echo "$(date +%s.%N) - $t0" | bc)" >&2; }
@@ -127,6 +132,7 @@ mkfs.ext4 -q -F -L root -d "$rootfs" "$out.tmp/base.img"
 echo "$kver" >"$out.tmp/kernel-version"
 step "image written"
 rm -rf "$out" && mv "$out.tmp" "$out" && touch "$out/done"
+prune_stale
 du -sh --apparent-size "$out/base.img" >&2
 du -sh "$out/base.img" >&2
 echo "$out"

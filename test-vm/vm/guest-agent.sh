@@ -72,7 +72,7 @@ check server-done until_file server-checked-agents 900
 t0=$(up)
 if /usr/local/bin/k8ts-uninstall.sh 2>&1; then ok "uninstall($(since "$t0")s)"; else fail uninstall; fi
 check gone-files sh -c 'for p in /opt/k8ts /etc/k8ts /etc/systemd/system/k8ts-agent.service /var/lib/k8ts /var/log/pods; do [ ! -e "$p" ] || { echo "left: $p"; exit 1; }; done'
-check gone-container sh -c "[ ! -d /proc/$before ] && ! pgrep -f '[c]ontainerd' >/dev/null"
+check gone-container sh -c "[ ! -d /proc/$before ] && ! pgrep -f '[c]ontainerd' >/dev/null || { ps -eo pid,stat,args | grep '[c]ontainerd\|[h]ttpd' | sed 's/^/vmcheck: left: /'; exit 1; }"
 check gone-netns sh -c '[ -z "$(ip netns list | grep ^k8ts)" ]'
 check gone-links sh -c '! ip -o link show | grep -q ": k8ts\|kube-ipvs0"'
 check gone-nft sh -c '! nft list tables | grep -q k8ts'

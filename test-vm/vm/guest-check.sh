@@ -124,7 +124,7 @@ cat /tmp/uninstall.log
 check gone-unit sh -c '! systemctl cat k8ts-server >/dev/null 2>&1 && [ ! -e /etc/systemd/system/k8ts-server.service ]'
 check gone-files sh -c 'for p in /opt/k8ts /usr/local/bin/k8ts /usr/local/bin/k8ts-killall.sh /etc/k8ts /etc/sysctl.d/90-k8ts.conf /etc/modules-load.d/k8ts.conf /var/lib/k8ts /var/log/pods /etc/cni/net.d/10-k8ts.conflist /opt/cni/bin/k8ts-cni; do [ ! -e "$p" ] || { echo "left: $p"; exit 1; }; done'
 # '[c]ontainerd': the pattern must not match this check's own command line.
-check gone-container sh -c "[ ! -d /proc/$before ] && ! pgrep -f '[c]ontainerd' >/dev/null" || ps -eo pid,args | grep '[c]ontainerd\|[h]ttpd'
+check gone-container sh -c "[ ! -d /proc/$before ] && ! pgrep -f '[c]ontainerd' >/dev/null || { ps -eo pid,stat,args | grep '[c]ontainerd\|[h]ttpd' | sed 's/^/vmcheck: left: /'; exit 1; }"
 [ -z "$(pid_of_httpd)" ] || fail gone-httpd
 check gone-netns sh -c '[ -z "$(ip netns list | grep ^k8ts)" ]'
 check gone-links sh -c '! ip -o link show | grep -q ": k8ts\|kube-ipvs0"'

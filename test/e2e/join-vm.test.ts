@@ -86,6 +86,9 @@ test(`an agent VM joins a server VM through install.sh; pods and ${proxy}-mode S
   left = (await vmNamespaces()).filter(n => !before.includes(n));
   const vms = summary(out);
   const verdicts = (vm: string, steps: string[]) => Object.fromEntries(steps.map(s => [s, vms.get(vm)?.get(s) ?? 'missing']));
+  const notOk = [...serverSteps.map(s => `k8ts-server/${s}`), ...agentSteps.map(s => `k8ts-agent1/${s}`)].filter(k => vms.get(k.split('/')[0]!)?.get(k.split('/')[1]!) !== 'ok');
+  // A failure shows the run's own output: the guests' step lines and what they printed about them.
+  if (notOk.length) process.stderr.write(`join-vm: not ok: ${notOk.join(', ')}; exit ${r.exitCode}; the run's output, last 12 000 characters:\n${out.slice(-12_000)}\n`);
   // Every step must be there and pass: a missing one means the guest died or stopped early.
   expect(verdicts('k8ts-server', serverSteps)).toEqual(Object.fromEntries(serverSteps.map(s => [s, 'ok'])));
   expect(verdicts('k8ts-agent1', agentSteps)).toEqual(Object.fromEntries(agentSteps.map(s => [s, 'ok'])));
