@@ -6,7 +6,8 @@ import type { Node } from 'kubernetes-types/core/v1.js';
 import { resources, type ClusterClient } from '../api/client/types.js';
 import { ANNOTATIONS } from './common/plan-nodes.js';
 import { startNetplugin, type Netplugin } from './index.js';
-import { createNetLab, registerLabNode, startLabApi, within, type NetLab } from './testlab.js';
+import { createNetLab, registerLabNode, startLabApi, type NetLab } from './testlab.js';
+import { within } from '../test/poll.js';
 
 jest.setTimeout(120_000);
 

@@ -8,7 +8,8 @@ import { resources, type ClusterClient } from '../api/client/types.js';
 import { execInNetns } from '../kernel/netns.js';
 import { ANNOTATIONS } from './common/plan-nodes.js';
 import { startNetplugin, type Netplugin, VXLAN_DEVICE, vtepMacFor, MASQ_TABLE } from './index.js';
-import { createNetLab, registerLabNode, startLabApi, within, type NetLab } from './testlab.js';
+import { createNetLab, registerLabNode, startLabApi, type NetLab } from './testlab.js';
+import { within } from '../test/poll.js';
 
 jest.setTimeout(120_000);
 

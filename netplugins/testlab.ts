@@ -95,16 +95,6 @@ export function payloadDigest(size: number): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
-/** Polls `check` until it holds; resolves with the milliseconds it took, or throws after `budgetMs`. */
-export async function within(budgetMs: number, what: string, check: () => Promise<boolean>, stepMs = 20): Promise<number> {
-  const t0 = performance.now();
-  for (;;) {
-    if (await check().catch(() => false)) return performance.now() - t0;
-    if (performance.now() - t0 > budgetMs) throw new Error(`${what}: not within ${budgetMs} ms`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
-
 /** The Node object of a lab node as the appliers read it (podCIDR, InternalIP, optional annotations). */
 export function labNodeObject(n: LabNode, annotations?: Record<string, string>): Node {
   return {

@@ -11,6 +11,13 @@ const STATUS_COUNTER: Record<string, string> = {
 };
 
 describe('the registry', () => {
+  it('tracks metadata.generation for the kinds upstream does (Rest sets 1 on create and counts spec changes)', () => {
+    expect([...new Set(allResources().filter(d => d.tracksGeneration).map(d => `${d.group || 'core'}/${d.resource}`))].sort()).toEqual([
+      'apps/daemonsets', 'apps/deployments', 'apps/replicasets', 'apps/statefulsets', 'batch/cronjobs', 'batch/jobs',
+      'core/replicationcontrollers', 'discovery.k8s.io/endpointslices', 'networking.k8s.io/networkpolicies', 'policy/poddisruptionbudgets',
+    ]);
+  });
+
   it('serves each group/version/resource once', () => {
     const keys = allResources().map(d => `${d.group}/${d.version}/${d.resource}`);
     expect(new Set(keys).size).toBe(keys.length);

@@ -2,7 +2,8 @@
 // keeping only the blackhole, and pod blocks learned over BGP carrying pod-to-pod TCP.
 import { jest } from '@jest/globals';
 import { K8TS_ROUTE_PROTOCOL } from '../common/rtnl-kernel.js';
-import { createNetLab, labNodeObject, within, type LabNode, type NetLab } from '../testlab.js';
+import { createNetLab, labNodeObject, type LabNode, type NetLab } from '../testlab.js';
+import { within } from '../../test/poll.js';
 import { RoutedApplier } from './apply.js';
 import { BirdDaemon } from './bird.js';
 import { compileBirdConfig, DEFAULT_BGP_ASN } from './compile-bird.js';

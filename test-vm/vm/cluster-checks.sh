@@ -25,19 +25,8 @@ k() { "$kubectl" "$@"; }
 fail() { echo "cluster-checks: FAIL: $*" >&2; exit 1; }
 t0=$(date +%s)
 elapsed() { echo "$(($(date +%s) - t0)) s"; }
-# An HTTP GET from this node: the body's last line (the serving pod's node). bash's /dev/tcp, as the
-# node may have no HTTP client.
-hget() { timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET / HTTP/1.0\r\n\r\n" >&3 && cat <&3' "$1" "$2" 2>/dev/null | tail -1; }
-# Distinct backends answering at HOST:PORT from this node within 12 requests (stops at 2).
-backends() {
-  local seen='' b
-  for _ in $(seq 12); do
-    b=$(hget "$1" "$2" || true)
-    [ -z "$b" ] || [[ " $seen " == *" $b "* ]] || seen="$seen $b"
-    [ "$(wc -w <<<"$seen")" -ge 2 ] && break
-  done
-  echo "$seen"
-}
+# hget and backends_seen, from this node's own network.
+. "$(dirname "$(readlink -f "$0")")/http-lib.sh"
 
 echo "cluster-checks: waiting for $want nodes Ready"
 for _ in $(seq 300); do
@@ -112,9 +101,9 @@ done
 # From this node itself: the ClusterIP and every node's NodePort.
 host=$(hostname)
 for hp in "$vip:80" $(for n in $nodeips; do echo "$n:$np"; done); do
-  seen=$(backends "${hp%:*}" "${hp#*:}")
+  seen=$(backends_seen "${hp%:*}" "${hp#*:}")
   [ "$(wc -w <<<"$seen")" -ge 2 ] || fail "node $host reached only \"$seen\" through $hp"
-  echo "cluster-checks: node $host reaches both backends through $hp:$seen"
+  echo "cluster-checks: node $host reaches both backends through $hp: $seen"
 done
 
 if [ "$mode" = ipvs ]; then

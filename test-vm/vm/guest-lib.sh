@@ -34,18 +34,11 @@ publish() { cat >"/mnt/run/$1.tmp" && mv "/mnt/run/$1.tmp" "/mnt/run/$1"; }
 # The facts cluster-checks.sh published about its Service: vip, port, nodeport, ips (pod IPs),
 # nodeips, pods (name=IP of each check pod).
 service_facts() { . /mnt/run/service-facts; }
-# An HTTP GET from this node (its own network namespace, not a pod's): the body's last line, which
-# for the check pods is the name of the node serving it. bash's /dev/tcp: no HTTP client in the image.
-hget() { timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET / HTTP/1.0\r\n\r\n" >&3 && cat <&3' "$1" "$2" 2>/dev/null | tail -1; }
+. /mnt/src/test-vm/vm/http-lib.sh
 # How many different backends answer at HOST:PORT within 12 requests (stops at 2).
 backends() {
-  _seen=
-  for _ in 1 2 3 4 5 6 7 8 9 10 11 12; do
-    _b=$(hget "$1" "$2")
-    [ -n "$_b" ] && case " $_seen " in *" $_b "*) ;; *) _seen="$_seen $_b" ;; esac
-    [ "$(echo $_seen | wc -w)" -ge 2 ] && break
-  done
-  echo "vmcheck: $1:$2 from $name answered by:$_seen" >&2
+  _seen=$(backends_seen "$1" "$2")
+  echo "vmcheck: $1:$2 from $name answered by: $_seen" >&2
   echo $_seen | wc -w
 }
 # At least two backends answer at HOST:PORT from this node.

@@ -6,7 +6,7 @@ import * as k8s from '@kubernetes/client-node';
 import { configmaps } from '../../control/registry/core/configmaps.js';
 import { ResourceStorage } from '../../control/apiserver/storage.js';
 import { SqliteStore } from '../../control/store/sqlite.js';
-import { TestServer } from './harness.js';
+import { eventually, TestServer } from './harness.js';
 import { jest } from '@jest/globals';
 
 jest.setTimeout(180_000);
@@ -15,14 +15,6 @@ const server = new TestServer();
 let kc: k8s.KubeConfig;
 let core: k8s.CoreV1Api;
 const ns = 'informer';
-
-async function eventually(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise(r => setTimeout(r, 100));
-  }
-}
 
 beforeAll(async () => {
   await server.start();
@@ -52,7 +44,7 @@ describe('@kubernetes/client-node against k8ts', () => {
       seen.push(`${phase}:${obj.metadata?.resourceVersion ?? ''}`);
     }, () => undefined);
     try {
-      await eventually(() => seen.some(s => s.startsWith('BOOKMARK:') && s.length > 'BOOKMARK:'.length), 'a bookmark', 20_000);
+      await eventually('a bookmark', () => (seen.some(s => s.startsWith('BOOKMARK:') && s.length > 'BOOKMARK:'.length)) || undefined, 20_000);
     } finally {
       req.abort();
     }
@@ -70,9 +62,9 @@ describe('@kubernetes/client-node against k8ts', () => {
     await informer.start();
     try {
       await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'a' }, data: { v: '1' } } });
-      await eventually(() => events.includes('add a'), 'the informer to see a');
+      await eventually('the informer to see a', () => (events.includes('add a')) || undefined, 20_000);
       await core.patchNamespacedConfigMap({ namespace: ns, name: 'a', body: { data: { v: '2' } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
-      await eventually(() => events.includes('update a'), 'the informer to see a change to a');
+      await eventually('the informer to see a change to a', () => (events.includes('update a')) || undefined, 20_000);
       expect(informer.get('a', ns)?.data).toEqual({ v: '2' });
 
       // While the server is down, its store changes and forgets its history: the informer's
@@ -86,7 +78,7 @@ describe('@kubernetes/client-node against k8ts', () => {
       await store.close();
       await server.start();
 
-      await eventually(() => events.includes('delete a') && events.includes('add b'), 'the informer to re-list', 30_000);
+      await eventually('the informer to re-list', () => (events.includes('delete a') && events.includes('add b')) || undefined, 30_000);
       expect(informer.list(ns).map(o => o.metadata?.name)).toEqual(['b']);
       expect(server.requestLog().some(e => e.path === `/api/v1/namespaces/${ns}/configmaps` && /resourceVersion=\d+/.test(e.query) && /watch=true/.test(e.query))).toBe(true);
     } finally {

@@ -6,7 +6,7 @@
 import { jest } from '@jest/globals';
 import { ensureClusterPki, identities } from '../../control/apiserver/pki.js';
 import { startControlPlane, type ControlPlane } from '../../control/controllers/index.js';
-import { TestServer } from './harness.js';
+import { eventually, TestServer } from './harness.js';
 
 jest.setTimeout(240_000);
 
@@ -21,15 +21,10 @@ const ns = 'default';
 interface Obj { metadata: { name: string; uid?: string; deletionTimestamp?: string; annotations?: Record<string, string>; ownerReferences?: { kind: string; name: string }[] }; spec?: Record<string, unknown>; status?: Record<string, unknown> }
 interface List { items: Obj[] }
 
-async function eventually<T>(get: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+/** Calls `get` until `ok` holds of its result; a timeout shows the last result. */
+function untilOk<T>(get: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
   let last: T | undefined;
-  for (;;) {
-    last = await get();
-    if (ok(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last).slice(0, 1500)}`);
-    await new Promise(r => setTimeout(r, 150));
-  }
+  return eventually(what, async () => { last = await get(); return ok(last) ? last : undefined; }, timeoutMs, { stepMs: 150, detail: () => `last: ${JSON.stringify(last).slice(0, 1500)}` });
 }
 
 const list = async (path: string) => (await server.request('GET', path)).body as List;
@@ -105,13 +100,13 @@ spec:
 
 describe('controllers and scheduler against a real server', () => {
   it('takes the controller-manager and scheduler leases', async () => {
-    const lease = await eventually(() => get('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager'), l => Boolean(l.spec?.holderIdentity), 'the controller-manager lease');
+    const lease = await untilOk(() => get('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager'), l => Boolean(l.spec?.holderIdentity), 'the controller-manager lease');
     expect(lease.spec!.leaseDurationSeconds).toBe(15);
-    await eventually(() => get('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler'), l => Boolean(l.spec?.holderIdentity), 'the scheduler lease');
+    await untilOk(() => get('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler'), l => Boolean(l.spec?.holderIdentity), 'the scheduler lease');
   });
 
   it('gives every Node its own /24 podCIDR', async () => {
-    const nodes = await eventually(() => list('/api/v1/nodes'), l => l.items.length === 3 && l.items.every(n => n.spec?.podCIDR), 'podCIDRs');
+    const nodes = await untilOk(() => list('/api/v1/nodes'), l => l.items.length === 3 && l.items.every(n => n.spec?.podCIDR), 'podCIDRs');
     const cidrs = nodes.items.map(n => n.spec!.podCIDR as string);
     expect(new Set(cidrs).size).toBe(3);
     for (const c of cidrs) expect(c).toMatch(/^10\.42\.\d+\.0\/24$/);
@@ -120,11 +115,11 @@ describe('controllers and scheduler against a real server', () => {
   it('a Deployment creates a ReplicaSet and pods that the scheduler binds to the Nodes', async () => {
     const r = await server.kubectl(['apply', '-f', '-'], { input: deploymentYaml('nginx:1.25', 3) });
     expect(r.stderr).toBe('');
-    const rses = await eventually(() => list(`/apis/apps/v1/namespaces/${ns}/replicasets`), l => l.items.length === 1, 'a ReplicaSet');
+    const rses = await untilOk(() => list(`/apis/apps/v1/namespaces/${ns}/replicasets`), l => l.items.length === 1, 'a ReplicaSet');
     const rs = rses.items[0]!;
     expect(rs.metadata.name).toMatch(/^web-[a-z0-9]+$/);
     expect(rs.metadata.annotations!['deployment.kubernetes.io/revision']).toBe('1');
-    const bound = await eventually(() => pods(), ps => ps.length === 3 && ps.every(p => p.spec?.nodeName), 'three bound pods');
+    const bound = await untilOk(() => pods(), ps => ps.length === 3 && ps.every(p => p.spec?.nodeName), 'three bound pods');
     for (const p of bound) expect(p.metadata.ownerReferences![0]).toMatchObject({ kind: 'ReplicaSet', name: rs.metadata.name });
     // Spreading: three pods of one ReplicaSet on three empty nodes land on three different nodes.
     expect(new Set(bound.map(p => p.spec!.nodeName)).size).toBe(3);
@@ -136,7 +131,7 @@ describe('controllers and scheduler against a real server', () => {
   it('an EndpointSlice follows the ready pods of a Service, with named ports resolved', async () => {
     const r = await server.request('POST', `/api/v1/namespaces/${ns}/services`, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
     expect(r.status).toBe(201);
-    const slices = await eventually(() => list(`/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dweb`),
+    const slices = await untilOk(() => list(`/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dweb`),
       l => l.items.length === 1 && ((l.items[0] as unknown as { endpoints?: unknown[] }).endpoints ?? []).length === 3, 'a slice with three endpoints');
     const slice = slices.items[0] as unknown as { ports: { name: string; port: number }[]; endpoints: { conditions: { ready: boolean }; nodeName: string; targetRef: { kind: string } }[]; metadata: Obj['metadata'] & { labels: Record<string, string> } };
     expect(slice.ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP' }]);
@@ -145,17 +140,17 @@ describe('controllers and scheduler against a real server', () => {
     // The change that caused the write, for proxies' network programming latency (as upstream).
     const trigger = (slice.metadata as { annotations?: Record<string, string> }).annotations?.['endpoints.kubernetes.io/last-change-trigger-time'];
     expect(Date.parse(trigger ?? '')).toBeGreaterThan(Date.parse('2026-01-01T00:00:00Z'));
-    const ep = await eventually(() => get(`/api/v1/namespaces/${ns}/endpoints/web`), e => ((e as unknown as { subsets?: { addresses?: unknown[] }[] }).subsets?.[0]?.addresses ?? []).length === 3, 'Endpoints with three addresses');
+    const ep = await untilOk(() => get(`/api/v1/namespaces/${ns}/endpoints/web`), e => ((e as unknown as { subsets?: { addresses?: unknown[] }[] }).subsets?.[0]?.addresses ?? []).length === 3, 'Endpoints with three addresses');
     expect(ep).toBeDefined();
   });
 
   it('scales the Deployment, and the slice follows', async () => {
     const r = await server.kubectl(['scale', 'deployment/web', '--replicas=5']);
     expect(r.exitCode).toBe(0);
-    await eventually(() => pods(), ps => ps.filter(p => !p.metadata.deletionTimestamp && p.spec?.nodeName).length === 5, 'five bound pods');
+    await untilOk(() => pods(), ps => ps.filter(p => !p.metadata.deletionTimestamp && p.spec?.nodeName).length === 5, 'five bound pods');
     const out = await server.kubectl(['rollout', 'status', 'deployment/web', '--timeout=60s']);
     expect(out.exitCode).toBe(0);
-    await eventually(() => list(`/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dweb`),
+    await untilOk(() => list(`/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dweb`),
       l => l.items.reduce((n, s) => n + ((s as unknown as { endpoints?: { conditions: { ready: boolean } }[] }).endpoints ?? []).filter(e => e.conditions.ready).length, 0) === 5, 'five ready endpoints');
   });
 
@@ -219,7 +214,7 @@ describe('controllers and scheduler against a real server', () => {
   it('marks a pod that fits nowhere PodScheduled=False with the upstream reason and message', async () => {
     const r = await server.request('POST', `/api/v1/namespaces/${ns}/pods`, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'huge', labels: { app: 'huge' } }, spec: { containers: [{ name: 'c', image: 'x', resources: { requests: { cpu: '64' } } }] } });
     expect(r.status).toBe(201);
-    const p = await eventually(() => get(`/api/v1/namespaces/${ns}/pods/huge`), x => Boolean((x.status?.conditions as unknown[] | undefined)?.length), 'the PodScheduled condition');
+    const p = await untilOk(() => get(`/api/v1/namespaces/${ns}/pods/huge`), x => Boolean((x.status?.conditions as unknown[] | undefined)?.length), 'the PodScheduled condition');
     expect((p.status!.conditions as unknown[])[0]).toMatchObject({ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 3 Insufficient cpu.' });
     const describe = await server.kubectl(['describe', 'pod', 'huge']);
     expect(describe.stdout).toContain('FailedScheduling');
@@ -229,16 +224,16 @@ describe('controllers and scheduler against a real server', () => {
   it('garbage-collects the ReplicaSets and pods of a deleted Deployment', async () => {
     const r = await server.kubectl(['delete', 'deployment', 'web']);
     expect(r.exitCode).toBe(0);
-    await eventually(() => list(`/apis/apps/v1/namespaces/${ns}/replicasets`), l => l.items.length === 0, 'no ReplicaSets');
-    await eventually(() => pods(), ps => ps.length === 0, 'no pods');
+    await untilOk(() => list(`/apis/apps/v1/namespaces/${ns}/replicasets`), l => l.items.length === 0, 'no ReplicaSets');
+    await untilOk(() => pods(), ps => ps.length === 0, 'no pods');
   });
 
   it('orphans dependents with --cascade=orphan', async () => {
     await server.kubectl(['apply', '-f', '-'], { input: deploymentYaml('nginx:1.25', 1) });
-    await eventually(() => list(`/apis/apps/v1/namespaces/${ns}/replicasets`), l => l.items.length === 1, 'a ReplicaSet');
+    await untilOk(() => list(`/apis/apps/v1/namespaces/${ns}/replicasets`), l => l.items.length === 1, 'a ReplicaSet');
     const r = await server.kubectl(['delete', 'deployment', 'web', '--cascade=orphan']);
     expect(r.exitCode).toBe(0);
-    await eventually(() => server.request('GET', `/apis/apps/v1/namespaces/${ns}/deployments/web`), x => x.status === 404, 'the Deployment gone');
+    await untilOk(() => server.request('GET', `/apis/apps/v1/namespaces/${ns}/deployments/web`), x => x.status === 404, 'the Deployment gone');
     const rs = (await list(`/apis/apps/v1/namespaces/${ns}/replicasets`)).items;
     expect(rs).toHaveLength(1);
     expect(rs[0]!.metadata.ownerReferences ?? []).toEqual([]);
@@ -255,12 +250,12 @@ describe('controllers and scheduler against a real server', () => {
       expect((await get(leasePath)).spec!.holderIdentity).toBe(first);
       await cp!.stop();
       cp = undefined;
-      await eventually(() => get(leasePath), l => l.spec?.holderIdentity === 'second', 'the second control plane leading', 30_000);
-      await eventually(() => get('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler'), l => l.spec?.holderIdentity === 'second', 'the second scheduler leading', 30_000);
+      await untilOk(() => get(leasePath), l => l.spec?.holderIdentity === 'second', 'the second control plane leading', 30_000);
+      await untilOk(() => get('/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler'), l => l.spec?.holderIdentity === 'second', 'the second scheduler leading', 30_000);
       // And it acts: the orphaned ReplicaSet from the previous test is scaled to its pods.
       const r = await server.kubectl(['scale', 'replicaset', '--all', '--replicas=2']);
       expect(r.exitCode).toBe(0);
-      await eventually(() => pods(), ps => ps.filter(p => !p.metadata.deletionTimestamp && p.spec?.nodeName).length === 2, 'two bound pods from the new leader');
+      await untilOk(() => pods(), ps => ps.filter(p => !p.metadata.deletionTimestamp && p.spec?.nodeName).length === 2, 'two bound pods from the new leader');
     } finally {
       await second.stop();
     }

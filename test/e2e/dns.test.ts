@@ -15,6 +15,7 @@ import { ensureKubeDnsService, startClusterDns, type ClusterDns } from '../../ad
 import { ClusterDnsDiscovery, discoverClusterDNS } from '../../agent/cluster-dns.js';
 import { FakeUpstream, rcodeOf, tcpQuery, udpQuery } from '../../addons/dns/testing.js';
 import { TestServer } from './harness.js';
+import { within } from '../poll.js';
 
 let server: TestServer;
 let conn: ReturnType<typeof clientFromKubeconfig>;
@@ -40,16 +41,6 @@ afterAll(async () => {
   await server?.stop();
 }, 60_000);
 
-/** Polls `check` every 10 ms; resolves with the milliseconds it took, or throws after `budgetMs`. */
-async function within(budgetMs: number, check: () => Promise<boolean>): Promise<number> {
-  const t0 = performance.now();
-  for (;;) {
-    if (await check()) return performance.now() - t0;
-    if (performance.now() - t0 > budgetMs) throw new Error(`not within ${budgetMs} ms`);
-    await new Promise(r => setTimeout(r, 10));
-  }
-}
-
 const aOf = (p: Awaited<ReturnType<typeof udpQuery>>) => (p.answers ?? []).filter(a => a.type === 'A').map(a => String((a as { data?: unknown }).data));
 
 describe('cluster DNS against a real k8ts server', () => {
@@ -62,7 +53,7 @@ describe('cluster DNS against a real k8ts server', () => {
     });
     const ip = created.spec?.clusterIP;
     expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-    await within(1000, async () => aOf(await udpQuery(H, dns.port, name)).includes(ip!));
+    await within(1000, "the new Service's A record", async () => aOf(await udpQuery(H, dns.port, name)).includes(ip!));
     const addMs = performance.now() - t0;
     const srv = await tcpQuery(H, dns.port, `_http._tcp.${name}`, 'SRV');
     expect(srv.answers?.map(a => ((a as { data?: unknown }).data as { target: string; port: number })).map(d => `${d.port} ${d.target}`)).toEqual([`80 ${name}`]);
@@ -71,7 +62,7 @@ describe('cluster DNS against a real k8ts server', () => {
 
     const t1 = performance.now();
     await conn.client.delete(resources.services, 'default', 'dns-e2e-web');
-    await within(1000, async () => rcodeOf(await udpQuery(H, dns.port, name)) === 'NXDOMAIN');
+    await within(1000, 'NXDOMAIN after the deletion', async () => rcodeOf(await udpQuery(H, dns.port, name)) === 'NXDOMAIN');
     const delMs = performance.now() - t1;
     process.stdout.write(`dns e2e: API create → answered in ${addMs.toFixed(0)} ms; API delete → NXDOMAIN in ${delMs.toFixed(0)} ms\n`);
   });
@@ -86,7 +77,7 @@ describe('cluster DNS against a real k8ts server', () => {
       ],
       ports: [{ name: 'web', port: 80, protocol: 'TCP' }],
     });
-    await within(1000, async () => aOf(await udpQuery(H, dns.port, 'nginx.default.svc.cluster.local')).length === 1);
+    await within(1000, "the headless Service's ready endpoint", async () => aOf(await udpQuery(H, dns.port, 'nginx.default.svc.cluster.local')).length === 1);
     expect(aOf(await udpQuery(H, dns.port, 'nginx.default.svc.cluster.local'))).toEqual(['10.42.0.5']);
     expect(aOf(await udpQuery(H, dns.port, 'web-0.nginx.default.svc.cluster.local'))).toEqual(['10.42.0.5']);
     expect(rcodeOf(await udpQuery(H, dns.port, 'web-1.nginx.default.svc.cluster.local'))).toBe('NXDOMAIN');
@@ -94,12 +85,12 @@ describe('cluster DNS against a real k8ts server', () => {
     const slice = await conn.client.get<EndpointSlice>(resources.endpointslices, 'default', 'nginx-abc');
     slice.endpoints[1]!.conditions = { ready: true };
     await conn.client.update(resources.endpointslices, slice);
-    await within(1000, async () => aOf(await udpQuery(H, dns.port, 'web-1.nginx.default.svc.cluster.local')).includes('10.42.0.6'));
+    await within(1000, "the newly ready endpoint's hostname record", async () => aOf(await udpQuery(H, dns.port, 'web-1.nginx.default.svc.cluster.local')).includes('10.42.0.6'));
   });
 
   test('an ExternalName Service answers a CNAME and the target’s address from upstream', async () => {
     await conn.client.create<Service>(resources.services, 'default', { metadata: { name: 'ext' }, spec: { type: 'ExternalName', externalName: 'example.com' } });
-    await within(1000, async () => (await udpQuery(H, dns.port, 'ext.default.svc.cluster.local')).answers?.length === 2);
+    await within(1000, "the CNAME and the target's address", async () => (await udpQuery(H, dns.port, 'ext.default.svc.cluster.local')).answers?.length === 2);
     const r = await udpQuery(H, dns.port, 'ext.default.svc.cluster.local');
     expect(r.answers?.map(a => `${a.type} ${String((a as { data?: unknown }).data)}`)).toEqual(['CNAME example.com', 'A 93.184.216.34']);
   });
@@ -107,7 +98,7 @@ describe('cluster DNS against a real k8ts server', () => {
   test('a pod with an IP gets its a-b-c-d.ns.pod record', async () => {
     const p = await conn.client.create<Pod>(resources.pods, 'default', { metadata: { name: 'dns-pod' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
     await conn.client.update(resources.pods, { ...p, status: { phase: 'Running', podIP: '10.42.3.4', podIPs: [{ ip: '10.42.3.4' }] } }, { subresource: 'status' });
-    await within(1000, async () => aOf(await udpQuery(H, dns.port, '10-42-3-4.default.pod.cluster.local')).includes('10.42.3.4'));
+    await within(1000, "the pod's a-b-c-d record", async () => aOf(await udpQuery(H, dns.port, '10-42-3-4.default.pod.cluster.local')).includes('10.42.3.4'));
   });
 
   test('names outside the zone are forwarded to the resolv.conf upstream', async () => {
@@ -128,11 +119,11 @@ describe('cluster DNS against a real k8ts server', () => {
     const slice = await conn.client.get<EndpointSlice>(resources.endpointslices, 'kube-system', 'kube-dns-k8ts');
     expect(slice.endpoints.map(e => e.addresses[0])).toEqual(['192.0.2.54']);
     expect(await discoverClusterDNS(conn.client)).toEqual(['10.43.0.10']);
-    await within(2000, async () => discovery.ips.length > 0);
+    await within(2000, 'agents to discover the cluster DNS IP', async () => discovery.ips.length > 0);
     discovery.stop();
     expect(discovery.ips).toEqual(['10.43.0.10']);
     expect(logged).toEqual([expect.stringContaining('no kube-system/kube-dns Service yet'), 'cluster DNS from the kube-system/kube-dns Service']);
-    await within(1000, async () => aOf(await udpQuery(H, dns.port, 'kube-dns.kube-system.svc.cluster.local')).includes('10.43.0.10'));
+    await within(1000, "kube-dns's own A record", async () => aOf(await udpQuery(H, dns.port, 'kube-dns.kube-system.svc.cluster.local')).includes('10.43.0.10'));
     const srv = await udpQuery(H, dns.port, '_dns._udp.kube-dns.kube-system.svc.cluster.local', 'SRV');
     expect(srv.answers?.length).toBe(1);
   });

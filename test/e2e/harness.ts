@@ -28,22 +28,7 @@ export function kubectlPath(minor = 32): string {
   return `/usr/lib/google-cloud-sdk/bin/kubectl.1.${minor}`;
 }
 
-/**
- * Polls `probe` until it returns something other than undefined (errors count as "not yet"), and
- * fails after `timeoutMs` naming what it waited for and the last error.
- */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) { last = err; }
-    await new Promise(r => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
+export { eventually } from '../poll.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {

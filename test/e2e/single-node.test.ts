@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { execa } from 'execa';
 import { ensureBusyboxImage, testImageName } from '../images/build-busybox-image.js';
-import { freePort, k8tsBin, kubectlPath } from './harness.js';
+import { eventually, freePort, k8tsBin, kubectlPath } from './harness.js';
 import { defaultRunDir } from '../../agent/cli.js';
 
 jest.setTimeout(240_000);
@@ -26,6 +26,8 @@ const createdDirs: string[] = [];
 let server: ChildProcess | undefined;
 // The agent keeps containerd's state in /run/k8ts-<hash of its data dir>: what appears is ours.
 let output = '';
+/** Polling as the server's own checks do, with its log's tail on a timeout. */
+const serverLog = { stepMs: 300, detail: () => output.slice(-3000) };
 
 // Scrape and autoscale every 2 s (upstream: 15 s) and stabilise downscales over 10 s (5 min), so
 // the autoscaling case runs in under a minute.
@@ -34,16 +36,6 @@ const fastAutoscaling = '--metric-resolution 2s --horizontal-pod-autoscaler-sync
 const inNode = (cmd: string, args: string[], opts: { input?: string; timeout?: number } = {}) =>
   execa('nsenter', [`--net=/run/netns/${netns}`, cmd, ...args], { reject: false, timeout: opts.timeout ?? 60_000, ...(opts.input !== undefined ? { input: opts.input } : {}) });
 const kubectl = (args: string[]) => inNode(kubectlPath(32), ['--kubeconfig', join(dataDir, 'kubeconfig.yaml'), '--cache-dir', cacheDir, ...args]);
-
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${output.slice(-3000)}`);
-    await new Promise(r => setTimeout(r, 300));
-  }
-}
 
 beforeAll(async () => {
   await execa('ip', ['netns', 'add', netns]);
@@ -65,7 +57,7 @@ beforeAll(async () => {
   server = spawn('unshare', ['-m', '--propagation', 'private', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   server.stdout!.on('data', (c: Buffer) => { output += c.toString(); });
   server.stderr!.on('data', (c: Buffer) => { output += c.toString(); });
-  await eventually(async () => (output.includes('"msg":"k8ts agent is ready"') ? true : undefined), 'the server and its agent');
+  await eventually('the server and its agent', async () => (output.includes('"msg":"k8ts agent is ready"') ? true : undefined), 60_000, serverLog);
   const archive = join(tmpdir(), 'k8ts-busybox-test-image.tar');
   await ensureBusyboxImage(archive);
   const imported = await inNode(k8tsBin, ['images', 'import', archive, '--data-dir', join(dataDir, 'agent')]);
@@ -96,12 +88,12 @@ afterAll(async () => {
 
 describe('a single-node k8ts cluster', () => {
   it('registers its node Ready with a podCIDR', async () => {
-    const node = await eventually(async () => {
+    const node = await eventually('a Ready node with a podCIDR', async () => {
       const r = await kubectl(['get', 'nodes', '-o', 'json']);
       const items = (JSON.parse(r.stdout || '{"items":[]}') as { items: { spec: { podCIDR?: string }; status: { conditions: { type: string; status: string }[] } }[] }).items;
       const n = items[0];
       return n && n.spec.podCIDR && n.status.conditions.some(c => c.type === 'Ready' && c.status === 'True') ? n : undefined;
-    }, 'a Ready node with a podCIDR');
+    }, 60_000, serverLog);
     expect(node.spec.podCIDR).toMatch(/^10\.42\.\d+\.0\/24$/);
   });
 
@@ -109,11 +101,11 @@ describe('a single-node k8ts cluster', () => {
     const create = await kubectl(['create', 'deployment', 'echo', `--image=${testImageName}`, '--replicas=3', '--', 'sh', '-c', 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www']);
     expect(create.exitCode).toBe(0);
     expect((await kubectl(['expose', 'deployment', 'echo', '--port', '80', '--target-port', '8080'])).exitCode).toBe(0);
-    const ready = await eventually(async () => {
+    const ready = await eventually('three ready endpoints', async () => {
       const r = await kubectl(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=echo', '-o', 'json']);
       const eps = (JSON.parse(r.stdout || '{"items":[]}') as { items: { endpoints?: { conditions: { ready?: boolean } }[] }[] }).items.flatMap(s => s.endpoints ?? []);
       return eps.filter(e => e.conditions.ready).length === 3 ? eps : undefined;
-    }, 'three ready endpoints');
+    }, 60_000, serverLog);
     expect(ready).toHaveLength(3);
     const ip = (await kubectl(['get', 'service', 'echo', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
     const pods = (await kubectl(['get', 'pods', '-l', 'app=echo', '-o', 'jsonpath={.items[*].metadata.name}'])).stdout.split(' ').sort();
@@ -131,10 +123,10 @@ describe('a single-node k8ts cluster', () => {
     const ip = (await kubectl(['get', 'service', 'echo', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
     const dnsIP = (await kubectl(['-n', 'kube-system', 'get', 'service', 'kube-dns', '-o', 'jsonpath={.spec.clusterIP}'])).stdout;
     expect(dnsIP).toBe('10.43.0.10');
-    const answer = await eventually(async () => {
+    const answer = await eventually('a DNS answer through the kube-dns Service', async () => {
       const r = await inNode('dig', ['+short', '+time=2', '+tries=1', `@${dnsIP}`, 'echo.default.svc.cluster.local']);
       return r.stdout.trim() === ip ? r.stdout.trim() : undefined;
-    }, 'a DNS answer through the kube-dns Service', 30_000);
+    }, 30_000, serverLog);
     expect(answer).toBe(ip);
   });
 
@@ -156,14 +148,14 @@ describe('a single-node k8ts cluster', () => {
     expect((await inNode(kubectlPath(32), ['--kubeconfig', join(dataDir, 'kubeconfig.yaml'), '--cache-dir', cacheDir, 'apply', '-f', '-'], { input: JSON.stringify(manifest) })).exitCode).toBe(0);
     expect((await kubectl(['autoscale', 'deployment', 'burn', '--cpu-percent=50', '--min=1', '--max=3'])).exitCode).toBe(0);
     const replicas = async () => Number((await kubectl(['get', 'deployment', 'burn', '-o', 'jsonpath={.spec.replicas}'])).stdout);
-    await eventually(async () => ((await replicas()) === 3 ? true : undefined), 'the HPA to scale burn to its maximum of 3', 120_000);
+    await eventually('the HPA to scale burn to its maximum of 3', async () => ((await replicas()) === 3 ? true : undefined), 120_000, serverLog);
     const hpa = JSON.parse((await kubectl(['get', 'hpa', 'burn', '-o', 'json'])).stdout) as { status: { currentMetrics?: { resource?: { current?: { averageUtilization?: number } } }[]; conditions: { type: string; status: string; reason: string }[] } };
     expect(hpa.status.currentMetrics?.[0]?.resource?.current?.averageUtilization).toBeGreaterThan(100);
     expect(hpa.status.conditions.find(c => c.type === 'ScalingActive')).toMatchObject({ status: 'True', reason: 'ValidMetricFound' });
-    const top = await eventually(async () => {
+    const top = await eventually('kubectl top pods to list the three replicas', async () => {
       const r = await kubectl(['top', 'pods', '-l', 'app=burn', '--no-headers']);
       return r.exitCode === 0 && r.stdout.trim().split('\n').length === 3 ? r.stdout : undefined;
-    }, 'kubectl top pods to list the three replicas', 60_000);
+    }, 60_000, serverLog);
     for (const line of top.trim().split('\n')) {
       const milli = Number(/\s(\d+)m\s/.exec(line)?.[1] ?? '0');
       // Each burns up to its 200m limit (less when the machine is busy), never past it.
@@ -176,7 +168,7 @@ describe('a single-node k8ts cluster', () => {
     // The load goes away: a rollout replaces the busy loop with a sleep.
     const idle = [{ op: 'replace', path: '/spec/template/spec/containers/0/command', value: ['sleep', '100000'] }];
     expect((await kubectl(['patch', 'deployment', 'burn', '--type=json', '-p', JSON.stringify(idle)])).exitCode).toBe(0);
-    await eventually(async () => ((await replicas()) === 1 ? true : undefined), 'the HPA to scale burn back down to 1', 150_000);
+    await eventually('the HPA to scale burn back down to 1', async () => ((await replicas()) === 1 ? true : undefined), 150_000, serverLog);
     await kubectl(['delete', 'hpa', 'burn']);
   });
 });

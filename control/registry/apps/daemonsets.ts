@@ -94,7 +94,6 @@ export const daemonsets: ResourceDef = {
   applyDefaults: obj => applyDaemonSetDefaults(obj),
   prepareForCreate(obj) {
     obj.status = { currentNumberScheduled: 0, numberMisscheduled: 0, desiredNumberScheduled: 0, numberReady: 0 };
-    obj.metadata = { ...(obj.metadata ?? {}), generation: 1 };
   },
   prepareForUpdate: keepOldStatus,
   validate: obj => [...validateObjectMeta(obj.metadata, true, FieldPath.root('metadata'), nameIsDNSSubdomain), ...validateDaemonSetSpec(asDaemonSet(obj).spec)],

@@ -145,7 +145,6 @@ export const deployments: ResourceDef = {
   applyDefaults: obj => applyDeploymentDefaults(obj),
   prepareForCreate(obj) {
     obj.status = {};
-    obj.metadata = { ...(obj.metadata ?? {}), generation: 1 };
   },
   prepareForUpdate(obj, old) {
     keepOldStatus(obj, old);

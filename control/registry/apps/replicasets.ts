@@ -63,7 +63,6 @@ export const replicasets: ResourceDef = {
   },
   prepareForCreate(obj) {
     obj.status = { replicas: 0 };
-    obj.metadata = { ...(obj.metadata ?? {}), generation: 1 };
   },
   prepareForUpdate: keepOldStatus,
   validate: obj => [...validateObjectMeta(obj.metadata, true, FieldPath.root('metadata'), nameIsDNSSubdomain), ...validateSpec(asReplicaSet(obj))],

@@ -169,7 +169,6 @@ export const statefulsets: ResourceDef = {
   applyDefaults: obj => applyStatefulSetDefaults(obj),
   prepareForCreate(obj) {
     obj.status = { replicas: 0, availableReplicas: 0 };
-    obj.metadata = { ...(obj.metadata ?? {}), generation: 1 };
   },
   prepareForUpdate: keepOldStatus,
   validate: obj => [...validateObjectMeta(obj.metadata, true, FieldPath.root('metadata'), nameIsDNSLabel), ...validateStatefulSetSpec(asStatefulSet(obj).spec)],

@@ -113,7 +113,6 @@ export const cronjobs: ResourceDef = {
   applyDefaults: obj => applyCronJobDefaults(obj),
   prepareForCreate(obj) {
     obj.status = {};
-    obj.metadata = { ...(obj.metadata ?? {}), generation: 1 };
   },
   prepareForUpdate: keepOldStatus,
   validate: obj => validateCronJob(obj),

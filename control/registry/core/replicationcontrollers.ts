@@ -93,7 +93,6 @@ export const replicationcontrollers: ResourceDef = {
   },
   prepareForCreate(obj) {
     obj['status'] = { replicas: 0 };
-    (obj.metadata ??= {}).generation = 1;
   },
   prepareForUpdate: keepOldStatus,
   validate: validateRC,

@@ -163,7 +163,6 @@ export const endpointslices: ResourceDef = {
   hasStatusSubresource: false,
   tracksGeneration: true,
   applyDefaults: obj => applyEndpointSliceDefaults(obj),
-  prepareForCreate(obj) { obj.metadata = { ...(obj.metadata ?? {}), generation: 1 }; },
   validate: obj => validateSlice(obj),
   validateUpdate: (obj, old) => [
     ...validateObjectMetaUpdate(obj.metadata, old.metadata),

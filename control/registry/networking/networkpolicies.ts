@@ -5,7 +5,6 @@
 import type { IPBlock, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec } from 'kubernetes-types/networking/v1.js';
 import { FieldPath, field, type FieldError } from '../../../api/errors.js';
 import type { KubeObject } from '../../../api/object.js';
-import { semanticEqual } from '../../../api/validation/immutable.js';
 import { cidrContains, parseCidrSloppy } from '../../../api/cidr.js';
 import { validateObjectMeta, validateObjectMetaUpdate } from '../../../api/validation/meta.js';
 import { isValidCIDR, isValidPortName, isValidPortNum, nameIsDNSSubdomain } from '../../../api/validation/names.js';
@@ -113,10 +112,6 @@ export const networkpolicies: ResourceDef = {
   hasStatusSubresource: false,
   tracksGeneration: true,
   applyDefaults: obj => applyNetworkPolicyDefaults(obj),
-  prepareForCreate(obj) { obj.metadata = { ...(obj.metadata ?? {}), generation: 1 }; },
-  prepareForUpdate(obj, old) {
-    if (!semanticEqual(obj.spec, old.spec)) obj.metadata = { ...(obj.metadata ?? {}), generation: (old.metadata?.generation ?? 0) + 1 };
-  },
   validate: obj => [...validateObjectMeta(obj.metadata, true, FieldPath.root('metadata'), nameIsDNSSubdomain), ...validateNetworkPolicySpec(asPolicy(obj).spec)],
   validateUpdate: (obj, old) => [...validateObjectMetaUpdate(obj.metadata, old.metadata), ...validateNetworkPolicySpec(asPolicy(obj).spec)],
   tableColumns: [

@@ -50,7 +50,6 @@ export const poddisruptionbudgets: ResourceDef = {
   tracksGeneration: true,
   prepareForCreate(obj) {
     obj.status = { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 };
-    obj.metadata = { ...(obj.metadata ?? {}), generation: 1 };
   },
   prepareForUpdate: keepOldStatus,
   validate: obj => [...validateObjectMeta(obj.metadata, true, FieldPath.root('metadata'), nameIsDNSSubdomain), ...validatePDBSpec(asPDB(obj).spec)],
