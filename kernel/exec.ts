@@ -5,8 +5,11 @@
 import { execa } from 'execa';
 
 export interface ExecOptions {
-  input?: string;
+  /** Standard input: a string, or chunks handed to the program as it reads them (produced meanwhile). */
+  input?: string | Iterable<string> | AsyncIterable<string>;
   env?: Record<string, string>;
+  /** Throw the program's stdout away unread (the result's stdout is then empty). */
+  discardStdout?: boolean;
   /** Kill the program after this long; the result then has exitCode -1 and timedOut. */
   timeoutMs?: number;
 }
@@ -28,7 +31,8 @@ export const systemExec: Exec = {
     const r = await execa(file, [...args], {
       reject: false,
       stripFinalNewline: false,
-      ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
+      ...(opts.input === undefined ? { stdin: 'ignore' as const } : typeof opts.input === 'string' ? { input: opts.input } : { stdin: opts.input }),
+      ...(opts.discardStdout ? { stdout: 'ignore' as const } : {}),
       ...(opts.env ? { env: opts.env, extendEnv: false } : {}),
       ...(opts.timeoutMs !== undefined ? { timeout: opts.timeoutMs } : {}),
     });
@@ -40,12 +44,19 @@ export const systemExec: Exec = {
   },
 };
 
+async function collect(chunks: Iterable<string> | AsyncIterable<string>): Promise<string> {
+  let s = '';
+  for await (const c of chunks) s += c;
+  return s;
+}
+
 /** Records every call and answers from a handler: the fake for unit tests. */
 export class FakeExec implements Exec {
   readonly calls: { file: string; args: string[]; input?: string; env?: Record<string, string> }[] = [];
   constructor(private readonly handler: (file: string, args: readonly string[], opts: ExecOptions) => ExecResult | Promise<ExecResult> = () => ({ exitCode: 0, stdout: '', stderr: '' })) {}
   async run(file: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    this.calls.push({ file, args: [...args], ...(opts.input !== undefined ? { input: opts.input } : {}), ...(opts.env ? { env: opts.env } : {}) });
+    const input = typeof opts.input === 'string' || opts.input === undefined ? opts.input : await collect(opts.input);
+    this.calls.push({ file, args: [...args], ...(input !== undefined ? { input } : {}), ...(opts.env ? { env: opts.env } : {}) });
     return this.handler(file, args, opts);
   }
 }

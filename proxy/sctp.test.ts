@@ -37,6 +37,6 @@ test('nftables: an SCTP port has its own dispatch entry and endpoint elements (p
 test('iptables: an SCTP port matches with -p sctp -m sctp, DNATs to the SCTP target port', () => {
   const text = planFull(compileIptables(state()), new Map());
   expect(text).toMatch(/-A KUBE-SERVICES .*-m sctp -p sctp -d 10\.96\.0\.40\/32 --dport 9999 -j KUBE-SVC-/);
-  expect(text).toMatch(/-A KUBE-SEP-\w+ .*-m sctp -p sctp -j DNAT --to-destination 10\.244\.0\.7:7777/);
-  expect(text).toMatch(/-A KUBE-SEP-\w+ .*-m tcp -p tcp -j DNAT --to-destination 10\.244\.0\.7:8080/);
+  expect(text).toMatch(/-A KUBE-SEP-\w+ .*-p sctp -j DNAT --to-destination 10\.244\.0\.7:7777/);
+  expect(text).toMatch(/-A KUBE-SEP-\w+ .*-p tcp -j DNAT --to-destination 10\.244\.0\.7:8080/);
 });

@@ -3,7 +3,7 @@
 // previous rules serving, drift is repaired, stale chains go, and cleanup leaves others' rules.
 import { jest } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { Iptables, IptablesError, type IptablesBackend } from '../../kernel/iptables/restore.js';
+import { BULK_LINES, Iptables, IptablesError, type IptablesBackend } from '../../kernel/iptables/restore.js';
 import { createNetns, deleteNetns, execInNetns } from '../../kernel/netns.js';
 import { createLab, type Lab } from '../../kernel/testlab.js';
 import { endpoint, service, slice } from '../fixtures.js';
@@ -123,6 +123,32 @@ describe.each(['nft', 'legacy'] as const)('iptables applier (%s backend)', (back
     const after = await execInNetns(lab.node, `iptables-${backend}-save`, ['-t', 'nat']);
     expect(after).not.toMatch(/KUBE-(SVC|SEP)-/);
     expect(await lab.connectMany('10.96.0.10', 80, 1, 1000)).toEqual(['ERR:TIMEOUT']);
+  });
+
+  test('a full sync too large for one pipe buffer streams in, then a restarted applier resyncs it on the loaded table', async () => {
+    // 700 services × 8 endpoints: 24 500 lines (more than BULK_LINES: the nft backend's bulk
+    // fetch), 1.7 MB of input built while iptables-restore reads it. Service 0 reaches the lab.
+    const big = (n: number): ServicePortModel[] => buildServiceModel(
+      Array.from({ length: n }, (_, i) => service(`b${i}`, `10.97.${(i + 1) >> 8}.${(i + 1) & 255}`)),
+      Array.from({ length: n }, (_, i) => slice(`b${i}`, i === 0
+        ? [endpoint(lab.backendIP(1)), endpoint(lab.backendIP(2))]
+        : Array.from({ length: 8 }, (_, j) => endpoint(`10.129.${i >> 4}.${(i & 15) * 16 + j + 1}`)))),
+    );
+    const count = async (): Promise<{ svc: number; sep: number; services: number }> => {
+      const nat = await execInNetns(lab.node, `iptables-${backend}-save`, ['-t', 'nat']);
+      return { svc: nat.match(/^:KUBE-SVC-/gm)?.length ?? 0, sep: nat.match(/^:KUBE-SEP-/gm)?.length ?? 0, services: nat.match(/^-A KUBE-SERVICES .* -j KUBE-SVC-/gm)?.length ?? 0 };
+    };
+    const r = await new IptablesApplier(ipt).sync(compile(big(700)));
+    expect(r).toMatchObject({ full: true });
+    expect(r.lines).toBeGreaterThan(BULK_LINES);
+    expect(await count()).toEqual({ svc: 700, sep: 2 + 699 * 8, services: 700 });
+    expect(new Set(await lab.connectMany('10.97.0.1', 80, 20)).size).toBe(2);
+    // The table is loaded now: a new applier's full sync reads it back and drops what went away.
+    const again = await new IptablesApplier(ipt).sync(compile(big(650)));
+    expect(again.full).toBe(true);
+    expect(await count()).toEqual({ svc: 650, sep: 2 + 649 * 8, services: 650 });
+    expect(new Set(await lab.connectMany('10.97.0.1', 80, 20)).size).toBe(2);
+    await new IptablesApplier(ipt).cleanup();
   });
 
   test('cleanup removes every chain and jump of ours and leaves other rules', async () => {

@@ -7,15 +7,16 @@
 // installed and the next attempt (the runner's retry) is a full sync built from iptables-save,
 // which repairs whatever state the kernel is in. Thin on purpose: planning is pure (./plan.ts),
 // running the tools is kernel/iptables.
-import type { Iptables } from '../../kernel/iptables/restore.js';
+import type { Iptables, RestoreSection, RestoreStats } from '../../kernel/iptables/restore.js';
 import type { IptablesRuleset } from './compile.js';
-import { planCleanup, planFull, planPartial } from './plan.js';
+import { planCleanup, planFullSections, planPartial } from './plan.js';
 
 export interface IptablesSyncResult {
   readonly full: boolean;
   /** Lines of iptables-restore input sent (0: nothing changed, nothing run). */
   readonly lines: number;
   readonly bytes: number;
+  /** Planning before the restore starts (a full sync's rules are built while it runs: kernelMs). */
   readonly planMs: number;
   /** Time in iptables-save and iptables-restore. */
   readonly kernelMs: number;
@@ -32,19 +33,20 @@ export class IptablesApplier {
   async sync(want: IptablesRuleset, opts: { full?: boolean } = {}): Promise<IptablesSyncResult> {
     const t0 = performance.now();
     let kernelMs = 0;
-    let text = this.have && opts.full !== true ? planPartial(this.have, want) : undefined;
-    const full = text === undefined;
-    if (text === undefined) {
+    let input: string | RestoreSection[] | undefined = this.have && opts.full !== true ? planPartial(this.have, want) : undefined;
+    const full = input === undefined;
+    if (input === undefined) {
       const t = performance.now();
       const saved = await this.ipt.save(['filter', 'nat']);
       kernelMs += performance.now() - t;
-      text = planFull(want, saved);
+      input = planFullSections(want, saved);
     }
     const planMs = performance.now() - t0 - kernelMs;
-    if (text !== '') {
+    let stats: RestoreStats = { ms: 0, bytes: 0, lines: 0 };
+    if (input !== '') {
       const t = performance.now();
       try {
-        await this.ipt.restore(text);
+        stats = await this.ipt.restore(input);
       } catch (e) {
         this.have = undefined;
         throw e;
@@ -52,9 +54,7 @@ export class IptablesApplier {
       kernelMs += performance.now() - t;
     }
     this.have = want;
-    let lines = 0;
-    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines++;
-    return { full, lines, bytes: text.length, planMs, kernelMs };
+    return { full, lines: stats.lines, bytes: stats.bytes, planMs, kernelMs };
   }
 
   /** Removes every chain and jump rule of ours (on exit with --cleanup). */

@@ -27,12 +27,21 @@
 // upstream does, so they are stable across restarts and identical to kube-proxy's. Each service
 // port compiles to a Fragment: the chains it owns and the rules it contributes to the shared
 // chains; fragments are memoized per model object, so the planner (./plan.ts) finds the changed
-// ones by identity and a partial sync rewrites only their chains. Services whose address, protocol
-// and port are already taken by an earlier one (by id) are skipped, so a conflicting spec cannot
-// shadow another's rules. Above 1 000 endpoints in all, the per-endpoint comments are left out,
+// ones by identity and a partial sync rewrites only their chains. A fragment is built on first use:
+// compiling the model only names the (address, protocol, port) keys each port claims, and the rule
+// text is built while a full sync streams it to iptables-restore (./plan.ts), so that work runs
+// beside the restore's own instead of before it. Services whose address, protocol and port are
+// already taken by an earlier one (by id) are skipped, so a conflicting spec cannot shadow
+// another's rules. Above 1 000 endpoints in all, the per-endpoint comments are left out,
 // as upstream's "large cluster mode" does: they are most of the restore input's bytes and of the
-// kernel's per-rule match data. Not yet: loadBalancerSourceRanges (KUBE-FW-*, not in the model),
-// healthCheckNodePort rules, IPv6.
+// kernel's per-rule match data. One deliberate difference in rule text: an endpoint chain's DNAT
+// rule says `-p tcp` where upstream says `-m tcp -p tcp`. A protocol match with no port or flag
+// option adds nothing to `-p` here (nat sees only defragmented first packets that conntrack
+// accepted), but it is not free: iptables-nft (1.8.9) keeps an option-less tcp/udp match as an
+// x_tables compat expression for iptables-save's sake, and legacy carries it as a match blob the
+// kernel checks: one per endpoint, 100 000 at 10 000 × 10, about 1 s of a 9 s iptables-nft-restore
+// of upstream's layout here. Chains, targets and the packets each rule takes are upstream's.
+// Not yet: loadBalancerSourceRanges (KUBE-FW-*, not in the model), healthCheckNodePort rules, IPv6.
 import { hash } from 'node:crypto';
 import { clusterEndpoints, externalEndpoints, type EndpointModel, type ServicePortModel } from '../model.js';
 
@@ -55,6 +64,8 @@ export interface IptablesFragment {
   readonly shared: readonly SharedRule[];
   /** (address, protocol, port) claimed, for conflict detection. */
   readonly keys: readonly string[];
+  /** About how many restore lines its chains take, known before they are built (a hint: see plan.ts). */
+  readonly size?: number;
 }
 
 /** A chain we own outright whose rules are not per service (KUBE-POSTROUTING, …). */
@@ -133,13 +144,50 @@ const ctxKey = (c: FullContext): string => JSON.stringify([c.nodeName, c.nodeIPs
 const probabilities: string[] = [];
 function probability(n: number): string { return (probabilities[n] ??= (1 / n).toFixed(10)); }
 
+/** The (address, protocol, port) keys a service port claims: cheap, known before its rules are built. */
+export function serviceKeys(sp: ServicePortModel): string[] {
+  const p = proto(sp);
+  const keys: string[] = [];
+  for (const ip of sp.clusterIPs) keys.push(`${ip}/${p}/${sp.port}`);
+  for (const ip of sp.externalIPs) keys.push(`${ip}/${p}/${sp.port}`);
+  for (const ip of sp.loadBalancerIPs) keys.push(`${ip}/${p}/${sp.port}`);
+  if (sp.nodePort !== undefined) keys.push(`nodeport/${p}/${sp.nodePort}`);
+  return keys;
+}
+
+/**
+ * A fragment whose chains and shared rules are built on first use and then kept: its identity and
+ * keys are there at once (the planner and the conflict check need no more), the rule text of a
+ * 10 000-service model is built while the restore that carries it runs.
+ */
+class LazyFragment implements IptablesFragment {
+  readonly keys: readonly string[];
+  readonly size: number;
+  private built: IptablesFragment | undefined;
+  private src: { sp: ServicePortModel; ctx: FullContext } | undefined;
+  constructor(readonly id: string, sp: ServicePortModel, ctx: FullContext) {
+    this.keys = serviceKeys(sp);
+    // A service chain with a rule per endpoint, an endpoint chain with two rules per endpoint.
+    this.size = 2 + 4 * sp.endpoints.length;
+    this.src = { sp, ctx };
+  }
+  private get frag(): IptablesFragment {
+    if (!this.built) {
+      this.built = compileServicePort(this.src!.sp, this.src!.ctx);
+      this.src = undefined;
+    }
+    return this.built;
+  }
+  get chains(): ReadonlyMap<string, string> { return this.frag.chains; }
+  get shared(): readonly SharedRule[] { return this.frag.shared; }
+}
+
 export function compileServicePort(sp: ServicePortModel, ctx: FullContext): IptablesFragment {
   const name = servicePortName(sp);
   const epComment = (text: string): string => (ctx.largeCluster ? '' : `${comment(text)} `);
   const p = proto(sp);
   const chains = new Map<string, string[]>();
   const shared: SharedRule[] = [];
-  const keys: string[] = [];
   const svc = svcChain(sp);
   const svl = svlChain(sp);
   const ext = extChain(sp);
@@ -168,7 +216,6 @@ export function compileServicePort(sp: ServicePortModel, ctx: FullContext): Ipta
     : { comment: `${name} has no local endpoints`, target: 'DROP' });
 
   for (const ip of sp.clusterIPs) {
-    keys.push(`${ip}/${p}/${sp.port}`);
     const match = `-m ${p} -p ${p} -d ${ip}/32 --dport ${sp.port}`;
     if (internalEps.length > 0) {
       if (ctx.clusterCIDR) chain(internalChain).push(`${comment(`${name} cluster IP`)} ${match} ! -s ${ctx.clusterCIDR} -j ${KUBE_MARK_MASQ}`);
@@ -179,7 +226,6 @@ export function compileServicePort(sp: ServicePortModel, ctx: FullContext): Ipta
     }
   }
   const external = (ip: string, what: string): void => {
-    keys.push(`${ip}/${p}/${sp.port}`);
     const match = `-m ${p} -p ${p} -d ${ip}/32 --dport ${sp.port}`;
     if (usesExt) shared.push({ table: 'nat', chain: KUBE_SERVICES, rule: `${comment(`${name} ${what}`)} ${match} -j ${ext}` });
     if (externalEps.length === 0) {
@@ -190,7 +236,6 @@ export function compileServicePort(sp: ServicePortModel, ctx: FullContext): Ipta
   for (const ip of sp.externalIPs) external(ip, 'external IP');
   for (const ip of sp.loadBalancerIPs) external(ip, 'loadbalancer IP');
   if (sp.nodePort !== undefined) {
-    keys.push(`nodeport/${p}/${sp.nodePort}`);
     if (usesExt) shared.push({ table: 'nat', chain: KUBE_NODEPORTS, rule: `${comment(name)} -m ${p} -p ${p} --dport ${sp.nodePort} -j ${ext}` });
     if (externalEps.length === 0) {
       const f = filterTarget();
@@ -232,17 +277,18 @@ export function compileServicePort(sp: ServicePortModel, ctx: FullContext): Ipta
   if (usesSvl) for (const e of local) seps.set(sepOf(e), e);
   for (const [sep, e] of seps) {
     const recent = sp.affinityTimeoutSeconds !== undefined ? `-m recent --name ${sep} --set ` : '';
-    chain(sep).push(`${epComment(name)}-s ${e.ip}/32 -j ${KUBE_MARK_MASQ}`, `${epComment(name)}${recent}-m ${p} -p ${p} -j DNAT --to-destination ${e.ip}:${e.port}`);
+    // `-p` without upstream's `-m ${p}`: see the notes at the top.
+    chain(sep).push(`${epComment(name)}-s ${e.ip}/32 -j ${KUBE_MARK_MASQ}`, `${epComment(name)}${recent}-p ${p} -j DNAT --to-destination ${e.ip}:${e.port}`);
   }
   const blocks = new Map<string, string>();
   for (const [c, rules] of chains) blocks.set(c, rules.map((r) => `-A ${c} ${r}`).join('\n'));
-  return { id: sp.id, chains: blocks, shared, keys };
+  return { id: sp.id, chains: blocks, shared, keys: serviceKeys(sp) };
 }
 
 function fragmentFor(sp: ServicePortModel, ctx: FullContext, key: string): IptablesFragment {
   const c = cache.get(sp);
   if (c && c.ctx === key) return c.frag;
-  const frag = compileServicePort(sp, ctx);
+  const frag = new LazyFragment(sp.id, sp, ctx);
   cache.set(sp, { ctx: key, frag });
   return frag;
 }
